@@ -44,6 +44,9 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "face compare", summary: "compare the faces in two images (1:1)", run: runFaceCompare},
+		{path: "face eval", summary: "score every pair of a folder-per-identity set; ROC, EER", run: runFaceEval},
+		{path: "face detect", summary: "list the faces found in images, with quality measures", run: runFaceDetect},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/models"
+	"gocv.io/x/gocv"
+)
+
+// defaultOperatingPoint is the calibrated threshold the 1:1 decision uses by default:
+// at most one false accept in a thousand impostor pairs on the dev sets.
+const defaultOperatingPoint = "far_1e-3"
+
+// faceFlags are the flags every face subcommand shares.
+type faceFlags struct {
+	models    string
+	threshold float64
+	gates     bool
+	asJSON    bool
+	threads   int
+}
+
+func (f *faceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.models, "models", "", "folder with the model files (default: ./models, then next to the binary, then /usr/share/edgeid/models)")
+	fs.Float64Var(&f.threshold, "threshold", 0, "match when the distance is at most this (default: the manifest's calibrated "+defaultOperatingPoint+" threshold)")
+	fs.BoolVar(&f.gates, "gates", true, "refuse faces that fail the quality gates")
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
+	fs.IntVar(&f.threads, "threads", 0, "OpenCV threads (0: OpenCV's default)")
+}
+
+// engine loads the models and, when a decision is wanted, resolves the threshold.
+func (f *faceFlags) engine(decide bool) (*face.Engine, float64, error) {
+	man, err := models.Builtin()
+	if err != nil {
+		return nil, 0, err
+	}
+	dir := f.models
+	if dir == "" {
+		candidates := []string{"models"}
+		if exe, err := os.Executable(); err == nil {
+			candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", "models"), filepath.Join(filepath.Dir(exe), "models"))
+		}
+		candidates = append(candidates, "/usr/share/edgeid/models")
+		if dir, err = man.FindDir(candidates...); err != nil {
+			return nil, 0, err
+		}
+	}
+	threshold := f.threshold
+	if decide && threshold == 0 {
+		rec, err := man.Get(face.RecognizerModel)
+		if err != nil {
+			return nil, 0, err
+		}
+		t, ok := rec.Thresholds[defaultOperatingPoint]
+		if !ok {
+			return nil, 0, fmt.Errorf("the model manifest has no %s threshold for %s: pass --threshold", defaultOperatingPoint, face.RecognizerModel)
+		}
+		threshold = t
+	}
+	if decide && (threshold <= 0 || math.IsNaN(threshold) || math.IsInf(threshold, 0)) {
+		return nil, 0, usagef("--threshold must be a positive distance")
+	}
+	o := face.DefaultOpts()
+	o.ModelDir = dir
+	o.Threads = f.threads
+	eng, err := face.New(&o)
+	return eng, threshold, err
+}
+
+// loadImage reads and decodes an image file; a DG2 file or bare ISO/IEC 19794-5 record yields
+// the face image inside it. The caller closes the Mat.
+func loadImage(path string) (gocv.Mat, face.Header, error) {
+	lim := face.DefaultLimits()
+	b, err := face.ReadFile(path, lim)
+	if err != nil {
+		return gocv.Mat{}, face.Header{}, err
+	}
+	if isBiometricRecord(b) {
+		img, err := imageFromDG2(b)
+		if err != nil {
+			return gocv.Mat{}, face.Header{}, &face.ImageError{Source: path, Err: err}
+		}
+		b = img
+	}
+	return face.Decode(b, lim, path)
+}
+
+type faceReport struct {
+	File       string      `json:"file"`
+	Format     string      `json:"format"`
+	Width      int         `json:"width"`
+	Height     int         `json:"height"`
+	Faces      int         `json:"faces"`
+	Box        [4]float64  `json:"box"`
+	Score      float64     `json:"score"`
+	InterEye   float64     `json:"inter_eye_px"`
+	Yaw        float64     `json:"yaw_deg"`
+	Pitch      float64     `json:"pitch_deg"`
+	Roll       float64     `json:"roll_deg"`
+	Sharpness  float64     `json:"sharpness"`
+	Brightness float64     `json:"brightness"`
+	Problems   []string    `json:"problems,omitempty"`
+	Millis     stageMillis `json:"ms"`
+}
+
+type stageMillis struct {
+	Decode  float64 `json:"decode"`
+	Detect  float64 `json:"detect"`
+	Quality float64 `json:"quality"`
+	Align   float64 `json:"align"`
+	Embed   float64 `json:"embed"`
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+
+// analyzeFile runs the pipeline on one file and describes what it found.
+func analyzeFile(eng *face.Engine, path string, enforce bool) (face.Analysis, faceReport, error) {
+	r := faceReport{File: path}
+	t0 := time.Now()
+	img, h, err := loadImage(path)
+	r.Millis.Decode = ms(time.Since(t0))
+	if err != nil {
+		return face.Analysis{}, r, err
+	}
+	defer img.Close()
+	r.Format, r.Width, r.Height = string(h.Format), img.Cols(), img.Rows()
+	a, err := eng.Analyze(img, enforce)
+	r.Faces = len(a.Faces)
+	r.Box = [4]float64{a.Face.X, a.Face.Y, a.Face.W, a.Face.H}
+	r.Score = a.Face.Score
+	r.InterEye, r.Yaw, r.Pitch, r.Roll = a.Quality.InterEye, a.Quality.Yaw, a.Quality.Pitch, a.Quality.Roll
+	r.Sharpness, r.Brightness = a.Quality.Sharpness, a.Quality.Brightness
+	for _, p := range a.Quality.Problems {
+		r.Problems = append(r.Problems, p.String())
+	}
+	r.Millis.Detect, r.Millis.Quality = ms(a.Timings.Detect), ms(a.Timings.Quality)
+	r.Millis.Align, r.Millis.Embed = ms(a.Timings.Align), ms(a.Timings.Embed)
+	if err != nil {
+		if errors.Is(err, face.ErrNoFace) {
+			err = fmt.Errorf("%s: %w", path, err)
+		} else {
+			var qe *face.QualityError
+			if errors.As(err, &qe) {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
+		}
+	}
+	return a, r, err
+}
+
+func (r faceReport) text(w io.Writer) {
+	fmt.Fprintf(w, "  %s: %s %dx%d, %d face(s); face %.0fx%.0f at (%.0f,%.0f) score %.2f, eyes %.0f px, yaw %.0f pitch %.0f roll %.0f, sharpness %.0f, level %.0f\n",
+		r.File, r.Format, r.Width, r.Height, r.Faces, r.Box[2], r.Box[3], r.Box[0], r.Box[1], r.Score, r.InterEye, r.Yaw, r.Pitch, r.Roll, r.Sharpness, r.Brightness)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "    problem: %s\n", p)
+	}
+}
+
+type compareReport struct {
+	Decision  string        `json:"decision"` // "match" or "no_match"
+	Distance  float64       `json:"distance"`
+	Threshold float64       `json:"threshold"`
+	Model     string        `json:"model"`
+	A         faceReport    `json:"a"`
+	B         faceReport    `json:"b"`
+	Millis    compareMillis `json:"ms"`
+}
+
+type compareMillis struct {
+	Compare float64 `json:"compare"`
+	Total   float64 `json:"total"`
+}
+
+func runFaceCompare(_ context.Context, e env, args []string) error {
+	var ff faceFlags
+	fs := newFlags(e, "face compare", "A B")
+	ff.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("want two image files, got %d", len(pos))
+	}
+	eng, threshold, err := ff.engine(true)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	start := time.Now()
+	a, ra, err := analyzeFile(eng, pos[0], ff.gates)
+	if err != nil {
+		return err
+	}
+	b, rb, err := analyzeFile(eng, pos[1], ff.gates)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	d, err := match.Distance(a.Template, b.Template)
+	if err != nil {
+		return err
+	}
+	rep := compareReport{Decision: "no_match", Distance: d, Threshold: threshold, Model: eng.ModelID(), A: ra, B: rb,
+		Millis: compareMillis{Compare: ms(time.Since(t0)), Total: ms(time.Since(start))}}
+	if d <= threshold {
+		rep.Decision = "match"
+	}
+	if ff.asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rel := "<="
+		if rep.Decision != "match" {
+			rel = ">"
+		}
+		fmt.Fprintf(e.stdout, "%s: distance %.4f %s threshold %.4f (model %s)\n", rep.Decision, d, rel, threshold, rep.Model)
+		ra.text(e.stdout)
+		rb.text(e.stdout)
+		fmt.Fprintf(e.stdout, "  ms: decode %.1f+%.1f detect %.1f+%.1f quality %.2f+%.2f align %.2f+%.2f embed %.1f+%.1f compare %.3f total %.1f\n",
+			ra.Millis.Decode, rb.Millis.Decode, ra.Millis.Detect, rb.Millis.Detect, ra.Millis.Quality, rb.Millis.Quality,
+			ra.Millis.Align, rb.Millis.Align, ra.Millis.Embed, rb.Millis.Embed, rep.Millis.Compare, rep.Millis.Total)
+	}
+	if rep.Decision != "match" {
+		return &exitStatus{code: 1}
+	}
+	return nil
+}
+
+func runFaceDetect(_ context.Context, e env, args []string) error {
+	var ff faceFlags
+	fs := newFlags(e, "face detect", "IMAGE...")
+	ff.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("want at least one image file")
+	}
+	eng, _, err := ff.engine(false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	var reports []faceReport
+	var firstErr error
+	for _, p := range pos {
+		_, r, err := analyzeFile(eng, p, false)
+		if err != nil {
+			r.Problems = append(r.Problems, err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+		reports = append(reports, r)
+		if !ff.asJSON {
+			r.text(e.stdout)
+		}
+	}
+	if ff.asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			return err
+		}
+	}
+	return firstErr
+}

@@ -1,0 +1,87 @@
+package face
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/edgeid/edgeid/daemon/face/internal/cvguard"
+	"gocv.io/x/gocv"
+)
+
+// Limits bound what an image may cost before it is decoded.
+type Limits struct {
+	MaxBytes  int // encoded size
+	MaxSide   int // width or height in pixels
+	MaxPixels int // width x height
+}
+
+// DefaultLimits fit camera frames, scanned photos and chip images, with room to spare,
+// while keeping a decoded image under about 75 MB.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 16 << 20, MaxSide: 8192, MaxPixels: 25_000_000}
+}
+
+// ImageError explains why an image could not be used; Source names the input.
+type ImageError struct {
+	Source string
+	Err    error
+}
+
+func (e *ImageError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *ImageError) Unwrap() error { return e.Err }
+
+// Decode checks an encoded image against the limits and decodes it to an 8-bit BGR Mat,
+// which the caller closes. source names the input in errors.
+func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
+	fail := func(format string, a ...any) (gocv.Mat, Header, error) {
+		return gocv.Mat{}, Header{}, &ImageError{Source: source, Err: fmt.Errorf(format, a...)}
+	}
+	if len(b) == 0 {
+		return fail("empty file")
+	}
+	if len(b) > lim.MaxBytes {
+		return fail("%d bytes is larger than the %d-byte limit", len(b), lim.MaxBytes)
+	}
+	h, err := probe(b)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if h.Width > lim.MaxSide || h.Height > lim.MaxSide || h.Width*h.Height > lim.MaxPixels {
+		return fail("%s of %dx%d exceeds the limit (%d px a side, %d px in all)", h.Format, h.Width, h.Height, lim.MaxSide, lim.MaxPixels)
+	}
+	img := gocv.NewMat()
+	if err := cvguard.Decode(b, gocv.IMReadColor, &img); err != nil {
+		img.Close()
+		return fail("%s %dx%d: %w", h.Format, h.Width, h.Height, err)
+	}
+	// EXIF orientation may swap the sides of a JPEG; anything else means the decoder read a
+	// different header from the one that was checked.
+	w, hh := img.Cols(), img.Rows()
+	if !(w == h.Width && hh == h.Height) && !(h.Format == JPEG && w == h.Height && hh == h.Width) {
+		img.Close()
+		return fail("decoded %dx%d, but the header said %dx%d", w, hh, h.Width, h.Height)
+	}
+	if img.Type() != gocv.MatTypeCV8UC3 {
+		img.Close()
+		return fail("decoder returned pixel type %v, want 8-bit BGR", img.Type())
+	}
+	return img, h, nil
+}
+
+// ReadFile reads at most lim.MaxBytes (plus one, to detect a larger file) from path.
+func ReadFile(path string, lim Limits) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(lim.MaxBytes)+1))
+	if err != nil {
+		return nil, &ImageError{Source: path, Err: err}
+	}
+	if len(b) > lim.MaxBytes {
+		return nil, &ImageError{Source: path, Err: fmt.Errorf("larger than the %d-byte limit", lim.MaxBytes)}
+	}
+	return b, nil
+}

@@ -1,0 +1,113 @@
+#include "guard.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/objdetect/face.hpp>
+
+namespace {
+
+char* dup_message(const std::string& s) {
+    char* p = static_cast<char*>(std::malloc(s.size() + 1));
+    if (p != nullptr) {
+        std::memcpy(p, s.c_str(), s.size() + 1);
+    }
+    return p;
+}
+
+// cv::Exception::what() carries file and line noise; err.msg is the useful part.
+char* from_exception() {
+    try {
+        throw;
+    } catch (const cv::Exception& e) {
+        return dup_message("opencv: " + e.err + " (in " + e.func + ")");
+    } catch (const std::bad_alloc&) {
+        return dup_message("opencv: out of memory");
+    } catch (const std::exception& e) {
+        return dup_message(std::string("opencv: ") + e.what());
+    } catch (...) {
+        return dup_message("opencv: unknown C++ exception");
+    }
+}
+
+struct Detector {
+    cv::Ptr<cv::FaceDetectorYN> yn;
+};
+
+}  // namespace
+
+extern "C" char* eg_decode(const unsigned char* buf, size_t len, int flags, void* mat) {
+    try {
+        if (len == 0 || len > static_cast<size_t>(INT32_MAX)) {
+            return dup_message("decode: empty or oversized buffer");
+        }
+        // The Mat header borrows buf; imdecode copies what it decodes.
+        const cv::Mat raw(1, static_cast<int>(len), CV_8UC1, const_cast<unsigned char*>(buf));
+        cv::Mat img = cv::imdecode(raw, flags);
+        if (img.empty()) {
+            return dup_message("decode: the decoder could not read the image");
+        }
+        *static_cast<cv::Mat*>(mat) = img;
+        return nullptr;
+    } catch (...) {
+        return from_exception();
+    }
+}
+
+extern "C" char* eg_detector_new(const char* model_path, float score, float nms, int top_k, void** det) {
+    try {
+        Detector* d = new Detector();
+        d->yn = cv::FaceDetectorYN::create(model_path, "", cv::Size(320, 320), score, nms, top_k);
+        if (d->yn.empty()) {
+            delete d;
+            return dup_message("detector: create returned nothing");
+        }
+        *det = d;
+        return nullptr;
+    } catch (...) {
+        return from_exception();
+    }
+}
+
+extern "C" char* eg_detector_detect(void* det, void* mat, float* out, int max_rows, int* rows) {
+    try {
+        Detector* d = static_cast<Detector*>(det);
+        const cv::Mat& img = *static_cast<cv::Mat*>(mat);
+        if (img.empty() || img.type() != CV_8UC3) {
+            return dup_message("detect: want a non-empty 8-bit BGR image");
+        }
+        d->yn->setInputSize(img.size());
+        cv::Mat faces;
+        d->yn->detect(img, faces);
+        *rows = 0;
+        if (faces.empty()) {
+            return nullptr;
+        }
+        if (faces.type() != CV_32F || faces.cols != 15) {
+            return dup_message("detect: unexpected output layout");
+        }
+        const int n = faces.rows < max_rows ? faces.rows : max_rows;
+        for (int i = 0; i < n; i++) {
+            std::memcpy(out + i * 15, faces.ptr<float>(i), 15 * sizeof(float));
+        }
+        *rows = n;
+        return nullptr;
+    } catch (...) {
+        return from_exception();
+    }
+}
+
+extern "C" void eg_detector_free(void* det) {
+    delete static_cast<Detector*>(det);
+}
+
+extern "C" void eg_set_num_threads(int n) {
+    try {
+        cv::setNumThreads(n);
+    } catch (...) {
+    }
+}

@@ -1,0 +1,24 @@
+// C entry points into OpenCV that never let a C++ exception escape: each returns NULL on success
+// or a malloc'd message that the caller frees. gocv v0.31 aborts the process on any uncaught
+// cv::Exception, so everything that touches untrusted bytes goes through here.
+#ifndef EDGEID_CVGUARD_H
+#define EDGEID_CVGUARD_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// mat is a cv::Mat* (gocv's C.Mat); det is an opaque detector handle.
+char* eg_decode(const unsigned char* buf, size_t len, int flags, void* mat);
+char* eg_detector_new(const char* model_path, float score, float nms, int top_k, void** det);
+char* eg_detector_detect(void* det, void* mat, float* out, int max_rows, int* rows);
+void eg_detector_free(void* det);
+void eg_set_num_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
