@@ -146,7 +146,9 @@ func probePGM(b []byte) (Header, error) {
 	return Header{Format: PGM, Width: v[0], Height: v[1]}, nil
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 func probeJP2(b []byte) (Header, error) {
 	// Walk the top-level boxes to the contiguous codestream box; its SIZ marker is what the
