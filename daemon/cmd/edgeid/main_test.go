@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the edgeid command line in-process and returns its exit status and output.
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	if code, out, _ := runCmd(t, "version"); code != 0 || out != "edgeid dev\n" {
+		t.Errorf("version: exit %d, output %q", code, out)
+	}
+	if code, _, _ := runCmd(t, "version", "extra"); code != 2 {
+		t.Errorf("version extra: exit %d, want 2", code)
+	}
+	if code, out, _ := runCmd(t); code != 0 || !strings.Contains(out, "face compare") {
+		t.Errorf("no arguments: exit %d, output %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("unknown command: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	j := fs.Bool("json", false, "")
+	n := fs.Int("n", 0, "")
+	pos, err := parseInterspersed(fs, []string{"a", "--json", "b", "-n", "3", "--", "-c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !*j || *n != 3 || strings.Join(pos, ",") != "a,b,-c" {
+		t.Errorf("got json=%v n=%d pos=%q", *j, *n, pos)
+	}
+}
+
+func TestLookupPrefersLongestPath(t *testing.T) {
+	cmd, rest := lookup(commands(), []string{"face", "compare", "x"})
+	if cmd == nil || cmd.path != "face compare" || len(rest) != 1 {
+		t.Fatalf("lookup = %v, %q", cmd, rest)
+	}
+	if cmd, _ := lookup(commands(), []string{"face"}); cmd != nil {
+		t.Errorf("lookup(face) = %q, want nothing", cmd.path)
+	}
+}
+
+const modelsDir = "../../../models"
+
+func testdata(name string) string { return filepath.Join("../../../testdata/face", name) }
+
+func TestFaceCompareExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.jpg")
+	text := filepath.Join(dir, "notes.png")
+	huge := filepath.Join(dir, "huge.png")
+	os.WriteFile(empty, nil, 0o600)
+	os.WriteFile(text, []byte("not an image at all"), 0o600)
+	// A PNG header claiming 30000x30000 pixels.
+	os.WriteFile(huge, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x75\x30\x00\x00\x75\x30\x08\x02\x00\x00\x00\x00\x00\x00\x00"), 0o600)
+	m := "--models=" + modelsDir
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		jsonWant string
+	}{
+		{"same person", []string{m, testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 0, "match: distance", "", ""},
+		{"chip photo codec", []string{m, testdata("astronaut-320.jp2"), testdata("astronaut.png")}, 0, "match: distance", "", ""},
+		{"json", []string{testdata("astronaut.png"), testdata("astronaut-shifted.jpg"), "--json", m}, 0, `"decision": "match"`, "", ""},
+		{"turned face refused", []string{m, testdata("astronaut.png"), testdata("camera.png")}, 2, "", "off_frontal_pose", ""},
+		{"different person", []string{m, "--gates=false", testdata("astronaut.png"), testdata("camera.png")}, 1, "no_match: distance", "", ""},
+		{"strict threshold", []string{m, "--threshold=0.01", testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 1, "no_match", "", ""},
+		{"empty file", []string{m, empty, testdata("astronaut.png")}, 2, "", "empty file", ""},
+		{"not an image", []string{m, text, testdata("astronaut.png")}, 2, "", "not a JPEG, PNG, PGM or JPEG 2000 image", ""},
+		{"huge header", []string{m, huge, testdata("astronaut.png")}, 2, "", "exceeds the limit", ""},
+		{"missing file", []string{m, filepath.Join(dir, "nope.jpg"), testdata("astronaut.png")}, 2, "", "no such file", ""},
+		{"one argument", []string{m, testdata("astronaut.png")}, 2, "", "want two image files", ""},
+		{"bad models", []string{"--models=" + dir, testdata("astronaut.png"), testdata("astronaut.png")}, 2, "", "model yunet-2022mar", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, append([]string{"face", "compare"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out, tt.stdout) || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant stdout containing %q and stderr containing %q",
+					code, tt.code, out, errOut, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}

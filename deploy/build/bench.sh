@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make bench`: every Go benchmark in the module next to its peer, run on the same machine in the
+# same session and gathered by benchtab into one table, bench.json and the README's performance
+# section. Where a peer exists, our rounds and the peer's alternate, so that load from anything
+# else on the machine falls on both alike.
+set -euo pipefail
+count=${BENCH_COUNT:-5}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+root=$(pwd)
+
+echo "bench: Go benchmarks without a peer, $count runs each" >&2
+go test -run '^$' -bench . -skip '^BenchmarkFace' -count "$count" ./... | tee "$out/go.txt" >&2
+
+echo "bench: face pipeline and its python3-opencv peer, $count alternating rounds, one OpenCV thread" >&2
+go test -c -o "$out/face.test" ./daemon/face
+for i in $(seq "$count"); do
+  (cd daemon/face && "$out/face.test" -test.run '^$' -test.bench '^BenchmarkFace$' -test.count 1) | tee -a "$out/go.txt" >&2
+  /usr/bin/python3 deploy/build/face_peer.py 1 "$root" 2>/dev/null >> "$out/face_peer.jsonl"
+done
+# Model load and RSS in a fresh process of its own, so nothing else inflates the figure.
+(cd daemon/face && "$out/face.test" -test.run '^$' -test.bench '^BenchmarkFaceLoad$' -test.benchtime 3x -test.count 1) | tee -a "$out/go.txt" >&2
+
+go run ./deploy/build/benchtab -go "$out/go.txt" \
+  -peers "face=$out/face_peer.jsonl,faceLoad=$out/face_peer.jsonl" \
+  -json bench.json -readme README.md
