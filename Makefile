@@ -61,6 +61,12 @@ FACES_DEV := ../shared/datasets/faces-dev
 calibrate: build
 	$(BIN)/edgeid face eval --roc models/roc-faces-dev.json $(FACES_DEV)/att $(FACES_DEV)/johns
 	/usr/bin/python3 deploy/build/set-thresholds.py models/roc-faces-dev.json models/MANIFEST.json dlib-resnet-v1
+	@tmp=$$(mktemp -d); \
+	  $(BIN)/edgeid face eval --json --roc $$tmp/att.json $(FACES_DEV)/att >/dev/null; \
+	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/att-nogates.json $(FACES_DEV)/att >/dev/null; \
+	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/all-nogates.json $(FACES_DEV)/att $(FACES_DEV)/johns >/dev/null; \
+	  /usr/bin/python3 deploy/build/eval-table.py README.md $$tmp/att.json $$tmp/att-nogates.json models/roc-faces-dev.json $$tmp/all-nogates.json; \
+	  rm -rf $$tmp
 
 clean:
 	rm -rf $(BIN) bench.json
