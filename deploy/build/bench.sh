@@ -10,7 +10,7 @@ trap 'rm -rf "$out"' EXIT
 root=$(pwd)
 
 echo "bench: Go benchmarks without a peer, $count runs each" >&2
-go test -run '^$' -bench . -skip '^BenchmarkFace' -count "$count" ./... | tee "$out/go.txt" >&2
+go test -run '^$' -bench . -skip '^Benchmark(Face|Gallery)' -count "$count" ./... | tee "$out/go.txt" >&2
 
 echo "bench: face pipeline and its python3-opencv peer, $count alternating rounds, one OpenCV thread" >&2
 go test -c -o "$out/face.test" ./daemon/face
@@ -21,6 +21,14 @@ done
 # Model load and RSS in a fresh process of its own, so nothing else inflates the figure.
 (cd daemon/face && "$out/face.test" -test.run '^$' -test.bench '^BenchmarkFaceLoad$' -test.benchtime 3x -test.count 1) | tee -a "$out/go.txt" >&2
 
+echo "bench: 1:N gallery and FAISS IndexFlatIP (python3-faiss, one thread), $count alternating rounds" >&2
+go test -c -o "$out/match.test" ./daemon/match
+mkdir -p "$out/vectors"
+for i in $(seq "$count"); do
+  (cd daemon/match && EDGEID_BENCH_VECDIR="$out/vectors" "$out/match.test" -test.run '^$' -test.bench '^BenchmarkGallery$' -test.count 1) | tee -a "$out/go.txt" >&2
+  /usr/bin/python3 deploy/build/gallery_peer.py "$out/vectors" >> "$out/gallery_peer.jsonl"
+done
+
 go run ./deploy/build/benchtab -go "$out/go.txt" \
-  -peers "face=$out/face_peer.jsonl,faceLoad=$out/face_peer.jsonl" \
+  -peers "face=$out/face_peer.jsonl,faceLoad=$out/face_peer.jsonl,gallery=$out/gallery_peer.jsonl" \
   -json bench.json -readme README.md

@@ -1,0 +1,50 @@
+package match
+
+// Dot-product kernels for the gallery scan. Each architecture file picks the fastest kernel the
+// CPU supports (assembly on amd64 and arm64) and falls back to the portable Go below, which the
+// tests use as the reference. Callers pass slices of equal length.
+
+// dotF32Go is the portable float32 dot product: four independent sums, so that the loop is
+// not one long dependency chain.
+func dotF32Go(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dotI8Go is the portable int8 dot product with int32 accumulation. Inputs are quantised to
+// [-127, 127], so even 4096 dimensions cannot overflow (4096 * 127 * 127 < 2^31).
+func dotI8Go(a, b []int8) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += int32(a[i]) * int32(b[i])
+		s1 += int32(a[i+1]) * int32(b[i+1])
+		s2 += int32(a[i+2]) * int32(b[i+2])
+		s3 += int32(a[i+3]) * int32(b[i+3])
+	}
+	for ; i < len(a); i++ {
+		s0 += int32(a[i]) * int32(b[i])
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// kernels is the pair of dot products a gallery uses.
+type kernels struct {
+	name string
+	f32  func(a, b []float32) float32
+	i8   func(a, b []int8) int32
+}
+
+var portableKernels = kernels{name: "go", f32: dotF32Go, i8: dotI8Go}

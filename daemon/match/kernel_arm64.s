@@ -1,0 +1,27 @@
+#include "textflag.h"
+
+// func dotF32NEON16(a, b *float32, n int, acc *[16]float32)
+TEXT ·dotF32NEON16(SB), NOSPLIT, $0-32
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD n+16(FP), R2
+	MOVD acc+24(FP), R3
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+
+loop:
+	CBZ  R2, done
+	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R1), [V8.S4, V9.S4, V10.S4, V11.S4]
+	VFMLA V4.S4, V8.S4, V0.S4
+	VFMLA V5.S4, V9.S4, V1.S4
+	VFMLA V6.S4, V10.S4, V2.S4
+	VFMLA V7.S4, V11.S4, V3.S4
+	SUB  $16, R2, R2
+	B    loop
+
+done:
+	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R3)
+	RET
