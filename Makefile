@@ -11,10 +11,10 @@ FUZZTIME ?= 10s
 
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
 DEB_BUILD := pkg-config libopencv-dev
-DEB_TEST  := $(DEB_BUILD)
+DEB_TEST  := $(DEB_BUILD) qemu-user-static
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
-.PHONY: deps deps-test deps-bench build run test lint unit fuzz bench calibrate clean
+.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 fuzz bench calibrate clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -39,7 +39,7 @@ run: build
 	@rc=0; $(BIN)/edgeid face compare --gates=false testdata/face/astronaut.png testdata/face/camera.png || rc=$$?; \
 	  [ $$rc -eq 1 ] || { echo "expected no match (exit 1), got exit $$rc"; exit 1; }
 
-test: deps-test lint unit fuzz
+test: deps-test lint unit unit-arm64 fuzz
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
@@ -49,6 +49,11 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The pure-Go matching code, NEON kernel included, built for arm64 and run under qemu.
+unit-arm64:
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o $(BIN)/match-arm64.test ./daemon/match
+	cd daemon/match && qemu-aarch64-static ../../$(BIN)/match-arm64.test -test.run 'Kernel|Search|Int8|Gallery|Index|Template|ROC'
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) deploy/build/fuzz.sh
