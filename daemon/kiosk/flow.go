@@ -1,0 +1,490 @@
+package kiosk
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/match"
+)
+
+// Policy is what a check requires and how long each stage may take.
+type Policy struct {
+	// RequireActiveAuth and RequireChipAuth: a failed AA or CA rejects the document. A chip that
+	// does not offer them is not refused for it (Passive Authentication must always pass).
+	RequireActiveAuth bool
+	RequireChipAuth   bool
+	// RefuseStaleRevocations: with a revocation list past its expiry, refuse every document
+	// (true) or carry on and record the staleness (false).
+	RefuseStaleRevocations bool
+	// FaceThreshold: the live face matches the chip photo at or below this distance.
+	FaceThreshold float64
+	// CaptureWindow: after the first usable frame, keep looking this long for a better one.
+	CaptureWindow time.Duration
+	// Stage time limits.
+	AccessKeyTimeout time.Duration
+	ReadTimeout      time.Duration
+	CaptureTimeout   time.Duration
+	RemoveTimeout    time.Duration
+}
+
+// DefaultPolicy requires every authentication the chip offers.
+func DefaultPolicy(threshold float64) Policy {
+	return Policy{
+		RequireActiveAuth:      true,
+		RequireChipAuth:        true,
+		RefuseStaleRevocations: true,
+		FaceThreshold:          threshold,
+		CaptureWindow:          800 * time.Millisecond,
+		AccessKeyTimeout:       60 * time.Second,
+		ReadTimeout:            20 * time.Second,
+		CaptureTimeout:         10 * time.Second,
+		RemoveTimeout:          30 * time.Second,
+	}
+}
+
+func (p Policy) validate() error {
+	if p.FaceThreshold <= 0 || math.IsNaN(p.FaceThreshold) || math.IsInf(p.FaceThreshold, 0) {
+		return fmt.Errorf("kiosk: face threshold %v must be a positive distance", p.FaceThreshold)
+	}
+	for _, d := range []time.Duration{p.AccessKeyTimeout, p.ReadTimeout, p.CaptureTimeout, p.RemoveTimeout} {
+		if d <= 0 {
+			return errors.New("kiosk: stage time limits must be positive")
+		}
+	}
+	if p.CaptureWindow < 0 || p.CaptureWindow > p.CaptureTimeout {
+		return errors.New("kiosk: capture window must be within the capture time limit")
+	}
+	return nil
+}
+
+// Parts are what the kiosk drives.
+type Parts struct {
+	Reader      Reader
+	Keys        KeySource
+	Documents   DocumentReader
+	Revocations Revocations
+	Camera      Camera
+	Faces       *face.Engine
+	Actuator    Actuator
+	Audit       Auditor
+}
+
+// Opts configures a Kiosk.
+type Opts struct {
+	Policy Policy
+	// DocumentHashKey keys the hash that stands for document numbers in audit records.
+	DocumentHashKey []byte
+	Logger          *slog.Logger
+	// Now is the clock (document expiry, record times); time.Now when nil.
+	Now func() time.Time
+}
+
+// Kiosk runs checks one after another.
+type Kiosk struct {
+	p      Parts
+	o      Opts
+	events *broadcaster
+}
+
+// New checks that every part is there and the policy makes sense.
+func New(p Parts, o Opts) (*Kiosk, error) {
+	if p.Reader == nil || p.Keys == nil || p.Documents == nil || p.Revocations == nil || p.Camera == nil || p.Faces == nil || p.Actuator == nil || p.Audit == nil {
+		return nil, errors.New("kiosk: every part must be given")
+	}
+	if err := o.Policy.validate(); err != nil {
+		return nil, err
+	}
+	if len(o.DocumentHashKey) < 16 {
+		return nil, errors.New("kiosk: the document hash key must be at least 16 bytes")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Kiosk{p: p, o: o, events: newBroadcaster()}, nil
+}
+
+// Subscribe returns a channel of events and a function that ends the subscription.
+func (k *Kiosk) Subscribe() (<-chan Event, func()) { return k.events.subscribe() }
+
+// Current is the latest event.
+func (k *Kiosk) Current() Event { return k.events.current() }
+
+// Decisions are the latest decisions, newest last.
+func (k *Kiosk) Decisions() []Event { return k.events.decisions() }
+
+// Run runs checks until ctx ends.
+func (k *Kiosk) Run(ctx context.Context) error {
+	for {
+		_, err := k.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			// A reader fault: RunOnce has logged and shown it; do not spin on a dead reader.
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// check is the state of one check in progress.
+type check struct {
+	rec     Record
+	started time.Time
+	stage   Stage
+	t0      time.Time
+}
+
+func (c *check) enter(s Stage, now time.Time) {
+	if c.stage != "" {
+		c.rec.StageMillis[c.stage] += float64(now.Sub(c.t0).Microseconds()) / 1000
+	}
+	c.stage, c.t0 = s, now
+}
+
+// RunOnce waits for a document and runs one check to its end. The record is what was audited.
+// An error means the reader failed before a check could start.
+func (k *Kiosk) RunOnce(ctx context.Context) (Record, error) {
+	k.p.Actuator.Indicate(SignalIdle)
+	k.events.publish(Event{Stage: StageIdle})
+	card, err := k.p.Reader.WaitCard(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			k.o.Logger.Error("reader", "err", err)
+			k.p.Actuator.Indicate(SignalFault)
+			k.events.publish(Event{Stage: StageIdle, Reasons: []string{ReasonReaderError}, Detail: err.Error()})
+		}
+		return Record{}, err
+	}
+	c := &check{started: k.o.Now(), rec: Record{CheckID: newCheckID(), Flow: "document", StageMillis: map[Stage]float64{}}}
+	c.rec.Time = c.started
+	rec := k.documentCheck(ctx, card, c)
+
+	// The card may stay while the person walks through; wait (bounded) for it to leave so that
+	// the same presentation is not checked twice.
+	k.show(c, StageRemoveCard, "")
+	rctx, cancel := context.WithTimeout(ctx, k.o.Policy.RemoveTimeout)
+	card.WaitRemoved(rctx)
+	cancel()
+	card.Close(context.WithoutCancel(ctx))
+	return rec, nil
+}
+
+func (k *Kiosk) show(c *check, s Stage, detail string) {
+	c.enter(s, k.o.Now())
+	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: s, Detail: detail})
+}
+
+// documentCheck is the 1:1 flow from a presented card to an audited decision.
+func (k *Kiosk) documentCheck(ctx context.Context, card Card, c *check) Record {
+	k.p.Actuator.Indicate(SignalWorking)
+	k.show(c, StageDocument, "")
+
+	doc, reasons := k.readDocument(ctx, card, c)
+	if len(reasons) > 0 {
+		return k.decide(ctx, c, reasons, 0)
+	}
+
+	k.show(c, StageRevocation, "")
+	reasons = append(reasons, k.checkRevocation(doc)...)
+	if exp := doc.DateOfExpiry; !exp.IsZero() && k.o.Now().After(exp.Add(24*time.Hour)) {
+		reasons = append(reasons, ReasonDocumentExpired)
+	}
+	if len(reasons) > 0 {
+		return k.decide(ctx, c, reasons, 0)
+	}
+
+	k.show(c, StageCapture, "")
+	live, reasons := k.captureFace(ctx, c)
+	if len(reasons) > 0 {
+		return k.decide(ctx, c, reasons, 0)
+	}
+
+	k.show(c, StageMatching, "")
+	chip, err := k.chipTemplate(doc.Photo)
+	if err != nil {
+		k.o.Logger.Warn("chip photo", "check", c.rec.CheckID, "err", err)
+		return k.decide(ctx, c, []string{ReasonNoChipPhoto}, 0)
+	}
+	d, err := match.Distance(live, chip)
+	if err != nil {
+		k.o.Logger.Error("match", "check", c.rec.CheckID, "err", err)
+		return k.decide(ctx, c, []string{ReasonInternal}, 0)
+	}
+	if d > k.o.Policy.FaceThreshold {
+		reasons = append(reasons, ReasonFaceMismatch)
+	}
+	return k.decide(ctx, c, reasons, d)
+}
+
+func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Document, []string) {
+	stageErr := func(err error) []string {
+		var ae *AccessError
+		switch {
+		case errors.As(err, &ae):
+			return []string{ReasonAccessDenied}
+		case k.cardGone(ctx, card):
+			// A chip that stops answering has most often been taken away.
+			return []string{ReasonCardRemoved}
+		case errors.Is(err, context.DeadlineExceeded):
+			return []string{ReasonTimeout}
+		}
+		return []string{ReasonChipError}
+	}
+	k.show(c, StageAccessKey, "")
+	kctx, cancel := context.WithTimeout(ctx, k.o.Policy.AccessKeyTimeout)
+	key, err := k.p.Keys.AccessKey(kctx)
+	cancel()
+	if err != nil {
+		return nil, stageErr(err)
+	}
+	k.show(c, StageReading, "")
+	rctx, cancel := context.WithTimeout(ctx, k.o.Policy.ReadTimeout)
+	doc, err := k.p.Documents.ReadDocument(rctx, card, key)
+	cancel()
+	if err != nil {
+		k.o.Logger.Info("document read failed", "check", c.rec.CheckID, "err", err)
+		return nil, stageErr(err)
+	}
+	c.rec.IssuingState = doc.IssuingState
+	c.rec.DocumentHash = k.documentHash(doc.IssuingState, doc.DocumentNumber)
+	c.rec.Checks = doc.Checks
+	var reasons []string
+	for _, ch := range doc.Checks {
+		if ch.Status != Fail {
+			continue
+		}
+		switch ch.Name {
+		case "active_authentication":
+			if k.o.Policy.RequireActiveAuth {
+				reasons = append(reasons, ReasonActiveAuth)
+			}
+		case "chip_authentication":
+			if k.o.Policy.RequireChipAuth {
+				reasons = append(reasons, ReasonChipAuth)
+			}
+		default: // every part of Passive Authentication must pass
+			if !contains(reasons, ReasonPassiveAuth) {
+				reasons = append(reasons, ReasonPassiveAuth)
+			}
+		}
+	}
+	if !hasPassed(doc.Checks, "passive_authentication") && !contains(reasons, ReasonPassiveAuth) {
+		reasons = append(reasons, ReasonPassiveAuth)
+	}
+	return doc, reasons
+}
+
+// cardGone asks the reader, briefly, whether the card has left the field. The reader is not
+// asked while a command is in flight: readers serialise their own traffic.
+func (k *Kiosk) cardGone(ctx context.Context, card Card) bool {
+	gctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	return card.WaitRemoved(gctx) == nil
+}
+
+func hasPassed(checks []DocCheck, name string) bool {
+	for _, ch := range checks {
+		if ch.Name == name {
+			return ch.Status == Pass
+		}
+	}
+	return false
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *Kiosk) checkRevocation(doc *Document) []string {
+	r, err := k.p.Revocations.Check(RevocationQuery{IssuingState: doc.IssuingState, DocumentNumber: doc.DocumentNumber, SignerIssuer: doc.SignerIssuer, SignerSerial: doc.SignerSerial})
+	if err != nil {
+		k.o.Logger.Error("revocation check", "err", err)
+		return []string{ReasonRevocationFailure}
+	}
+	var reasons []string
+	if r.DocumentRevoked {
+		reasons = append(reasons, ReasonRevokedDocument)
+	}
+	if r.SignerRevoked {
+		reasons = append(reasons, ReasonRevokedSigner)
+	}
+	if r.Stale {
+		if k.o.Policy.RefuseStaleRevocations {
+			reasons = append(reasons, ReasonRevocationsStale)
+		} else {
+			k.o.Logger.Warn("revocation list is past its expiry; checking on", "version", r.Version)
+		}
+	}
+	return reasons
+}
+
+// captureFace reads frames until one passes the quality gates, then keeps the best of a short
+// window. A scene with several faces ends the capture at once.
+func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []string) {
+	cctx, cancel := context.WithTimeout(ctx, k.o.Policy.CaptureTimeout)
+	defer cancel()
+	var best face.Analysis
+	bestScore := -1.0
+	var firstGood time.Time
+	last := ReasonNoFace
+	for {
+		if cctx.Err() != nil {
+			break
+		}
+		if bestScore >= 0 && time.Since(firstGood) >= k.o.Policy.CaptureWindow {
+			break
+		}
+		frame, err := k.p.Camera.Read(cctx)
+		if err != nil {
+			if cctx.Err() != nil {
+				break
+			}
+			last = ReasonCameraLost
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-cctx.Done():
+			}
+			continue
+		}
+		a, err := k.p.Faces.Analyze(frame, true)
+		frame.Close()
+		var qe *face.QualityError
+		switch {
+		case errors.Is(err, face.ErrNoFace):
+			last = ReasonNoFace
+			continue
+		case errors.As(err, &qe):
+			for _, p := range qe.Problems {
+				if p.Code == face.ProblemSeveralFaces {
+					return match.Template{}, []string{ReasonSeveralFaces}
+				}
+			}
+			last = ReasonPoorCapture
+			k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: qe.Problems[0].Code})
+			continue
+		case err != nil:
+			k.o.Logger.Error("face analysis", "err", err)
+			return match.Template{}, []string{ReasonInternal}
+		}
+		// Prefer sharp, frontal faces.
+		score := a.Quality.Sharpness * math.Cos(a.Quality.Yaw*math.Pi/180) * math.Cos(a.Quality.Pitch*math.Pi/180)
+		if bestScore < 0 {
+			firstGood = time.Now()
+		}
+		if score > bestScore {
+			best, bestScore = a, score
+		}
+	}
+	if bestScore < 0 {
+		if last == ReasonNoFace && ctx.Err() == nil {
+			return match.Template{}, []string{ReasonNoFace}
+		}
+		return match.Template{}, []string{last}
+	}
+	return best.Template, nil
+}
+
+// chipTemplate embeds the chip photo. It is taken as issued: an ICAO photo is frontal by
+// rule, and a small chip image must not be refused for its size.
+func (k *Kiosk) chipTemplate(photo []byte) (match.Template, error) {
+	if len(photo) == 0 {
+		return match.Template{}, errors.New("the document has no face image")
+	}
+	img, _, err := face.Decode(photo, face.DefaultLimits(), "chip photo")
+	if err != nil {
+		return match.Template{}, err
+	}
+	defer img.Close()
+	a, err := k.p.Faces.Analyze(img, false)
+	if err != nil {
+		return match.Template{}, err
+	}
+	return a.Template, nil
+}
+
+// rejecting reasons mean the document or the person failed; the others mean the check could
+// not be finished.
+var rejecting = map[string]bool{
+	ReasonPassiveAuth: true, ReasonActiveAuth: true, ReasonChipAuth: true,
+	ReasonDocumentExpired: true, ReasonRevokedDocument: true, ReasonRevokedSigner: true,
+	ReasonRevocationsStale: true, ReasonNoChipPhoto: true, ReasonLiveness: true, ReasonFaceMismatch: true,
+}
+
+// decide audits the outcome first and only then opens the door: a decision that could not be
+// recorded does not open anything (fail closed).
+func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance float64) Record {
+	c.enter(StageDecision, k.o.Now())
+	out := Accepted
+	for _, r := range reasons {
+		if rejecting[r] {
+			out = Rejected
+		} else if out == Accepted {
+			out = Aborted
+		}
+	}
+	c.rec.Outcome, c.rec.Reasons = out, reasons
+	c.rec.FaceDistance, c.rec.FaceThreshold = distance, k.o.Policy.FaceThreshold
+	c.enter("", k.o.Now())
+	if err := k.p.Audit.Append(ctx, c.rec); err != nil {
+		k.o.Logger.Error("audit append failed: not actuating", "check", c.rec.CheckID, "err", err)
+		if out == Accepted {
+			c.rec.Outcome, c.rec.Reasons = Aborted, []string{ReasonInternal}
+			out = Aborted
+		}
+	}
+	k.o.Logger.Info("decision", "check", c.rec.CheckID, "outcome", out, "reasons", c.rec.Reasons, "distance", distance, "state", c.rec.IssuingState)
+	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageDecision, Outcome: out, Reasons: c.rec.Reasons, Distance: distance})
+	switch out {
+	case Accepted:
+		k.p.Actuator.Indicate(SignalAccept)
+		if err := k.p.Actuator.Pulse(ctx); err != nil {
+			k.o.Logger.Error("relay", "check", c.rec.CheckID, "err", err)
+		}
+	case Rejected:
+		k.p.Actuator.Indicate(SignalReject)
+		k.p.Actuator.Beep(ctx, 2)
+	default:
+		k.p.Actuator.Indicate(SignalFault)
+		k.p.Actuator.Beep(ctx, 1)
+	}
+	return c.rec
+}
+
+// documentHash is the keyed hash that identifies a document in audit records without its number.
+func (k *Kiosk) documentHash(state, number string) string {
+	if number == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, k.o.DocumentHashKey)
+	m.Write([]byte(state))
+	m.Write([]byte{0})
+	m.Write([]byte(number))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func newCheckID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,313 @@
+package kiosk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/drivers/camera"
+	"gocv.io/x/gocv"
+)
+
+// The doubles below stand in for the reader, the chip and the fleet; the face engine, the
+// camera driver (image-folder source) and the decisions are real.
+
+type fakeCard struct {
+	removed chan struct{}
+	once    sync.Once
+}
+
+func newCard() *fakeCard { return &fakeCard{removed: make(chan struct{})} }
+
+func (c *fakeCard) remove() { c.once.Do(func() { close(c.removed) }) }
+
+func (c *fakeCard) Transceive(context.Context, []byte) ([]byte, error) {
+	return nil, errors.New("not used by the fake document reader")
+}
+
+func (c *fakeCard) WaitRemoved(ctx context.Context) error {
+	select {
+	case <-c.removed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *fakeCard) Close(context.Context) error { return nil }
+
+type fakeReader struct{ cards chan Card }
+
+func (r *fakeReader) WaitCard(ctx context.Context) (Card, error) {
+	select {
+	case c := <-r.cards:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type fixedKey struct{}
+
+func (fixedKey) AccessKey(context.Context) (AccessKey, error) {
+	return AccessKey{DocumentNumber: "C01X00T47", DateOfBirth: "640812", DateOfExpiry: "321031"}, nil
+}
+
+type fakeDocs struct {
+	doc    *Document
+	err    error
+	remove bool // the card is taken away during the read
+}
+
+func (f *fakeDocs) ReadDocument(ctx context.Context, card Card, key AccessKey) (*Document, error) {
+	if f.remove {
+		card.(*fakeCard).remove()
+		return nil, errors.New("no answer from the chip")
+	}
+	return f.doc, f.err
+}
+
+type fakeRevocations struct{ r RevocationResult }
+
+func (f fakeRevocations) Check(RevocationQuery) (RevocationResult, error) { return f.r, nil }
+
+type fakeActuator struct {
+	mu      sync.Mutex
+	pulses  int
+	signals []Signal
+}
+
+func (a *fakeActuator) Pulse(context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pulses++
+	return nil
+}
+
+func (a *fakeActuator) Indicate(s Signal) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.signals = append(a.signals, s)
+	return nil
+}
+
+func (a *fakeActuator) Beep(context.Context, int) error { return nil }
+
+type fakeAudit struct {
+	mu   sync.Mutex
+	recs []Record
+	err  error
+}
+
+func (f *fakeAudit) Append(_ context.Context, r Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.recs = append(f.recs, r)
+	return nil
+}
+
+var (
+	engineOnce sync.Once
+	engine     *face.Engine
+	engineErr  error
+)
+
+func testEngine(t *testing.T) *face.Engine {
+	t.Helper()
+	engineOnce.Do(func() {
+		o := face.DefaultOpts()
+		o.ModelDir = "../../models"
+		engine, engineErr = face.New(&o)
+	})
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return engine
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../../testdata/face", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// folderCamera serves the given testdata images, in a loop, through the real camera driver.
+func folderCamera(t *testing.T, names ...string) Camera {
+	t.Helper()
+	dir := t.TempDir()
+	for i, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, string(rune('a'+i))+filepath.Ext(n)), readFile(t, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cameraAt(t, dir)
+}
+
+func cameraAt(t *testing.T, dir string) Camera {
+	t.Helper()
+	o := camera.DefaultOpts()
+	o.Source = "folder:" + dir
+	o.Loop = true
+	o.RetryMin, o.RetryMax = time.Millisecond, 10*time.Millisecond
+	o.Decode = func(b []byte) (gocv.Mat, error) {
+		m, _, err := face.Decode(b, face.DefaultLimits(), "frame")
+		return m, err
+	}
+	cam, err := camera.New(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cam
+}
+
+func passedChecks() []DocCheck {
+	return []DocCheck{
+		{Name: "passive_authentication", Status: Pass},
+		{Name: "active_authentication", Status: Pass},
+		{Name: "chip_authentication", Status: NotApplicable},
+	}
+}
+
+type setup struct {
+	docs  *fakeDocs
+	rev   fakeRevocations
+	cam   Camera
+	audit *fakeAudit
+	pol   func(*Policy)
+}
+
+func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
+	t.Helper()
+	eng := testEngine(t)
+	if s.audit == nil {
+		s.audit = &fakeAudit{}
+	}
+	act := &fakeActuator{}
+	card := newCard()
+	r := &fakeReader{cards: make(chan Card, 1)}
+	r.cards <- card
+	pol := DefaultPolicy(0.5253)
+	pol.CaptureTimeout = 3 * time.Second
+	pol.CaptureWindow = 50 * time.Millisecond
+	pol.RemoveTimeout = 10 * time.Millisecond
+	if s.pol != nil {
+		s.pol(&pol)
+	}
+	k, err := New(Parts{Reader: r, Keys: fixedKey{}, Documents: s.docs, Revocations: s.rev, Camera: s.cam, Faces: eng, Actuator: act, Audit: s.audit},
+		Opts{Policy: pol, DocumentHashKey: []byte("0123456789abcdef"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := k.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, act, s.audit
+}
+
+func TestDocumentCheck(t *testing.T) {
+	holder := func() *fakeDocs {
+		return &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks(),
+			DateOfExpiry: time.Now().AddDate(3, 0, 0)}}
+	}
+	with := func(edit func(*Document)) *fakeDocs {
+		d := holder()
+		edit(d.doc)
+		return d
+	}
+	twoFaces := t.TempDir()
+	{
+		img, _, _ := face.Decode(readFile(t, "astronaut.png"), face.DefaultLimits(), "a")
+		both := gocv.NewMat()
+		gocv.Hconcat(img, img, &both)
+		gocv.IMWrite(filepath.Join(twoFaces, "two.png"), both)
+		img.Close()
+		both.Close()
+	}
+	tests := []struct {
+		name    string
+		s       setup
+		outcome Outcome
+		reasons []string
+	}{
+		{"holder matches", setup{docs: holder(), cam: folderCamera(t, "astronaut-shifted.jpg")}, Accepted, nil},
+		{"someone else", setup{docs: holder(), cam: folderCamera(t, "astronaut.png"), pol: func(p *Policy) { p.FaceThreshold = 0.05 }}, Rejected, []string{ReasonFaceMismatch}},
+		{"forged SOD", setup{docs: with(func(d *Document) { d.Checks[0] = DocCheck{Name: "passive_authentication", Status: Fail, Reason: "signature"} }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonPassiveAuth}},
+		{"no PA result", setup{docs: with(func(d *Document) { d.Checks = d.Checks[1:] }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonPassiveAuth}},
+		{"AA failed", setup{docs: with(func(d *Document) { d.Checks[1].Status = Fail }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonActiveAuth}},
+		{"AA failed, not required", setup{docs: with(func(d *Document) { d.Checks[1].Status = Fail }), cam: folderCamera(t, "astronaut.png"), pol: func(p *Policy) { p.RequireActiveAuth = false }}, Accepted, nil},
+		{"revoked", setup{docs: holder(), rev: fakeRevocations{RevocationResult{DocumentRevoked: true}}, cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonRevokedDocument}},
+		{"signer revoked", setup{docs: holder(), rev: fakeRevocations{RevocationResult{SignerRevoked: true}}, cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonRevokedSigner}},
+		{"stale list refused", setup{docs: holder(), rev: fakeRevocations{RevocationResult{Stale: true}}, cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonRevocationsStale}},
+		{"stale list tolerated", setup{docs: holder(), rev: fakeRevocations{RevocationResult{Stale: true}}, cam: folderCamera(t, "astronaut.png"), pol: func(p *Policy) { p.RefuseStaleRevocations = false }}, Accepted, nil},
+		{"expired", setup{docs: with(func(d *Document) { d.DateOfExpiry = time.Now().AddDate(0, -2, 0) }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonDocumentExpired}},
+		{"wrong access key", setup{docs: &fakeDocs{err: &AccessError{Err: errors.New("mutual authentication failed")}}, cam: folderCamera(t, "astronaut.png")}, Aborted, []string{ReasonAccessDenied}},
+		{"card removed", setup{docs: &fakeDocs{remove: true}, cam: folderCamera(t, "astronaut.png")}, Aborted, []string{ReasonCardRemoved}},
+		{"no chip photo", setup{docs: with(func(d *Document) { d.Photo = nil }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonNoChipPhoto}},
+		{"camera lost", setup{docs: holder(), cam: cameraAt(t, filepath.Join(t.TempDir(), "gone")), pol: func(p *Policy) { p.CaptureTimeout = 300 * time.Millisecond; p.CaptureWindow = 0 }}, Aborted, []string{ReasonCameraLost}},
+		{"turned away", setup{docs: holder(), cam: folderCamera(t, "camera.png"), pol: func(p *Policy) { p.CaptureTimeout = 300 * time.Millisecond; p.CaptureWindow = 0 }}, Aborted, []string{ReasonPoorCapture}},
+		{"two faces", setup{docs: holder(), cam: cameraAt(t, twoFaces)}, Aborted, []string{ReasonSeveralFaces}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, act, audit := runCheck(t, tt.s)
+			if rec.Outcome != tt.outcome || strings.Join(rec.Reasons, ",") != strings.Join(tt.reasons, ",") {
+				t.Fatalf("got %s %v, want %s %v", rec.Outcome, rec.Reasons, tt.outcome, tt.reasons)
+			}
+			wantPulses := 0
+			if tt.outcome == Accepted {
+				wantPulses = 1
+			}
+			if act.pulses != wantPulses {
+				t.Errorf("relay pulsed %d times, want %d", act.pulses, wantPulses)
+			}
+			if len(audit.recs) != 1 {
+				t.Fatalf("%d audit records, want 1", len(audit.recs))
+			}
+			r := audit.recs[0]
+			if strings.Contains(r.DocumentHash, "C01X00T47") || (r.DocumentHash == "" && rec.IssuingState != "") {
+				t.Errorf("audit document hash %q", r.DocumentHash)
+			}
+			if tt.outcome == Accepted && (r.FaceDistance <= 0 || r.FaceDistance > r.FaceThreshold) {
+				t.Errorf("accepted with distance %v and threshold %v", r.FaceDistance, r.FaceThreshold)
+			}
+		})
+	}
+}
+
+func TestAuditFailureKeepsTheDoorShut(t *testing.T) {
+	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks()}}
+	rec, act, _ := runCheck(t, setup{docs: docs, cam: folderCamera(t, "astronaut-shifted.jpg"), audit: &fakeAudit{err: errors.New("disk full")}})
+	if rec.Outcome != Aborted || act.pulses != 0 {
+		t.Errorf("outcome %s with %d pulses, want aborted and none", rec.Outcome, act.pulses)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	if _, err := New(Parts{}, Opts{Policy: DefaultPolicy(0.5)}); err == nil {
+		t.Error("New without parts succeeded")
+	}
+	p := DefaultPolicy(0)
+	if err := p.validate(); err == nil {
+		t.Error("zero threshold accepted")
+	}
+	p = DefaultPolicy(0.5)
+	p.CaptureWindow = time.Hour
+	if err := p.validate(); err == nil {
+		t.Error("capture window longer than the capture limit accepted")
+	}
+}
