@@ -246,7 +246,9 @@ func TestDocumentCheck(t *testing.T) {
 	}{
 		{"holder matches", setup{docs: holder(), cam: folderCamera(t, "astronaut-shifted.jpg")}, Accepted, nil},
 		{"someone else", setup{docs: holder(), cam: folderCamera(t, "astronaut.png"), pol: func(p *Policy) { p.FaceThreshold = 0.05 }}, Rejected, []string{ReasonFaceMismatch}},
-		{"forged SOD", setup{docs: with(func(d *Document) { d.Checks[0] = DocCheck{Name: "passive_authentication", Status: Fail, Reason: "signature"} }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonPassiveAuth}},
+		{"forged SOD", setup{docs: with(func(d *Document) {
+			d.Checks[0] = DocCheck{Name: "passive_authentication", Status: Fail, Reason: "signature"}
+		}), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonPassiveAuth}},
 		{"no PA result", setup{docs: with(func(d *Document) { d.Checks = d.Checks[1:] }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonPassiveAuth}},
 		{"AA failed", setup{docs: with(func(d *Document) { d.Checks[1].Status = Fail }), cam: folderCamera(t, "astronaut.png")}, Rejected, []string{ReasonActiveAuth}},
 		{"AA failed, not required", setup{docs: with(func(d *Document) { d.Checks[1].Status = Fail }), cam: folderCamera(t, "astronaut.png"), pol: func(p *Policy) { p.RequireActiveAuth = false }}, Accepted, nil},
