@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"time"
 
@@ -454,7 +455,7 @@ func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance
 		}
 	}
 	k.o.Logger.Info("decision", "check", c.rec.CheckID, "outcome", out, "reasons", c.rec.Reasons, "distance", distance, "state", c.rec.IssuingState)
-	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageDecision, Outcome: out, Reasons: c.rec.Reasons, Distance: distance})
+	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageDecision, Outcome: out, Reasons: c.rec.Reasons, Distance: distance, StageMillis: maps.Clone(c.rec.StageMillis)})
 	switch out {
 	case Accepted:
 		k.p.Actuator.Indicate(SignalAccept)

@@ -1,0 +1,320 @@
+// Package web serves the kiosk's screen and its operators: the page the person sees (embedded,
+// no CDN), an attendant view, a JSON API with live events over SSE, /healthz and /metrics.
+// It binds to localhost by default; the attendant view and its API need a token from any other
+// address. Nothing it serves carries an image or a document number.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/health"
+	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+//go:embed static
+var static embed.FS
+
+// Source is the kiosk as the web sees it.
+type Source interface {
+	Subscribe() (<-chan kiosk.Event, func())
+	Current() kiosk.Event
+	Decisions() []kiosk.Event
+}
+
+// KeyPad takes the access key typed on the screen.
+type KeyPad interface {
+	Submit(k kiosk.AccessKey) error
+}
+
+// Opts configures the server.
+type Opts struct {
+	// AttendantToken guards the attendant view and API from addresses other than loopback;
+	// empty means they are served to loopback only.
+	AttendantToken string
+	Registry       *prometheus.Registry
+	Health         *health.Tracker
+	Logger         *slog.Logger
+}
+
+// Server is the HTTP side of the daemon.
+type Server struct {
+	src   Source
+	keys  KeyPad
+	o     Opts
+	mux   *http.ServeMux
+	m     *metrics
+	mu    sync.Mutex
+	calls []StaffCall
+}
+
+// StaffCall is a press of the "call staff" button.
+type StaffCall struct {
+	Time  time.Time `json:"time"`
+	Stage string    `json:"stage"`
+}
+
+// New builds the server; Observe must run for the metrics to follow the kiosk.
+func New(src Source, keys KeyPad, o Opts) (*Server, error) {
+	if src == nil || keys == nil || o.Health == nil {
+		return nil, errors.New("web: source, keypad and health tracker are required")
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	m, err := newMetrics(o.Registry, o.Health)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{src: src, keys: keys, o: o, mux: http.NewServeMux(), m: m}
+	files, err := fs.Sub(static, "static")
+	if err != nil {
+		return nil, err
+	}
+	fileServer := http.FileServerFS(files)
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", fileServer))
+	s.mux.HandleFunc("GET /{$}", s.page("kiosk.html"))
+	s.mux.HandleFunc("GET /attendant", s.attendant(s.page("attendant.html")))
+	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/events", s.stream)
+	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
+	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
+	s.mux.HandleFunc("GET /api/attendant", s.attendant(s.attendantData))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	return s, nil
+}
+
+// Handler is the server's routes, with headers every response gets.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'")
+		h.Set("Cache-Control", "no-store")
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Observe follows the kiosk's events into the metrics until ctx ends.
+func (s *Server) Observe(ctx context.Context) {
+	ch, stop := s.src.Subscribe()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			s.m.observe(e)
+		}
+	}
+}
+
+// Serve serves on ln until ctx ends, then shuts down within five seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		<-errc
+		return nil
+	}
+}
+
+func (s *Server) page(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := static.ReadFile("static/" + name)
+		if err != nil {
+			http.Error(w, "page missing", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(b)
+	}
+}
+
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// localOnly lets only the kiosk's own screen (loopback) submit.
+func (s *Server) localOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopback(r) {
+			http.Error(w, "only the kiosk's own screen may do this", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// attendant admits loopback, or a request with the attendant token (bearer header or ?token=).
+func (s *Server) attendant(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopback(r) {
+			tok := r.URL.Query().Get("token")
+			if a := r.Header.Get("Authorization"); len(a) > 7 && a[:7] == "Bearer " {
+				tok = a[7:]
+			}
+			if s.o.AttendantToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.o.AttendantToken)) != 1 {
+				http.Error(w, "attendant token required", http.StatusUnauthorized)
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+type statusReply struct {
+	Current kiosk.Event        `json:"current"`
+	Healthy bool               `json:"healthy"`
+	Health  []health.Condition `json:"health"`
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	conds, ok := s.o.Health.Snapshot()
+	writeJSON(w, http.StatusOK, statusReply{Current: s.src.Current(), Healthy: ok, Health: conds})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	conds, ok := s.o.Health.Snapshot()
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"healthy": ok, "conditions": conds})
+}
+
+// stream sends the current event, then every new one, as server-sent events.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	ch, stop := s.src.Subscribe()
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	send := func(e kiosk.Event) bool {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return false
+		}
+		_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", e.Seq, b)
+		fl.Flush()
+		return err == nil
+	}
+	if !send(s.src.Current()) {
+		return
+	}
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-ch:
+			if !ok || !send(e) {
+				return
+			}
+		case <-keepalive.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+		}
+	}
+}
+
+type keyRequest struct {
+	DocumentNumber string `json:"document_number"`
+	DateOfBirth    string `json:"date_of_birth"`
+	DateOfExpiry   string `json:"date_of_expiry"`
+	CAN            string `json:"can"`
+}
+
+func (s *Server) submitKey(w http.ResponseWriter, r *http.Request) {
+	var req keyRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed request"})
+		return
+	}
+	err := s.keys.Submit(kiosk.AccessKey{DocumentNumber: req.DocumentNumber, DateOfBirth: req.DateOfBirth, DateOfExpiry: req.DateOfExpiry, CAN: req.CAN})
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *Server) staff(w http.ResponseWriter, r *http.Request) {
+	c := StaffCall{Time: time.Now(), Stage: string(s.src.Current().Stage)}
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	if len(s.calls) > 20 {
+		s.calls = s.calls[len(s.calls)-20:]
+	}
+	s.mu.Unlock()
+	s.m.staffCalls.Inc()
+	s.o.Logger.Warn("staff called from the kiosk screen", "stage", c.Stage)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "staff called"})
+}
+
+type attendantReply struct {
+	Decisions  []kiosk.Event      `json:"decisions"`
+	Health     []health.Condition `json:"health"`
+	Healthy    bool               `json:"healthy"`
+	StaffCalls []StaffCall        `json:"staff_calls"`
+}
+
+func (s *Server) attendantData(w http.ResponseWriter, r *http.Request) {
+	conds, ok := s.o.Health.Snapshot()
+	s.mu.Lock()
+	calls := append([]StaffCall{}, s.calls...)
+	s.mu.Unlock()
+	d := s.src.Decisions()
+	if d == nil {
+		d = []kiosk.Event{}
+	}
+	writeJSON(w, http.StatusOK, attendantReply{Decisions: d, Health: conds, Healthy: ok, StaffCalls: calls})
+}
