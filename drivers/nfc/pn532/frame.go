@@ -152,6 +152,9 @@ func Decode(b []byte) (f Frame, n int, err error) {
 			return Frame{}, p + 2, fmt.Errorf("decode: LEN %02x with LCS %02x at offset %d: %w", l0, l1, p, ErrChecksum)
 		}
 		length, body = int(l0), p+2
+		if length == 0 {
+			return Frame{}, p + 2, fmt.Errorf("decode: LEN=0 with LCS 00 at offset %d: %w", p, ErrOversize)
+		}
 	}
 	end := body + length + 1 // through DCS
 	if len(b) < end {

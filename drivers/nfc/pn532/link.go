@@ -35,9 +35,6 @@ type link interface {
 	close() error
 }
 
-// errTimeout is wrapped by links when the deadline passes without a frame.
-var errTimeout = errors.New("timed out waiting for the PN532")
-
 // sleepCtx sleeps for d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -106,7 +103,7 @@ func waitReady(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Durati
 			return nil
 		}
 		if !time.Now().Before(deadline) {
-			return errTimeout
+			return ErrTimeout
 		}
 		if err := sleepCtx(ctx, poll); err != nil {
 			return err
@@ -316,7 +313,7 @@ func (l *uartLink) recv(ctx context.Context, deadline time.Time) (Frame, error) 
 			return Frame{}, err
 		}
 		if !time.Now().Before(deadline) {
-			return Frame{}, errTimeout
+			return Frame{}, ErrTimeout
 		}
 		n, err := l.port.Read(chunk[:])
 		l.c.RxBytes.Add(int64(n))

@@ -358,32 +358,39 @@ func (d *Dev) exec(ctx context.Context, cmd byte, params []byte) ([]byte, error)
 			return nil, err
 		}
 		f, err := d.link.recv(ctx, time.Now().Add(d.opts.ACKTimeout))
-		if err != nil {
-			if errors.Is(err, ErrLink) || ctx.Err() != nil {
-				return nil, err
-			}
-			lastErr = fmt.Errorf("no ACK for command %#02x: %w", cmd, err)
-			d.link.resync()
-			continue // the PN532 ignores a command it could not decode: resend
-		}
-		if f.Kind != ACK {
-			lastErr = fmt.Errorf("command %#02x: %s frame where ACK expected: %w", cmd, f.Kind, ErrProtocol)
-			d.link.resync()
-			continue
+		acked := false
+		switch {
+		case err != nil && (errors.Is(err, ErrLink) || ctx.Err() != nil):
+			return nil, err
+		case err == nil && f.Kind == ACK:
+			acked = true
+		case err == nil && isResponse(f, cmd):
+			return f.Data[1:], nil // the ACK was lost, the response was not
+		default:
+			// No ACK, a corrupted one, a NACK or some other frame. The command may still have
+			// run: listen for its response (which may already be buffered) before sending it
+			// again.
 		}
 		resp, err, again := d.response(ctx, cmd, timeout)
 		if err == nil {
 			return resp, nil
 		}
 		lastErr = err
+		if !acked && errors.Is(err, ErrTimeout) {
+			// Neither ACK nor response: the PN532 most likely never decoded the command, so
+			// sending it again is safe even for InDataExchange.
+			lastErr = fmt.Errorf("no ACK and no response: %w", err)
+			continue
+		}
 		if !again || !repeatable {
 			return nil, err
 		}
 	}
-	if errors.Is(lastErr, errTimeout) {
-		return nil, fmt.Errorf("pn532 command %#02x after %d attempts: %w: %w", cmd, d.opts.Retries+1, ErrTimeout, lastErr)
-	}
-	return nil, fmt.Errorf("pn532 command %#02x after %d attempts: %w", cmd, d.opts.Retries+1, lastErr)
+	return nil, fmt.Errorf("pn532 command %#02x failed %d times: %w", cmd, d.opts.Retries+1, lastErr)
+}
+
+func isResponse(f Frame, cmd byte) bool {
+	return f.Kind == Info && f.TFI == TFIChip && len(f.Data) > 0 && f.Data[0] == cmd+1
 }
 
 // response waits for the response to cmd. again reports whether resending the command may help.
@@ -398,7 +405,7 @@ func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (re
 				d.abort()
 			}
 			return nil, err, false
-		case errors.Is(err, errTimeout):
+		case errors.Is(err, ErrTimeout):
 			d.abort()
 			return nil, fmt.Errorf("command %#02x: no response within %s: %w", cmd, timeout, err), true
 		default: // checksum, garbage, oversize, truncated: ask for the same frame again

@@ -177,7 +177,13 @@ func (c *Chip) handle(f pn532.Frame) {
 		return
 	case pn532.NACK:
 		if c.last != nil {
-			c.out = append([]outFrame{{wire: c.last, good: c.last}}, c.out...)
+			wire := c.last
+			if c.faults.CorruptResponse > 0 {
+				c.faults.CorruptResponse--
+				wire = append([]byte(nil), wire...)
+				wire[len(wire)-2]++
+			}
+			c.out = append([]outFrame{{wire: wire, good: c.last}}, c.out...)
 		}
 		return
 	case pn532.Info:
@@ -350,6 +356,10 @@ func (c *Chip) ready() bool {
 func (c *Chip) readPacket(r []byte, withStatus bool) {
 	clear(r)
 	if !c.ready() {
+		return
+	}
+	if withStatus && len(r) == 1 {
+		r[0] = 0x01 // a status-only read leaves the frame in place
 		return
 	}
 	of := c.out[0]
