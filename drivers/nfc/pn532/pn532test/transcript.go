@@ -1,0 +1,109 @@
+package pn532test
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"periph.io/x/conn/v3/i2c/i2ctest"
+)
+
+// Transcript is a recorded I2C session, stored as JSON with hex strings so that it reads well
+// in a diff.
+type Transcript struct {
+	Comment string `json:"comment"`
+	Ops     []Op   `json:"ops"`
+}
+
+// Op is one I2C transaction.
+type Op struct {
+	Addr uint16 `json:"addr"`
+	W    string `json:"w,omitempty"`
+	R    string `json:"r,omitempty"`
+}
+
+// FromI2C converts recorded operations.
+func FromI2C(comment string, ops []i2ctest.IO) Transcript {
+	t := Transcript{Comment: comment}
+	for _, o := range ops {
+		t.Ops = append(t.Ops, Op{Addr: o.Addr, W: hex.EncodeToString(o.W), R: hex.EncodeToString(o.R)})
+	}
+	return t
+}
+
+// I2C converts back to periph's playback operations.
+func (t Transcript) I2C() ([]i2ctest.IO, error) {
+	out := make([]i2ctest.IO, 0, len(t.Ops))
+	for i, o := range t.Ops {
+		w, err := hex.DecodeString(o.W)
+		if err != nil {
+			return nil, fmt.Errorf("transcript op %d: w: %w", i, err)
+		}
+		r, err := hex.DecodeString(o.R)
+		if err != nil {
+			return nil, fmt.Errorf("transcript op %d: r: %w", i, err)
+		}
+		if len(w) == 0 {
+			w = nil
+		}
+		if len(r) == 0 {
+			r = nil
+		}
+		out = append(out, i2ctest.IO{Addr: o.Addr, W: w, R: r})
+	}
+	return out, nil
+}
+
+// maxTranscript bounds the size of a transcript file.
+const maxTranscript = 16 << 20
+
+// Save writes t to path atomically.
+func (t Transcript) Save(path string) error {
+	b, err := json.MarshalIndent(t, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".transcript-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads a transcript.
+func Load(path string) (Transcript, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Transcript{}, err
+	}
+	if fi.Size() > maxTranscript {
+		return Transcript{}, fmt.Errorf("transcript %s: %d bytes, more than %d", path, fi.Size(), maxTranscript)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Transcript{}, err
+	}
+	var t Transcript
+	if err := json.Unmarshal(b, &t); err != nil {
+		return Transcript{}, fmt.Errorf("transcript %s: %w", path, err)
+	}
+	return t, nil
+}
