@@ -44,6 +44,8 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "doctor", summary: "check NFC readers and say what is wrong", run: runDoctor},
+		{path: "nfc smoke", summary: "short PN532 session on real hardware, optionally recorded", run: runNFCSmoke},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds
