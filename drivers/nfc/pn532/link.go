@@ -296,7 +296,12 @@ func (l *uartLink) recv(ctx context.Context, deadline time.Time) (Frame, error) 
 				l.buf = append(l.buf[:0], l.buf[n:]...)
 				return f, nil
 			case errors.As(err, &inc):
-				// wait for more
+				if len(l.buf) > MaxFrame+maxGarbage {
+					// Endless preamble bytes: do not buffer without bound.
+					n := len(l.buf)
+					l.buf = l.buf[:0]
+					return Frame{}, fmt.Errorf("uart %s: %d bytes without a complete frame: %w", l.name, n, ErrGarbage)
+				}
 			case errors.Is(err, ErrGarbage):
 				skipped += n
 				l.buf = append(l.buf[:0], l.buf[n:]...)

@@ -74,3 +74,24 @@ func FuzzResponses(f *testing.F) {
 		}
 	})
 }
+
+func TestUARTEndlessPreamble(t *testing.T) {
+	var c Counters
+	l := &uartLink{port: &zeroPort{}, name: "zeros", c: &c}
+	_, err := l.recv(context.Background(), time.Now().Add(5*time.Second))
+	if !errors.Is(err, ErrGarbage) {
+		t.Fatalf("got %v, want ErrGarbage", err)
+	}
+	if cap(l.buf) > 4*MaxFrame {
+		t.Errorf("buffer grew to %d bytes", cap(l.buf))
+	}
+}
+
+// zeroPort sends 0x00 forever.
+type zeroPort struct{}
+
+func (zeroPort) Write(w []byte) (int, error) { return len(w), nil }
+func (zeroPort) Read(r []byte) (int, error) {
+	clear(r)
+	return len(r), nil
+}
