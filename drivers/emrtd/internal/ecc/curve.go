@@ -331,3 +331,19 @@ func p192Params() params {
 		"07192B95FFC8DA78631011ED6B24CDD573F977A11E794811",
 		"FFFFFFFFFFFFFFFFFFFFFFFF99DEF836146BC9B1B4D22831"}
 }
+
+// WithGenerator returns a copy of c whose base point is g (PACE generic mapping's Ĝ). The
+// order stays N: g must be a point of order N, which holds for any non-infinite point on a
+// prime-order curve (cofactor 1).
+func (c *Curve) WithGenerator(g Point) (*Curve, error) {
+	if g.IsInfinity() || !c.IsOnCurve(g.X, g.Y) {
+		return nil, ErrNotOnCurve
+	}
+	if c.H.Cmp(big.NewInt(1)) != 0 {
+		return nil, fmt.Errorf("%w: generator change needs cofactor 1, curve has %v", ErrBadParameter, c.H)
+	}
+	d := *c
+	d.Name = c.Name + " (mapped)"
+	d.Gx, d.Gy = new(big.Int).Set(g.X), new(big.Int).Set(g.Y)
+	return &d, nil
+}
