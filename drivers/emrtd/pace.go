@@ -60,33 +60,7 @@ func hasPrefix(oid asn1.ObjectIdentifier, p []int) bool {
 }
 
 // paceCurve maps the standardized domain parameter IDs of ICAO 9303-11 §9.5.1 to curves.
-func paceCurve(id int) *ecc.Curve {
-	switch id {
-	case 8:
-		return ecc.P192()
-	case 9:
-		return ecc.BrainpoolP192r1()
-	case 10:
-		return ecc.P224()
-	case 11:
-		return ecc.BrainpoolP224r1()
-	case 12:
-		return ecc.P256()
-	case 13:
-		return ecc.BrainpoolP256r1()
-	case 14:
-		return ecc.BrainpoolP320r1()
-	case 15:
-		return ecc.P384()
-	case 16:
-		return ecc.BrainpoolP384r1()
-	case 17:
-		return ecc.BrainpoolP512r1()
-	case 18:
-		return ecc.P521()
-	}
-	return nil
-}
+func paceCurve(id int) *ecc.Curve { return ecc.ByStandardizedID(id) }
 
 // PACEParamID returns the standardized domain parameter ID of a named curve, or 0.
 func PACEParamID(curveName string) int {
@@ -215,15 +189,7 @@ func gaData(resp []byte, want Tag, step string) ([]byte, error) {
 
 // paceAuthToken computes MAC(KSmac, 7F49{06 oid, 86 point}) (ICAO 9303-11 §4.4.3.4).
 func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []byte) ([]byte, error) {
-	oidDER, err := asn1.Marshal(oid)
-	if err != nil {
-		return nil, err
-	}
-	data := paceTLV(0x7F49, append(oidDER, paceTLV(0x86, point)...))
-	if c == sm.TDES {
-		data = sm.Pad(data, 8)
-	}
-	return c.MAC(kmac, data)
+	return sm.PACEToken(c, kmac, oid, point)
 }
 
 // pace runs PACE with ECDH generic mapping (ICAO 9303-11 §4.4) and starts secure messaging.

@@ -347,3 +347,33 @@ func (c *Curve) WithGenerator(g Point) (*Curve, error) {
 	d.Gx, d.Gy = new(big.Int).Set(g.X), new(big.Int).Set(g.Y)
 	return &d, nil
 }
+
+// ByStandardizedID returns the curve of a standardized domain parameter ID of BSI TR-03110
+// and ICAO 9303-11 §9.5.1 (8..18; the IDs 0..7 are Diffie-Hellman groups), or nil.
+func ByStandardizedID(id int) *Curve {
+	switch id {
+	case 8:
+		return P192()
+	case 9:
+		return BrainpoolP192r1()
+	case 10:
+		return P224()
+	case 11:
+		return BrainpoolP224r1()
+	case 12:
+		return P256()
+	case 13:
+		return BrainpoolP256r1()
+	case 14:
+		return BrainpoolP320r1()
+	case 15:
+		return P384()
+	case 16:
+		return BrainpoolP384r1()
+	case 17:
+		return BrainpoolP512r1()
+	case 18:
+		return P521()
+	}
+	return nil
+}
