@@ -71,12 +71,29 @@ type LinkStats struct {
 	APDUs         int   // command/response pairs
 	BytesSent     int64 // command bytes
 	BytesReceived int64 // response bytes, status words included
+	// Blocks counts the ISO 14443-4 blocks the APDUs need with a 256-byte frame size:
+	// I-blocks of at most 253 payload bytes, plus one R(ACK) per chained I-block.
+	Blocks int
 }
 
-// AirTime models the transfer time at a bit rate (bit/s), counting 9 bits per byte
-// (ISO 14443 framing: 8 data bits plus parity) and no protocol or chip processing time.
+// AirTime is the floor of the transfer time at a bit rate (bit/s): APDU bytes x 9 bits
+// (8 data bits and a parity bit per byte), nothing else.
 func (s LinkStats) AirTime(bitRate float64) float64 {
 	return float64(s.BytesSent+s.BytesReceived) * 9 / bitRate
+}
+
+// FramedTime models the transfer time with ISO 14443-4 framing added to AirTime: 3 bytes
+// (PCB and CRC) per block, chained blocks and their acknowledgements. It leaves out frame
+// delay times and the chip's processing, which dominate on real cards.
+func (s LinkStats) FramedTime(bitRate float64) float64 {
+	return float64(s.BytesSent+s.BytesReceived+3*int64(s.Blocks)) * 9 / bitRate
+}
+
+// isoBlocks is the number of blocks one APDU of n bytes takes with a 256-byte frame size.
+func isoBlocks(n int) int {
+	const payload = 253
+	i := max(1, (n+payload-1)/payload)
+	return i + (i - 1) // chained I-blocks, each but the last acknowledged by an R-block
 }
 
 // maxResponse bounds a response APDU: 65536 data bytes plus secure messaging overhead.
@@ -107,6 +124,7 @@ func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, er
 	c.stats.APDUs++
 	c.stats.BytesSent += int64(len(raw))
 	c.stats.BytesReceived += int64(len(resp))
+	c.stats.Blocks += isoBlocks(len(raw)) + isoBlocks(len(resp))
 	if err != nil {
 		return sm.Response{}, fmt.Errorf("transceive: %w", err)
 	}

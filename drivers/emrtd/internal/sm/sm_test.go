@@ -286,3 +286,23 @@ func FuzzUnprotectResponse(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseCommand(f *testing.F) {
+	f.Add([]byte{0x00, 0xB0, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x00, 0xB1, 0x00, 0x00, 0x00, 0x00, 0x03, 0x54, 0x01, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x0C, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseCommand(b)
+		if err != nil {
+			return
+		}
+		enc, err := c.Bytes()
+		if err != nil {
+			t.Fatalf("parsed command does not encode: %v", err)
+		}
+		back, err := ParseCommand(enc)
+		if err != nil || back.Ne != c.Ne || !bytes.Equal(back.Data, c.Data) {
+			t.Fatalf("round trip %X -> %+v -> %X -> %+v (%v)", b, c, enc, back, err)
+		}
+	})
+}
