@@ -26,7 +26,7 @@ const (
 // ReadOpts configures Read.
 type ReadOpts struct {
 	// Files lists the files to read. Empty: EF.COM, the data groups it lists (except the
-	// EAC-protected DG3 and DG4) and EF.SOD.
+	// EAC-protected DG3 and DG4), DG14 and DG15 if present, and EF.SOD.
 	Files []string
 	// Access chooses PACE or BAC; the zero value means AccessAuto.
 	Access Access
@@ -367,12 +367,16 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 				list = append(list, dg)
 			}
 		}
-		list = append(list, "EF.SOD")
+		// DG14 and DG15 drive Chip and Active Authentication; some EF.COMs leave them
+		// out although the chip has them, so they are always tried (a SELECT each).
+		list = append(list, "DG14", "DG15", "EF.SOD")
 	}
+	tried := map[string]bool{}
 	for _, name := range list {
-		if _, done := files[name]; done {
+		if _, done := files[name]; done || tried[name] {
 			continue
 		}
+		tried[name] = true
 		b, err := readFile(ctx, c, name, &o, info)
 		var se *StatusError
 		switch {

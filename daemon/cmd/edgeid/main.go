@@ -44,6 +44,7 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "doc read", summary: "read a document's chip (PACE or BAC, secure messaging)", run: runDocRead},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds
