@@ -46,6 +46,7 @@ func commands() []command {
 		{path: "version", summary: "print the version", run: runVersion},
 		{path: "doctor", summary: "check NFC readers and say what is wrong", run: runDoctor},
 		{path: "nfc smoke", summary: "short PN532 session on real hardware, optionally recorded", run: runNFCSmoke},
+		{path: "doc read", summary: "read a document's chip (PACE or BAC, secure messaging)", run: runDocRead},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds
