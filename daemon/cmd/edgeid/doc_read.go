@@ -19,7 +19,7 @@ import (
 // runDocRead implements "edgeid doc read": access control and reading of a document's chip.
 func runDocRead(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "doc read", "")
-	reader := fs.String("reader", "", "reader to use: sim (the virtual chip; NFC readers come later)")
+	reader := fs.String("reader", "", "reader: sim (the virtual chip behind an emulated PN532 on I2C), pn532:i2c:/dev/i2c-1, pn532:spi:/dev/spidev0.0, pn532:uart:/dev/ttyAMA0, pcsc:0")
 	mrz := fs.String("mrz", "", "access key from the MRZ: the second line of a TD3 (44 characters) or TD2, or a whole MRZ")
 	doc := fs.String("doc", "", "access key: document number (with --dob and --expiry)")
 	dob := fs.String("dob", "", "access key: date of birth YYMMDD")
@@ -59,11 +59,21 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		t = chip
+		card, done, err := simOverPN532(ctx, e, chip)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t = card
 	case "":
-		return usagef("--reader is required (sim)")
+		return usagef("--reader is required (sim, pn532:<i2c|spi|uart>:<device>, pcsc:<n>)")
 	default:
-		return usagef("unknown reader %q (only sim is available in this build)", *reader)
+		card, done, err := readerCard(ctx, e, *reader)
+		if err != nil {
+			return err
+		}
+		defer done()
+		t = card
 	}
 	opts := emrtd.DefaultReadOpts()
 	opts.Access = emrtd.Access(*access)
