@@ -42,7 +42,18 @@ type Conn interface {
 	Disconnect(d scard.Disposition) error
 }
 
-type system struct{ ctx *scard.Context }
+// Reestablisher is a System that can open a fresh PC/SC context, needed after pcscd restarts
+// (the old context then answers SCARD_E_INVALID_HANDLE or SCARD_E_NO_SERVICE).
+type Reestablisher interface {
+	Reestablish() error
+}
+
+type system struct {
+	mu  sync.Mutex
+	ctx *scard.Context
+}
+
+var _ Reestablisher = &system{}
 
 // Open establishes a PC/SC context. When pcscd is not running the error wraps ErrNoService and
 // says how to start it.
@@ -55,14 +66,23 @@ func Open() (System, error) {
 }
 
 func explain(err error) error {
+	if errors.Is(err, ErrNoService) {
+		return err
+	}
 	if errors.Is(err, scard.ErrNoService) {
 		return fmt.Errorf("pcsc: %w (SCARD_E_NO_SERVICE): install and start it, e.g. apt-get install pcscd && systemctl enable --now pcscd.socket", ErrNoService)
 	}
 	return fmt.Errorf("pcsc: %w", err)
 }
 
+func (s *system) context() *scard.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ctx
+}
+
 func (s *system) ListReaders() ([]string, error) {
-	r, err := s.ctx.ListReaders()
+	r, err := s.context().ListReaders()
 	if errors.Is(err, scard.ErrNoReadersAvailable) {
 		return nil, nil
 	}
@@ -70,14 +90,28 @@ func (s *system) ListReaders() ([]string, error) {
 }
 
 func (s *system) GetStatusChange(states []scard.ReaderState, timeout time.Duration) error {
-	return s.ctx.GetStatusChange(states, timeout)
+	return s.context().GetStatusChange(states, timeout)
 }
 
 func (s *system) Connect(reader string) (Conn, error) {
-	return s.ctx.Connect(reader, scard.ShareShared, scard.ProtocolAny)
+	return s.context().Connect(reader, scard.ShareShared, scard.ProtocolAny)
 }
 
-func (s *system) Release() error { return s.ctx.Release() }
+func (s *system) Release() error { return s.context().Release() }
+
+// Reestablish releases the current context and establishes a new one.
+func (s *system) Reestablish() error {
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		return explain(err)
+	}
+	s.mu.Lock()
+	old := s.ctx
+	s.ctx = ctx
+	s.mu.Unlock()
+	_ = old.Release()
+	return nil
+}
 
 // List returns the names of the readers pcscd knows, in its order (the index of pcsc:<n>).
 func List(sys System) ([]string, error) {
@@ -179,7 +213,8 @@ func (r *Reader) resolve() (string, error) {
 
 func readerGone(err error) bool {
 	return errors.Is(err, scard.ErrUnknownReader) || errors.Is(err, scard.ErrReaderUnavailable) ||
-		errors.Is(err, scard.ErrNoReadersAvailable) || errors.Is(err, scard.ErrNoService)
+		errors.Is(err, scard.ErrNoReadersAvailable) || errors.Is(err, scard.ErrNoService) ||
+		errors.Is(err, scard.ErrInvalidHandle)
 }
 
 func cardGone(err error) bool {
@@ -203,6 +238,13 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 		}
 		if name == "" {
 			n, err := r.resolve()
+			if err != nil && (errors.Is(err, ErrNoService) || errors.Is(err, scard.ErrInvalidHandle)) {
+				if re, ok := r.sys.(Reestablisher); ok {
+					if rerr := re.Reestablish(); rerr == nil {
+						n, err = r.resolve()
+					}
+				}
+			}
 			if err != nil {
 				r.setHealth(err)
 				if err := sleep(ctx, r.opts.Poll); err != nil {

@@ -194,3 +194,37 @@ func TestRealService(t *testing.T) {
 	}
 	t.Logf("pcscd running, %d readers: %q", len(names), names)
 }
+
+func TestPCSCDRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sys := pcsctest.New()
+	sys.Plug("Identiv uTrust 3700 F", false)
+	r, _ := pcsc.New(sys, opts())
+	sys.Stop()
+	got := make(chan nfc.Card, 1)
+	go func() {
+		c, err := r.WaitCard(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	time.Sleep(30 * time.Millisecond)
+	if h := r.Health(); !errors.Is(h, pcsc.ErrNoService) {
+		t.Errorf("Health while pcscd is down = %v", h)
+	}
+	sys.Start()
+	sys.Insert("Identiv uTrust 3700 F", card())
+	c := <-got
+	if c == nil {
+		t.Fatal("no card after pcscd restarted")
+	}
+	if resp, err := c.Transceive(ctx, []byte{0x00, 0xb0, 0x81, 0x00, 0x01}); err != nil || !bytes.Equal(resp, []byte{0x42, 0x90, 0x00}) {
+		t.Errorf("after restart: % x %v", resp, err)
+	}
+	if h := r.Health(); h != nil {
+		t.Errorf("Health = %v", h)
+	}
+	_ = c.Close(ctx)
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/nfctest"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
@@ -341,5 +343,48 @@ func TestNoGoroutineLeak(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("goroutines %d -> %d", before, after)
+	}
+}
+
+func TestResetAndIRQ(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, irq := range []bool{false, true} {
+		chip := pn532test.New()
+		chip.Insert(pn532test.PassportA(testFiles()))
+		rst := &pn532test.Pin{}
+		o := fastOpts()
+		o.Reset = rst
+		o.Poll = time.Millisecond
+		if irq {
+			o.IRQ = chip.IRQ()
+		}
+		d, err := pn532.NewI2C(ctx, chip.I2C(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rst.Levels) != 2 || rst.Levels[0] != gpio.Low || rst.Levels[1] != gpio.High {
+			t.Errorf("RSTPDN levels %v, want [Low High]", rst.Levels)
+		}
+		r, _ := pn532.NewReader(d, nil)
+		c, err := r.WaitCard(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chip.SetFaults(pn532test.Faults{Delay: 30 * time.Millisecond})
+		before := d.Counters().Transactions.Load()
+		if _, err := c.Transceive(ctx, []byte{0x00, 0xb0, 0x9e, 0x00, 0x05}); err != nil {
+			t.Fatal(err)
+		}
+		n := d.Counters().Transactions.Load() - before
+		// One exchange: write, ACK poll+read, response poll+header, NACK, poll+read = 8
+		// transactions when the host waits on IRQ; polling every 1 ms through a 30 ms delay
+		// takes many more status reads.
+		if irq && n > 10 {
+			t.Errorf("with IRQ: %d I2C transactions for one APDU, want at most 10", n)
+		}
+		if !irq && n < 15 {
+			t.Errorf("without IRQ: %d I2C transactions, expected status polling during the 30 ms delay", n)
+		}
 	}
 }

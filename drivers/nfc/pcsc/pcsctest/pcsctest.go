@@ -37,11 +37,16 @@ type System struct {
 	slots    map[string]*slot
 	changed  chan struct{}
 	down     bool
+	epoch    int // bumped when the service restarts
+	ctxEpoch int // epoch of the caller's context
 	released bool
 	tx       int
 }
 
-var _ pcsc.System = &System{}
+var (
+	_ pcsc.System        = &System{}
+	_ pcsc.Reestablisher = &System{}
+)
 
 // New returns a service with no readers.
 func New() *System {
@@ -101,6 +106,38 @@ func (s *System) Stop() {
 	s.mu.Unlock()
 }
 
+// Start brings the service back after Stop. Like pcscd, the old context stays invalid
+// (SCARD_E_INVALID_HANDLE) until the caller establishes a new one.
+func (s *System) Start() {
+	s.mu.Lock()
+	s.down = false
+	s.epoch++
+	s.notify()
+	s.mu.Unlock()
+}
+
+// Reestablish implements pcsc.Reestablisher.
+func (s *System) Reestablish() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return scard.ErrNoService
+	}
+	s.ctxEpoch = s.epoch
+	return nil
+}
+
+// err is the error every call gets when the service or the context is unusable. Caller holds mu.
+func (s *System) err() error {
+	if s.down {
+		return scard.ErrNoService
+	}
+	if s.ctxEpoch != s.epoch {
+		return scard.ErrInvalidHandle
+	}
+	return nil
+}
+
 // Transmits counts the APDUs sent.
 func (s *System) Transmits() int {
 	s.mu.Lock()
@@ -112,8 +149,8 @@ func (s *System) Transmits() int {
 func (s *System) ListReaders() ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down {
-		return nil, scard.ErrNoService
+	if err := s.err(); err != nil {
+		return nil, err
 	}
 	return append([]string(nil), s.order...), nil
 }
@@ -135,9 +172,9 @@ func (s *System) GetStatusChange(states []scard.ReaderState, timeout time.Durati
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		if s.down {
+		if err := s.err(); err != nil {
 			s.mu.Unlock()
-			return scard.ErrNoService
+			return err
 		}
 		changed := false
 		for i := range states {
@@ -173,8 +210,8 @@ func (s *System) GetStatusChange(states []scard.ReaderState, timeout time.Durati
 func (s *System) Connect(reader string) (pcsc.Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.down {
-		return nil, scard.ErrNoService
+	if err := s.err(); err != nil {
+		return nil, err
 	}
 	sl, ok := s.slots[reader]
 	if !ok {
@@ -209,8 +246,8 @@ type conn struct {
 }
 
 func (c *conn) check() error {
-	if c.s.down {
-		return scard.ErrNoService
+	if err := c.s.err(); err != nil {
+		return err
 	}
 	if sl, ok := c.s.slots[c.reader]; !ok || sl != c.sl {
 		return scard.ErrReaderUnavailable

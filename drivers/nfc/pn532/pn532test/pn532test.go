@@ -575,3 +575,42 @@ func (p *Pin) Out(l gpio.Level) error {
 
 // String implements gpio.PinOut.
 func (p *Pin) String() string { return "fake-rstpdn" }
+
+// IRQ returns the chip's P70_IRQ line: low while a frame waits for the host.
+func (c *Chip) IRQ() *IRQPin { return &IRQPin{c: c} }
+
+// IRQPin is the emulated P70_IRQ output, seen by the host as an input. Only the methods the
+// driver uses are implemented; the embedded interface is nil.
+type IRQPin struct {
+	gpio.PinIn
+	c *Chip
+}
+
+func (p *IRQPin) String() string { return "pn532test-irq" }
+
+// In implements gpio.PinIn.
+func (p *IRQPin) In(gpio.Pull, gpio.Edge) error { return nil }
+
+// Read implements gpio.PinIn.
+func (p *IRQPin) Read() gpio.Level {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	if p.c.ready() {
+		return gpio.Low
+	}
+	return gpio.High
+}
+
+// WaitForEdge implements gpio.PinIn: it returns true when the line goes low within timeout.
+func (p *IRQPin) WaitForEdge(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if p.Read() == gpio.Low {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
