@@ -133,8 +133,10 @@ type Opts struct {
 	StatusWait, Poll time.Duration
 }
 
-// DefaultOpts selects the first reader.
-var DefaultOpts = Opts{StatusWait: 250 * time.Millisecond, Poll: 500 * time.Millisecond}
+// DefaultOpts returns options that select the first reader.
+func DefaultOpts() Opts {
+	return Opts{StatusWait: 250 * time.Millisecond, Poll: 500 * time.Millisecond}
+}
 
 // Reader is one PC/SC reader, found again by name or index whenever it is plugged back.
 type Reader struct {
@@ -152,7 +154,7 @@ var _ nfc.Reader = &Reader{}
 
 // New returns a reader over sys. It does not require the reader to be present yet.
 func New(sys System, opts *Opts) (*Reader, error) {
-	o := DefaultOpts
+	o := DefaultOpts()
 	if opts != nil {
 		o = *opts
 	}

@@ -29,7 +29,7 @@ func card() *pcsctest.Card {
 }
 
 func opts() *pcsc.Opts {
-	o := pcsc.DefaultOpts
+	o := pcsc.DefaultOpts()
 	o.StatusWait, o.Poll = 20*time.Millisecond, 5*time.Millisecond
 	return &o
 }

@@ -32,7 +32,7 @@ func testFiles() *nfctest.FileCard {
 }
 
 func fastOpts() *pn532.Opts {
-	o := pn532.DefaultOpts
+	o := pn532.DefaultOpts()
 	o.ACKTimeout = 20 * time.Millisecond
 	o.CommandTimeout = 50 * time.Millisecond
 	o.RFTimeout = 100 * time.Millisecond
@@ -219,7 +219,7 @@ func TestReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := pn532.DefaultReaderOpts
+	ro := pn532.DefaultReaderOpts()
 	ro.Poll, ro.MinBackoff, ro.MaxBackoff = time.Millisecond, time.Millisecond, 20*time.Millisecond
 	r, _ := pn532.NewReader(dev, &ro)
 	chip.SetFaults(pn532test.Faults{Unplugged: true})

@@ -57,10 +57,9 @@ type Frame struct {
 	Extended bool
 }
 
-var (
-	ackFrame  = []byte{0x00, 0x00, 0xff, 0x00, 0xff, 0x00}
-	nackFrame = []byte{0x00, 0x00, 0xff, 0xff, 0x00, 0x00}
-)
+// ackFrame and nackFrame return fresh copies: a bus may write into what it is given.
+func ackFrame() []byte  { return []byte{0x00, 0x00, 0xff, 0x00, 0xff, 0x00} }
+func nackFrame() []byte { return []byte{0x00, 0x00, 0xff, 0xff, 0x00, 0x00} }
 
 // Codec errors, matched with errors.Is.
 var (

@@ -78,7 +78,7 @@ func recvPacket(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Durat
 		var inc *IncompleteError
 		if errors.As(err, &inc) && inc.Need > n && inc.Need <= MaxFrame {
 			n = inc.Need
-			if err := p.writeFrame(nackFrame); err != nil {
+			if err := p.writeFrame(nackFrame()); err != nil {
 				return Frame{}, err
 			}
 			continue
@@ -250,7 +250,9 @@ type Port interface {
 
 // hsuWakeup wakes a PN532 in HSU mode from power-down (UM0701 7.2.11: 0x55 then a long
 // enough preamble); frames sent while awake need none.
-var hsuWakeup = []byte{0x55, 0x55, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}
+func hsuWakeup() []byte {
+	return []byte{0x55, 0x55, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}
+}
 
 // maxGarbage bounds the bytes a UART link skips while looking for a frame.
 const maxGarbage = 512
@@ -271,7 +273,7 @@ func (l *uartLink) asleep() { l.sleepin = true }
 func (l *uartLink) send(_ context.Context, frame []byte) error {
 	w := frame
 	if l.sleepin {
-		w = append(append([]byte{}, hsuWakeup...), frame...)
+		w = append(hsuWakeup(), frame...)
 	}
 	l.c.Transactions.Add(1)
 	l.c.TxBytes.Add(int64(len(w)))

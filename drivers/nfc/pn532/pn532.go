@@ -130,15 +130,17 @@ type Opts struct {
 	IRQ gpio.PinIn
 }
 
-// DefaultOpts are the settings used when New gets nil.
-var DefaultOpts = Opts{
-	Addr:           DefaultI2CAddr,
-	ExtendedFrames: true,
-	ACKTimeout:     30 * time.Millisecond,
-	CommandTimeout: 200 * time.Millisecond,
-	RFTimeout:      1500 * time.Millisecond,
-	Retries:        3,
-	Poll:           time.Millisecond,
+// DefaultOpts returns the settings used when a constructor gets nil.
+func DefaultOpts() Opts {
+	return Opts{
+		Addr:           DefaultI2CAddr,
+		ExtendedFrames: true,
+		ACKTimeout:     30 * time.Millisecond,
+		CommandTimeout: 200 * time.Millisecond,
+		RFTimeout:      1500 * time.Millisecond,
+		Retries:        3,
+		Poll:           time.Millisecond,
+	}
 }
 
 func (o *Opts) validate() error {
@@ -166,7 +168,7 @@ type Dev struct {
 var _ conn.Resource = &Dev{}
 
 func newDev(ctx context.Context, opts *Opts, mk func(o *Opts, c *Counters) (link, error)) (*Dev, error) {
-	o := DefaultOpts
+	o := DefaultOpts()
 	if opts != nil {
 		o = *opts
 	}
@@ -415,7 +417,7 @@ func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (re
 			}
 			nacks++
 			d.link.resync()
-			if err := d.link.send(ctx, nackFrame); err != nil {
+			if err := d.link.send(ctx, nackFrame()); err != nil {
 				return nil, err, false
 			}
 			continue
@@ -440,7 +442,7 @@ func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (re
 func (d *Dev) abort() {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_ = d.link.send(ctx, ackFrame)
+	_ = d.link.send(ctx, ackFrame())
 	d.link.resync()
 }
 

@@ -22,13 +22,15 @@ type ReaderOpts struct {
 	MinBackoff, MaxBackoff time.Duration
 }
 
-// DefaultReaderOpts are used when NewReader gets nil.
-var DefaultReaderOpts = ReaderOpts{
-	Poll:         50 * time.Millisecond,
-	PresencePoll: 100 * time.Millisecond,
-	HighSpeed:    true,
-	MinBackoff:   100 * time.Millisecond,
-	MaxBackoff:   5 * time.Second,
+// DefaultReaderOpts returns the settings used when NewReader gets nil.
+func DefaultReaderOpts() ReaderOpts {
+	return ReaderOpts{
+		Poll:         50 * time.Millisecond,
+		PresencePoll: 100 * time.Millisecond,
+		HighSpeed:    true,
+		MinBackoff:   100 * time.Millisecond,
+		MaxBackoff:   5 * time.Second,
+	}
 }
 
 // Reader adapts a Dev to nfc.Reader: it polls for Type A and Type B cards, activates them,
@@ -47,7 +49,7 @@ var _ nfc.Reader = &Reader{}
 
 // NewReader wraps d.
 func NewReader(d *Dev, opts *ReaderOpts) (*Reader, error) {
-	o := DefaultReaderOpts
+	o := DefaultReaderOpts()
 	if opts != nil {
 		o = *opts
 	}

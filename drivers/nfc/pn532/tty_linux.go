@@ -16,14 +16,31 @@ type TTY struct {
 	name string
 }
 
-var bauds = map[int]uint32{
-	9600: unix.B9600, 19200: unix.B19200, 38400: unix.B38400, 57600: unix.B57600,
-	115200: unix.B115200, 230400: unix.B230400, 460800: unix.B460800, 921600: unix.B921600,
+func baudFlag(baud int) (uint32, bool) {
+	switch baud {
+	case 9600:
+		return unix.B9600, true
+	case 19200:
+		return unix.B19200, true
+	case 38400:
+		return unix.B38400, true
+	case 57600:
+		return unix.B57600, true
+	case 115200:
+		return unix.B115200, true
+	case 230400:
+		return unix.B230400, true
+	case 460800:
+		return unix.B460800, true
+	case 921600:
+		return unix.B921600, true
+	}
+	return 0, false
 }
 
 // OpenTTY opens path (a UART such as /dev/ttyAMA0 or a USB-serial adapter) at baud.
 func OpenTTY(path string, baud int) (*TTY, error) {
-	speed, ok := bauds[baud]
+	speed, ok := baudFlag(baud)
 	if !ok {
 		return nil, fmt.Errorf("tty %s: unsupported baud rate %d", path, baud)
 	}

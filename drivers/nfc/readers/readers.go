@@ -47,7 +47,7 @@ func Open(ctx context.Context, sel nfc.Selector, o Opts) (nfc.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		po := pcsc.DefaultOpts
+		po := pcsc.DefaultOpts()
 		if o.PCSC != nil {
 			po = *o.PCSC
 		}
@@ -76,7 +76,7 @@ func hostInit() error {
 
 // OpenPN532 opens and initialises a PN532 on a real bus.
 func OpenPN532(ctx context.Context, sel nfc.Selector, o Opts) (*pn532.Dev, error) {
-	po := pn532.DefaultOpts
+	po := pn532.DefaultOpts()
 	if o.PN532 != nil {
 		po = *o.PN532
 	}

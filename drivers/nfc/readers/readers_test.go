@@ -156,7 +156,7 @@ func TestLinkModel(t *testing.T) {
 			chip := pn532test.New()
 			chip.SetExtendedResponses(cfg.ext)
 			chip.Insert(SimPassport())
-			o := pn532.DefaultOpts
+			o := pn532.DefaultOpts()
 			o.ExtendedFrames = cfg.ext
 			var d *pn532.Dev
 			var err error
