@@ -91,9 +91,9 @@ func recvPacket(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Durat
 func waitReady(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Duration, deadline time.Time) error {
 	for {
 		if irq != nil && irq.Read() == gpio.High {
-			// P70_IRQ is high while nothing is ready: wait for its falling edge (bounded, so
-			// that a missed edge only costs one status read).
-			irq.WaitForEdge(min(time.Until(deadline), 10*poll))
+			// P70_IRQ is high while nothing is ready: wait for its falling edge, at most
+			// 100 ms at a time so that a missed edge costs one status read, not the deadline.
+			irq.WaitForEdge(max(0, min(time.Until(deadline), 100*time.Millisecond)))
 		}
 		ok, err := p.status()
 		if err != nil {
@@ -117,10 +117,11 @@ func waitReady(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Durati
 const DefaultI2CAddr = 0x24
 
 type i2cLink struct {
-	dev  i2c.Dev
-	irq  gpio.PinIn
-	poll time.Duration
-	c    *Counters
+	dev      i2c.Dev
+	irq      gpio.PinIn
+	poll     time.Duration
+	c        *Counters
+	sleeping bool
 }
 
 func (l *i2cLink) String() string { return fmt.Sprintf("i2c %s %#02x", l.dev.Bus, l.dev.Addr) }
@@ -153,12 +154,26 @@ func (l *i2cLink) readFrame(n int) ([]byte, bool, error) {
 	return b[1:], b[0]&0x01 != 0, nil
 }
 
-func (l *i2cLink) send(_ context.Context, frame []byte) error { return l.writeFrame(frame) }
+func (l *i2cLink) send(ctx context.Context, frame []byte) error {
+	err := l.writeFrame(frame)
+	if err != nil && l.sleeping {
+		// A powered-down PN532 may not acknowledge the address that wakes it: give it the
+		// wake-up time (UM0701: about 1 ms) and write again.
+		if serr := sleepCtx(ctx, 2*time.Millisecond); serr != nil {
+			return serr
+		}
+		err = l.writeFrame(frame)
+	}
+	if err == nil {
+		l.sleeping = false
+	}
+	return err
+}
 func (l *i2cLink) recv(ctx context.Context, deadline time.Time) (Frame, error) {
 	return recvPacket(ctx, l, l.irq, l.poll, deadline)
 }
 func (l *i2cLink) resync()      {}
-func (l *i2cLink) asleep()      {}
+func (l *i2cLink) asleep()      { l.sleeping = true }
 func (l *i2cLink) close() error { return nil }
 
 // ---- SPI ----

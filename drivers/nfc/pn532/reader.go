@@ -97,10 +97,13 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 			return nil, err
 		}
 		if r.Health() != nil {
-			if err := sleepCtx(ctx, r.backoff); err != nil {
+			r.mu.Lock()
+			wait := r.backoff
+			r.backoff = min(2*r.backoff, r.opts.MaxBackoff)
+			r.mu.Unlock()
+			if err := sleepCtx(ctx, wait); err != nil {
 				return nil, err
 			}
-			r.backoff = min(2*r.backoff, r.opts.MaxBackoff)
 			if err := r.dev.Init(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -108,8 +111,9 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 				r.setHealth(fmt.Errorf("%s: %w: %w", r.dev, nfc.ErrReaderGone, err))
 				continue
 			}
-			r.setHealth(nil)
-			r.backoff = r.opts.MinBackoff
+			r.mu.Lock()
+			r.health, r.backoff = nil, r.opts.MinBackoff
+			r.mu.Unlock()
 		}
 		c, err := r.poll(ctx)
 		if err != nil {

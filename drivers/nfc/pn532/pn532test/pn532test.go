@@ -77,29 +77,35 @@ type Faults struct {
 
 // Chip is the emulated PN532.
 type Chip struct {
-	mu       sync.Mutex
-	fw       [4]byte
-	card     *Card
-	active   bool
-	rate     [2]byte
-	faults   Faults
-	out      []outFrame // frames waiting for the host
-	readyAt  time.Time
-	last     []byte // last frame delivered, resent on NACK
-	in       []byte // UART input stream
-	stream   []byte // UART output stream
-	rxChain  []byte
-	txRemain []byte
-	asleep   bool
-	ext      bool // answer with extended frames when data exceeds a normal frame
-	cmds     []byte
-	apdus    int
+	// NACKWhileAsleep makes the I2C transaction that wakes a powered-down chip fail, as
+	// some modules do. Set it before use.
+	NACKWhileAsleep bool
+
+	mu         sync.Mutex
+	sleepAfter bool
+	fw         [4]byte
+	card       *Card
+	active     bool
+	rate       [2]byte
+	faults     Faults
+	out        []outFrame // frames waiting for the host
+	readyAt    time.Time
+	last       []byte // last frame delivered, resent on NACK
+	in         []byte // UART input stream
+	stream     []byte // UART output stream
+	rxChain    []byte
+	txRemain   []byte
+	asleep     bool
+	ext        bool // answer with extended frames when data exceeds a normal frame
+	cmds       []byte
+	apdus      int
 }
 
 // outFrame is a frame queued for the host: wire is what is sent, good what a NACK resends.
 type outFrame struct {
 	wire, good []byte
 	ack        bool
+	sleep      bool // the chip powers down once this frame is delivered (PowerDown)
 }
 
 // New returns a PN532 v1.6 with an empty field.
@@ -223,7 +229,8 @@ func (c *Chip) handle(f pn532.Frame) {
 		wire = append([]byte(nil), frame...)
 		wire[len(wire)-2]++
 	}
-	c.out = append(c.out, outFrame{wire: wire, good: frame})
+	c.out = append(c.out, outFrame{wire: wire, good: frame, sleep: c.sleepAfter})
+	c.sleepAfter = false
 	c.readyAt = time.Now().Add(c.faults.Delay)
 }
 
@@ -249,7 +256,7 @@ func (c *Chip) exec(cmd byte, p []byte) []byte {
 	case 0x12, 0x14:
 		return []byte{}
 	case 0x16:
-		c.asleep, c.active = true, false
+		c.active, c.sleepAfter = false, true
 		return []byte{0x00}
 	case 0x32:
 		if len(p) == 0 {
@@ -370,6 +377,9 @@ func (c *Chip) readPacket(r []byte, withStatus bool) {
 		c.faults.Garbage = nil
 	}
 	c.last = of.good
+	if of.sleep {
+		c.asleep = true
+	}
 	if withStatus {
 		r[0] = 0x01
 		r = r[1:]
@@ -398,6 +408,11 @@ func (b *I2CBus) Tx(addr uint16, w, r []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.faults.Unplugged || addr != pn532.DefaultI2CAddr {
+		return fmt.Errorf("i2c: no device at %#02x (address NACK)", addr)
+	}
+	if c.asleep && c.NACKWhileAsleep {
+		// The address match wakes the chip, but this transaction is not acknowledged.
+		c.asleep = false
 		return fmt.Errorf("i2c: no device at %#02x (address NACK)", addr)
 	}
 	if len(w) > 0 {
@@ -543,6 +558,9 @@ func (u *UARTPort) Read(p []byte) (int, error) {
 			c.out = c.out[1:]
 			c.stream = append(c.stream, of.wire...)
 			c.last = of.good
+			if of.sleep {
+				c.asleep = true
+			}
 		}
 		if len(c.stream) > 0 {
 			n := copy(p, c.stream)
