@@ -373,7 +373,7 @@ func (d *Dev) exec(ctx context.Context, cmd byte, params []byte) ([]byte, error)
 			// run: listen for its response (which may already be buffered) before sending it
 			// again.
 		}
-		resp, err, again := d.response(ctx, cmd, timeout)
+		resp, again, err := d.response(ctx, cmd, timeout)
 		if err == nil {
 			return resp, nil
 		}
@@ -396,7 +396,7 @@ func isResponse(f Frame, cmd byte) bool {
 }
 
 // response waits for the response to cmd. again reports whether resending the command may help.
-func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (resp []byte, err error, again bool) {
+func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (resp []byte, again bool, err error) {
 	deadline := time.Now().Add(timeout)
 	for nacks := 0; ; {
 		f, err := d.link.recv(ctx, deadline)
@@ -406,35 +406,35 @@ func (d *Dev) response(ctx context.Context, cmd byte, timeout time.Duration) (re
 			if ctx.Err() != nil {
 				d.abort()
 			}
-			return nil, err, false
+			return nil, false, err
 		case errors.Is(err, ErrTimeout):
 			d.abort()
-			return nil, fmt.Errorf("command %#02x: no response within %s: %w", cmd, timeout, err), true
+			return nil, true, fmt.Errorf("command %#02x: no response within %s: %w", cmd, timeout, err)
 		default: // checksum, garbage, oversize, truncated: ask for the same frame again
 			if nacks >= d.opts.Retries {
 				d.abort()
-				return nil, fmt.Errorf("command %#02x: bad response after %d NACKs: %w", cmd, nacks, err), true
+				return nil, true, fmt.Errorf("command %#02x: bad response after %d NACKs: %w", cmd, nacks, err)
 			}
 			nacks++
 			d.link.resync()
 			if err := d.link.send(ctx, nackFrame()); err != nil {
-				return nil, err, false
+				return nil, false, err
 			}
 			continue
 		}
 		switch {
 		case f.Kind == ErrorFrame:
-			return nil, fmt.Errorf("command %#02x: %w", cmd, ErrSyntax), false
+			return nil, false, fmt.Errorf("command %#02x: %w", cmd, ErrSyntax)
 		case f.Kind != Info:
 			// A stray ACK/NACK: keep waiting for the response within the same deadline.
 			continue
 		case f.TFI != TFIChip || len(f.Data) == 0:
-			return nil, fmt.Errorf("command %#02x: response TFI %#02x with %d bytes: %w", cmd, f.TFI, len(f.Data), ErrProtocol), true
+			return nil, true, fmt.Errorf("command %#02x: response TFI %#02x with %d bytes: %w", cmd, f.TFI, len(f.Data), ErrProtocol)
 		case f.Data[0] != cmd+1:
 			// A late response to an earlier, aborted command: skip it.
 			continue
 		}
-		return f.Data[1:], nil, false
+		return f.Data[1:], false, nil
 	}
 }
 
