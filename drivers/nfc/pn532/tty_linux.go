@@ -5,15 +5,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
 // TTY is a serial port in raw 8N1 mode whose reads return after at most 100 ms (VMIN=0,
-// VTIME=1), which keeps every wait of the UART link bounded.
+// VTIME=1), which keeps every wait of the UART link bounded. When the device fails (a USB-serial
+// adapter unplugged), the TTY closes it and opens the path again on the next Read or Write, so
+// that the reader's reconnection finds the adapter once it is plugged back.
 type TTY struct {
-	f    *os.File
 	name string
+	baud int
+
+	mu sync.Mutex
+	f  *os.File // nil after a failure until reopened
 }
 
 func baudFlag(baud int) (uint32, bool) {
@@ -40,58 +46,119 @@ func baudFlag(baud int) (uint32, bool) {
 
 // OpenTTY opens path (a UART such as /dev/ttyAMA0 or a USB-serial adapter) at baud.
 func OpenTTY(path string, baud int) (*TTY, error) {
-	speed, ok := baudFlag(baud)
-	if !ok {
-		return nil, fmt.Errorf("tty %s: unsupported baud rate %d", path, baud)
+	t := &TTY{name: path, baud: baud}
+	f, err := t.open()
+	if err != nil {
+		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	t.f = f
+	return t, nil
+}
+
+func (t *TTY) open() (*os.File, error) {
+	speed, ok := baudFlag(t.baud)
+	if !ok {
+		return nil, fmt.Errorf("tty %s: unsupported baud rate %d", t.name, t.baud)
+	}
+	f, err := os.OpenFile(t.name, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tty: %w", err)
 	}
 	fd := int(f.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("tty %s: not a terminal: %w", path, err)
+		return nil, fmt.Errorf("tty %s: not a terminal: %w", t.name, err)
 	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CSTOPB | unix.CRTSCTS | unix.CBAUD
-	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL | speed
-	t.Ispeed, t.Ospeed = speed, speed
-	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 0, 1
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+	tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
+	tio.Oflag &^= unix.OPOST
+	tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	tio.Cflag &^= unix.CSIZE | unix.PARENB | unix.CSTOPB | unix.CRTSCTS | unix.CBAUD
+	tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL | speed
+	tio.Ispeed, tio.Ospeed = speed, speed
+	tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 0, 1
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, tio); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("tty %s: set raw %d 8N1: %w", path, baud, err)
+		return nil, fmt.Errorf("tty %s: set raw %d 8N1: %w", t.name, t.baud, err)
 	}
 	// Back to blocking reads now that VMIN/VTIME bound them; drop stale input.
 	if err := unix.SetNonblock(fd, false); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("tty %s: %w", path, err)
+		return nil, fmt.Errorf("tty %s: %w", t.name, err)
 	}
 	_ = unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIOFLUSH)
-	return &TTY{f: f, name: path}, nil
+	return f, nil
+}
+
+// file returns the open device, reopening it after a failure.
+func (t *TTY) file() (*os.File, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == nil {
+		f, err := t.open()
+		if err != nil {
+			return nil, err
+		}
+		t.f = f
+	}
+	return t.f, nil
+}
+
+// fail closes f after an error so that the next call reopens the path.
+func (t *TTY) fail(f *os.File) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == f {
+		t.f.Close()
+		t.f = nil
+	}
 }
 
 // Read implements Port: n == 0 with a nil error means nothing arrived within 100 ms.
 func (t *TTY) Read(p []byte) (int, error) {
-	n, err := t.f.Read(p)
+	f, err := t.file()
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.Read(p)
 	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
 		// VTIME expiry reads as EOF through os.File; so does a hung-up USB-serial adapter,
 		// whose device node disappears.
 		if _, serr := os.Stat(t.name); serr != nil {
+			t.fail(f)
 			return 0, fmt.Errorf("tty %s gone: %w", t.name, serr)
 		}
 		return 0, nil
+	}
+	if err != nil {
+		t.fail(f)
 	}
 	return n, err
 }
 
 // Write implements Port.
-func (t *TTY) Write(p []byte) (int, error) { return t.f.Write(p) }
+func (t *TTY) Write(p []byte) (int, error) {
+	f, err := t.file()
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.Write(p)
+	if err != nil {
+		t.fail(f)
+	}
+	return n, err
+}
 
 // Close closes the port.
-func (t *TTY) Close() error { return t.f.Close() }
+func (t *TTY) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
 
 func (t *TTY) String() string { return t.name }

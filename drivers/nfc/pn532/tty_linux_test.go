@@ -3,6 +3,7 @@ package pn532
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,5 +86,45 @@ func TestTTYErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("OpenTTY(%s, %d) = %v, want error containing %q", tc.path, tc.baud, err, tc.wantErr)
 		}
+	}
+}
+
+// TestTTYReplug unplugs the "adapter" (the pty behind a symlink, like a udev name) and plugs
+// another one in at the same path: the TTY reports the loss, then works again.
+func TestTTYReplug(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "ttyPN532")
+	m1, s1 := openPTY(t)
+	if err := os.Symlink(s1, link); err != nil {
+		t.Fatal(err)
+	}
+	tty, err := OpenTTY(link, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	m1.Close()
+	os.Remove(link)
+	buf := make([]byte, 8)
+	var rerr error
+	for i := 0; i < 5 && rerr == nil; i++ {
+		_, rerr = tty.Read(buf)
+	}
+	if rerr == nil {
+		t.Fatal("no error after unplugging")
+	}
+	if _, err := tty.Write([]byte{0x55}); err == nil {
+		t.Fatal("write to an unplugged adapter succeeded")
+	}
+	m2, s2 := openPTY(t)
+	if err := os.Symlink(s2, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tty.Write([]byte{0x55, 0x00}); err != nil {
+		t.Fatalf("write after replug: %v", err)
+	}
+	n, err := m2.Read(buf)
+	if err != nil || !bytes.Equal(buf[:n], []byte{0x55, 0x00}) {
+		t.Errorf("after replug the adapter got % x %v", buf[:n], err)
 	}
 }
