@@ -17,7 +17,9 @@ import (
 // Reader is one contactless reader.
 type Reader interface {
 	// WaitCard blocks until an ISO 14443-4 card is in the field and activated, or ctx ends.
-	// Only one card is handled at a time: the previous Card must be closed first.
+	// Only one card is handled at a time: the previous Card must be closed first (else
+	// ErrBusy). A card left in the field after Close is found again: wait for
+	// Card.WaitRemoved before the next WaitCard to handle each presentation once.
 	WaitCard(ctx context.Context) (Card, error)
 	// Health reports nil when the reader answers, else why it does not.
 	Health() error
