@@ -53,10 +53,10 @@ func TestPlugInsertReadRemove(t *testing.T) {
 		}
 		got <- c
 	}()
-	time.Sleep(30 * time.Millisecond)
-	if h := r.Health(); !errors.Is(h, nfc.ErrReaderGone) || !strings.Contains(h.Error(), `no reader named like "Contactless"`) {
-		t.Errorf("Health before plugging = %v", h)
-	}
+	eventually(t, "Health reports the missing reader", func() bool {
+		h := r.Health()
+		return errors.Is(h, nfc.ErrReaderGone) && strings.Contains(h.Error(), `no reader named like "Contactless"`)
+	})
 	sys.Plug("HID Contactless 5022 00 00", false)
 	time.Sleep(30 * time.Millisecond)
 	sys.Insert("HID Contactless 5022 00 00", card())
@@ -163,12 +163,14 @@ func TestIndexOutOfRange(t *testing.T) {
 	o := opts()
 	o.Index = 1
 	r, _ := pcsc.New(sys, o)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = r.WaitCard(ctx)
-	if h := r.Health(); h == nil || !strings.Contains(h.Error(), `reader 1 not present (1 readers: ["Reader A"])`) {
-		t.Errorf("Health = %v", h)
-	}
+	go func() { _, _ = r.WaitCard(ctx) }()
+	eventually(t, "Health names the missing index", func() bool {
+		h := r.Health()
+		return h != nil && strings.Contains(h.Error(), `reader 1 not present (1 readers: ["Reader A"])`)
+	})
+	cancel()
 	if _, err := pcsc.New(sys, &pcsc.Opts{Index: -1}); err == nil {
 		t.Error("New with Index -1 succeeded")
 	}
@@ -210,10 +212,7 @@ func TestPCSCDRestart(t *testing.T) {
 		}
 		got <- c
 	}()
-	time.Sleep(30 * time.Millisecond)
-	if h := r.Health(); !errors.Is(h, pcsc.ErrNoService) {
-		t.Errorf("Health while pcscd is down = %v", h)
-	}
+	eventually(t, "Health reports pcscd down", func() bool { return errors.Is(r.Health(), pcsc.ErrNoService) })
 	sys.Start()
 	sys.Insert("Identiv uTrust 3700 F", card())
 	c := <-got
@@ -227,4 +226,15 @@ func TestPCSCDRestart(t *testing.T) {
 		t.Errorf("Health = %v", h)
 	}
 	_ = c.Close(ctx)
+}
+
+// eventually waits up to 5 s for cond, which a background WaitCard makes true.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Errorf("after 5 s: not true: %s", what)
 }

@@ -266,15 +266,15 @@ func TestReconnect(t *testing.T) {
 }
 
 func TestMifareIgnored(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
 	chip := pn532test.New()
 	chip.Insert(&pn532test.Card{Protocol: nfc.TypeA, UID: []byte{0x82, 0xac, 0xb9, 0x5d}, ATQA: [2]byte{0x04, 0x00}, SAK: 0x08})
-	dev, err := pn532.NewI2C(ctx, chip.I2C(), fastOpts())
+	dev, err := pn532.NewI2C(context.Background(), chip.I2C(), fastOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, _ := pn532.NewReader(dev, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
 	if c, err := r.WaitCard(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitCard with a MIFARE Classic: %v %v, want no card until the deadline", c, err)
 	}

@@ -302,7 +302,7 @@ func (l *uartLink) send(_ context.Context, frame []byte) error {
 func (l *uartLink) resync() { l.buf = l.buf[:0] }
 
 func (l *uartLink) recv(ctx context.Context, deadline time.Time) (Frame, error) {
-	skipped := 0
+	skipped, expired := 0, false
 	var chunk [128]byte
 	for {
 		if len(l.buf) > 0 {
@@ -334,9 +334,12 @@ func (l *uartLink) recv(ctx context.Context, deadline time.Time) (Frame, error) 
 		if err := ctx.Err(); err != nil {
 			return Frame{}, err
 		}
-		if !time.Now().Before(deadline) {
+		if expired {
 			return Frame{}, ErrTimeout
 		}
+		// One more read after the deadline: on a loaded host the answer may have arrived
+		// while this goroutine was not running.
+		expired = !time.Now().Before(deadline)
 		n, err := l.port.Read(chunk[:])
 		l.c.RxBytes.Add(int64(n))
 		if n > 0 {
