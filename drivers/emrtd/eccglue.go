@@ -28,6 +28,14 @@ func fromECC(c *ecc.Curve) *ECCurve {
 // validateCurve checks explicit domain parameters (prime field, non-singular, base point of
 // prime order) and replaces them by the named curve they equal, if any.
 func validateCurve(c *ECCurve) (*ECCurve, error) {
+	// Most explicit parameters are a named curve spelled out: compare first, which is far
+	// cheaper than validating (primality tests and n·G).
+	for _, n := range ecc.Named() {
+		if c.P.Cmp(n.P) == 0 && c.A.Cmp(n.A) == 0 && c.B.Cmp(n.B) == 0 && c.Gx.Cmp(n.Gx) == 0 &&
+			c.Gy.Cmp(n.Gy) == 0 && c.N.Cmp(n.N) == 0 && int64(c.H) == n.H.Int64() {
+			return fromECC(n), nil
+		}
+	}
 	e, err := ecc.NewCurve(c.P, c.A, c.B, c.Gx, c.Gy, c.N, big.NewInt(int64(c.H)))
 	if err != nil {
 		return nil, fmt.Errorf("ec parameters: %w", err)
