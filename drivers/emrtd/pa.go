@@ -210,7 +210,7 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 	}
 	csca, err := findIssuer(ds, trusted)
 	if err != nil {
-		r.add(CheckCSCAChain, StatusFail, "DS issuer %s (authority key id %X): no trusted CSCA among %d: %v", ds.Issuer, ds.AuthorityKeyID, len(trusted), err)
+		r.add(CheckCSCAChain, StatusFail, "no trusted CSCA issued the DS certificate (%d in the store): %v", len(trusted), err)
 		r.add(CheckCSCAValidity, StatusNotApplicable, "no CSCA found")
 		r.add(CheckDSRevocation, StatusNotApplicable, "no CSCA found")
 		return

@@ -106,7 +106,10 @@ func findIssuer(c *Certificate, cands []*Certificate) (*Certificate, error) {
 	if lastErr != nil {
 		return nil, fmt.Errorf("issuer found but the signature does not verify: %w", lastErr)
 	}
-	return nil, fmt.Errorf("no issuer for %s (key id %X)", c.Issuer, c.AuthorityKeyID)
+	if len(c.AuthorityKeyID) > 0 {
+		return nil, fmt.Errorf("none has key id %X or, lacking key ids, the name %s", c.AuthorityKeyID, c.Issuer)
+	}
+	return nil, fmt.Errorf("none has the name %s", c.Issuer)
 }
 
 // chainTo builds a path from c to one of roots, through intermediates when needed.
