@@ -15,7 +15,6 @@ var (
 	oidMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
 	oidLDSSecurityObject = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
 	oidCSCAMasterList    = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}
-	oidSecurityObjectEAC = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 3, 2, 1}
 
 	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
 	oidSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
@@ -29,17 +28,15 @@ var (
 	oidECPublicKey   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
 	oidPrimeField    = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
 
-	oidExtSKI        = asn1.ObjectIdentifier{2, 5, 29, 14}
-	oidExtKeyUsage   = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtBasicCons  = asn1.ObjectIdentifier{2, 5, 29, 19}
-	oidExtAKI        = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidExtCRLNumber  = asn1.ObjectIdentifier{2, 5, 29, 20}
-	oidCountryName   = asn1.ObjectIdentifier{2, 5, 4, 6}
-	oidCommonName    = asn1.ObjectIdentifier{2, 5, 4, 3}
-	oidSerialNumber  = asn1.ObjectIdentifier{2, 5, 4, 5}
-	oidOrganization  = asn1.ObjectIdentifier{2, 5, 4, 10}
-	oidOrgUnit       = asn1.ObjectIdentifier{2, 5, 4, 11}
-	oidMasterListSig = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 9} // cscaMasterListSigningKey ext key usage
+	oidExtSKI       = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 15}
+	oidExtBasicCons = asn1.ObjectIdentifier{2, 5, 29, 19}
+	oidExtAKI       = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidCountryName  = asn1.ObjectIdentifier{2, 5, 4, 6}
+	oidCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
+	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+	oidOrganization = asn1.ObjectIdentifier{2, 5, 4, 10}
+	oidOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11}
 )
 
 // asn1Tag and friends name the universal tags used when walking TLV trees.

@@ -273,7 +273,3 @@ func onCurve(c *ECCurve, x, y *big.Int) bool {
 	l.Mod(l, c.P)
 	return l.Cmp(curveRHS(c, x)) == 0
 }
-
-func sameCurve(a, b *ECCurve) bool {
-	return a.P.Cmp(b.P) == 0 && a.A.Cmp(b.A) == 0 && a.B.Cmp(b.B) == 0 && a.Gx.Cmp(b.Gx) == 0 && a.Gy.Cmp(b.Gy) == 0 && a.N.Cmp(b.N) == 0
-}

@@ -63,15 +63,6 @@ func hashFromOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	return 0, fmt.Errorf("hash algorithm %v is not supported", oid)
 }
 
-func hashOID(h crypto.Hash) asn1.ObjectIdentifier {
-	for _, e := range hashByOID {
-		if e.h == h {
-			return e.oid
-		}
-	}
-	return nil
-}
-
 var sigByOID = []struct {
 	oid  asn1.ObjectIdentifier
 	kind sigKind
