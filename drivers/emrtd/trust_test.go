@@ -2,6 +2,7 @@ package emrtd
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,36 @@ func TestMasterListsVerify(t *testing.T) {
 	// A master list alone, without a root it chains to, is refused.
 	if _, err := LoadTrustStore(filepath.Join(dir, "NL_ML_2026-07-22.ml")); err == nil {
 		t.Error("master list without its root: got no error")
+	}
+}
+
+// TestMasterListCertificateSignatures verifies every certificate of the real lists against
+// its issuer in the same store: self-signed CSCAs against themselves, link certificates
+// against the older CSCA. This exercises RSA PKCS#1 v1.5, RSA-PSS, ECDSA on NIST and
+// brainpool curves with named and explicit parameters.
+func TestMasterListCertificateSignatures(t *testing.T) {
+	s, err := LoadTrustStore(sharedDir(t, "trust"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verified, noIssuer int
+	algs := map[string]int{}
+	for _, c := range s.CSCAs() {
+		iss, err := findIssuer(c, s.CSCAs())
+		if err != nil {
+			if strings.Contains(err.Error(), "does not verify") {
+				t.Errorf("%s: %v", c, err)
+			} else {
+				noIssuer++
+			}
+			continue
+		}
+		sc, _ := resolveSig(c.SignatureAlgorithm, 0)
+		algs[sc.String()+" / "+KeyDescription(iss.PublicKey)]++
+		verified++
+	}
+	t.Logf("%d verified, %d without their issuer in the store; by algorithm: %v", verified, noIssuer, algs)
+	if verified < 600 {
+		t.Errorf("only %d of %d certificates verified against an issuer in the store", verified, s.Len())
 	}
 }
