@@ -7,11 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/asn1"
 	"errors"
@@ -635,51 +632,9 @@ func (c *Chip) internalAuthenticate(cmd sm.Command) sm.Response {
 	if len(cmd.Data) != 8 {
 		return sw(0x6700)
 	}
-	switch k := c.opts.AAKey.(type) {
-	case *rsa.PrivateKey:
-		sig, err := iso9796Sign(c.rand, k, cmd.Data)
-		if err != nil {
-			return sw(0x6F00)
-		}
-		return sm.Response{Data: sig, SW: 0x9000}
-	case *ecdsa.PrivateKey:
-		h := sha256.Sum256(cmd.Data)
-		der, err := ecdsa.SignASN1(c.rand, k, h[:])
-		if err != nil {
-			return sw(0x6F00)
-		}
-		var rs struct{ R, S *big.Int }
-		if _, err := asn1.Unmarshal(der, &rs); err != nil {
-			return sw(0x6F00)
-		}
-		size := (k.Curve.Params().N.BitLen() + 7) / 8
-		out := make([]byte, 2*size)
-		rs.R.FillBytes(out[:size])
-		rs.S.FillBytes(out[size:])
-		return sm.Response{Data: out, SW: 0x9000}
+	sig, err := SignActiveAuthentication(c.opts.AAKey, cmd.Data, c.rand)
+	if err != nil {
+		return sw(0x6F00)
 	}
-	return sw(0x6F00)
-}
-
-// iso9796Sign makes an ISO/IEC 9796-2 digital signature scheme 1 signature with SHA-1 and
-// trailer BC, as eMRTD chips do for RSA Active Authentication: the recoverable part M1 is
-// random, M2 is the challenge. F = 6A || M1 || SHA-1(M1 || M2) || BC, signature = F^d mod n.
-func iso9796Sign(rnd io.Reader, k *rsa.PrivateKey, challenge []byte) ([]byte, error) {
-	size := (k.N.BitLen() + 7) / 8
-	m1 := make([]byte, size-sha1.Size-2)
-	if _, err := io.ReadFull(rnd, m1); err != nil {
-		return nil, err
-	}
-	h := sha1.New()
-	h.Write(m1)
-	h.Write(challenge)
-	f := append(append(append([]byte{0x6A}, m1...), h.Sum(nil)...), 0xBC)
-	fi := new(big.Int).SetBytes(f)
-	if fi.Cmp(k.N) >= 0 {
-		return nil, errors.New("message representative too large")
-	}
-	s := new(big.Int).Exp(fi, k.D, k.N) // raw RSA is what ISO 9796-2 scheme 1 needs
-	out := make([]byte, size)
-	s.FillBytes(out)
-	return out, nil
+	return sm.Response{Data: sig, SW: 0x9000}
 }
