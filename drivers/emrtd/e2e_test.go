@@ -157,13 +157,17 @@ func TestSpecimensThroughChip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("MRZ of DG1: %v", err)
 			}
-			chip := newChip(t, emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
-			var opts *emrtd.ReadOpts
+			o := emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}}
+			opts := emrtd.DefaultReadOpts()
+			// Chip Authentication needs the chip's private key, published for one set only.
+			o.CAKey, _ = os.ReadFile(filepath.Join(root, e.Name(), "DG14_sk.pkcs8"))
+			opts.ChipAuthentication = o.CAKey != nil
+			chip := newChip(t, o)
 			if _, ok := dump["EF.COM"]; !ok {
 				// This dump has no EF.COM (a real chip always does): name the files.
-				opts = &emrtd.ReadOpts{Files: dump.Names()}
+				opts.Files = dump.Names()
 			}
-			files, info, err := emrtd.Read(context.Background(), chip, key, opts)
+			files, info, err := emrtd.Read(context.Background(), chip, key, &opts)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -189,7 +193,10 @@ func TestSpecimensThroughChip(t *testing.T) {
 			if c, _ := r.Get(emrtd.CheckSODSignature); c.Status != emrtd.StatusPass {
 				t.Errorf("SOD signature: %s %s", c.Status, c.Reason)
 			}
-			t.Logf("%s: %d APDUs, %d bytes, read %v", info.Access, info.Link.APDUs, info.Link.BytesSent+info.Link.BytesReceived, info.Read)
+			if opts.ChipAuthentication && (info.CA == "" || !info.CAConfirmed) {
+				t.Errorf("chip authentication %q confirmed %v: %s", info.CA, info.CAConfirmed, info.CAError)
+			}
+			t.Logf("%s: %d APDUs, %d bytes, read %v, CA %q", info.Access, info.Link.APDUs, info.Link.BytesSent+info.Link.BytesReceived, info.Read, info.CA)
 			n++
 		})
 	}
