@@ -315,3 +315,9 @@ func EncodeDG2(faces []FaceImage) ([]byte, error) {
 	}
 	return EncodeTLV(0x75, EncodeConstructed(0x7F61, bits...)), nil
 }
+
+// ImageSize reads width and height from a JPEG or JPEG2000 image's own header.
+func ImageSize(b []byte) (width, height int, err error) { return imageSize(b) }
+
+// SniffImage reports whether b starts like a JPEG or a JPEG2000 image ("" if neither).
+func SniffImage(b []byte) ImageFormat { return sniffImage(b) }
