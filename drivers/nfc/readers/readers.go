@@ -33,6 +33,15 @@ type Opts struct {
 	SimCard *pn532test.Card
 	// WrapI2C, when set, wraps the I2C bus of a PN532 (for recording a transcript).
 	WrapI2C func(i2c.Bus) i2c.Bus
+	// OpenPCSC opens the PC/SC service; nil means pcsc.Open (tests pass a pcsctest fake).
+	OpenPCSC func() (pcsc.System, error)
+}
+
+func (o Opts) openPCSC() (pcsc.System, error) {
+	if o.OpenPCSC != nil {
+		return o.OpenPCSC()
+	}
+	return pcsc.Open()
 }
 
 // Open opens the reader sel names. For a PN532 it initialises the chip, so a wrong bus,
@@ -43,7 +52,7 @@ func Open(ctx context.Context, sel nfc.Selector, o Opts) (nfc.Reader, error) {
 		r, _, err := OpenSim(ctx, o)
 		return r, err
 	case "pcsc":
-		sys, err := pcsc.Open()
+		sys, err := o.openPCSC()
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +197,7 @@ func Probe(ctx context.Context, sel nfc.Selector, o Opts) []Status {
 	defer cancel()
 	switch sel.Driver {
 	case "pcsc":
-		sys, err := pcsc.Open()
+		sys, err := o.openPCSC()
 		if err != nil {
 			return []Status{{Reader: sel.String(), Detail: err.Error()}}
 		}

@@ -11,6 +11,8 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"github.com/edgeid/edgeid/drivers/nfc"
+	"github.com/edgeid/edgeid/drivers/nfc/pcsc"
+	"github.com/edgeid/edgeid/drivers/nfc/pcsc/pcsctest"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
 )
@@ -248,4 +250,39 @@ func diff(c, before *pn532.Counters) *pn532.Counters {
 	s.RxBytes.Store(c.RxBytes.Load() - before.RxBytes.Load())
 	s.Transactions.Store(c.Transactions.Load() - before.Transactions.Load())
 	return s
+}
+
+func TestProbePCSC(t *testing.T) {
+	sys := pcsctest.New()
+	o := Opts{OpenPCSC: func() (pcsc.System, error) { return sys, nil }}
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		setup func()
+		sel   nfc.Selector
+		want  []Status
+	}{
+		{"no readers", func() {}, nfc.Selector{Driver: "pcsc"},
+			[]Status{{Reader: "pcsc:0", Detail: "pcscd runs but sees no reader (plugged in? lsusb; for an ACR122U blacklist the pn533_usb kernel module)"}}},
+		{"two readers, by index", func() { sys.Plug("ACS ACR122U 00 00", true); sys.Plug("HID Global OMNIKEY 5422 01 00", false) },
+			nfc.Selector{Driver: "pcsc", Index: 1},
+			[]Status{{Reader: "pcsc:0", OK: true, Detail: "ACS ACR122U 00 00"}, {Reader: "pcsc:1", OK: true, Detail: "HID Global OMNIKEY 5422 01 00 (selected)"}}},
+		{"by name", func() {}, nfc.Selector{Driver: "pcsc", Name: "ACR122"},
+			[]Status{{Reader: "pcsc:0", OK: true, Detail: "ACS ACR122U 00 00 (selected)"}, {Reader: "pcsc:1", OK: true, Detail: "HID Global OMNIKEY 5422 01 00"}}},
+		{"pcscd stopped", func() { sys.Stop() }, nfc.Selector{Driver: "pcsc"},
+			[]Status{{Reader: "pcsc:0", Detail: "pcsc: pcscd is not running (SCARD_E_NO_SERVICE): install and start it, e.g. apt-get install pcscd && systemctl enable --now pcscd.socket"}}},
+	}
+	for _, tc := range tests {
+		tc.setup()
+		got := Probe(ctx, tc.sel, o)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: line %d: got %+v, want %+v", tc.name, i, got[i], tc.want[i])
+			}
+		}
+	}
 }
