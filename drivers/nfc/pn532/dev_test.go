@@ -198,6 +198,9 @@ func TestFaults(t *testing.T) {
 				} else if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("got %v, want %v", err, tc.wantErr)
 				}
+				if errors.Is(err, pn532.ErrLink) && (!errors.Is(err, nfc.ErrReaderGone) || r.Health() == nil) {
+					t.Errorf("link failure %v: want nfc.ErrReaderGone and an unhealthy reader (health %v)", err, r.Health())
+				}
 				if got := chip.APDUs() - before; got != tc.wantAPDUs {
 					t.Errorf("card saw %d APDUs, want %d", got, tc.wantAPDUs)
 				}

@@ -230,8 +230,9 @@ func (c *Card) Transceive(ctx context.Context, command []byte) ([]byte, error) {
 		if errors.As(err, &se) && (se.Status&0x3f == 0x01 || se.Status&0x3f == 0x2b || se.Status&0x3f == 0x29) {
 			return nil, fmt.Errorf("%w: %w", nfc.ErrCardRemoved, err)
 		}
-		if gone(err) {
-			c.r.setHealth(fmt.Errorf("%s: %w: %w", c.r.dev, nfc.ErrReaderGone, err))
+		if errors.Is(err, ErrLink) {
+			err = fmt.Errorf("%s: %w: %w", c.r.dev, nfc.ErrReaderGone, err)
+			c.r.setHealth(err)
 		}
 		return nil, err
 	}
