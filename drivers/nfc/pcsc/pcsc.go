@@ -146,6 +146,7 @@ type Reader struct {
 	mu      sync.Mutex
 	health  error
 	open    bool
+	halted  bool
 	noExt   map[string]bool // reader names seen failing an extended APDU
 	current string
 }
@@ -190,8 +191,16 @@ func (r *Reader) setHealth(err error) {
 	r.mu.Unlock()
 }
 
-// Halt releases the PC/SC context.
-func (r *Reader) Halt() error { return r.sys.Release() }
+// ErrHalted is returned by WaitCard after Halt.
+var ErrHalted = errors.New("pcsc: reader halted")
+
+// Halt releases the PC/SC context; WaitCard then returns ErrHalted.
+func (r *Reader) Halt() error {
+	r.mu.Lock()
+	r.halted = true
+	r.mu.Unlock()
+	return r.sys.Release()
+}
 
 // resolve finds the selected reader's current name.
 func (r *Reader) resolve() (string, error) {
@@ -237,6 +246,12 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		r.mu.Lock()
+		halted := r.halted
+		r.mu.Unlock()
+		if halted {
+			return nil, ErrHalted
 		}
 		if name == "" {
 			n, err := r.resolve()

@@ -90,6 +90,9 @@ func TestPlugInsertReadRemove(t *testing.T) {
 	if err := r.Halt(); err != nil || !sys.Released() {
 		t.Errorf("Halt: %v, released %v", err, sys.Released())
 	}
+	if _, err := r.WaitCard(ctx); !errors.Is(err, pcsc.ErrHalted) {
+		t.Errorf("WaitCard after Halt: %v, want ErrHalted", err)
+	}
 }
 
 func TestUnplugWhileOpen(t *testing.T) {
