@@ -18,8 +18,9 @@ type TTY struct {
 	name string
 	baud int
 
-	mu sync.Mutex
-	f  *os.File // nil after a failure until reopened
+	mu     sync.Mutex
+	f      *os.File // nil after a failure until reopened
+	closed bool
 }
 
 func baudFlag(baud int) (uint32, bool) {
@@ -94,6 +95,9 @@ func (t *TTY) open() (*os.File, error) {
 func (t *TTY) file() (*os.File, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.closed {
+		return nil, fmt.Errorf("tty %s: %w", t.name, os.ErrClosed)
+	}
 	if t.f == nil {
 		f, err := t.open()
 		if err != nil {
@@ -153,6 +157,7 @@ func (t *TTY) Write(p []byte) (int, error) {
 func (t *TTY) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.closed = true
 	if t.f == nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package pn532
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -126,5 +127,11 @@ func TestTTYReplug(t *testing.T) {
 	n, err := m2.Read(buf)
 	if err != nil || !bytes.Equal(buf[:n], []byte{0x55, 0x00}) {
 		t.Errorf("after replug the adapter got % x %v", buf[:n], err)
+	}
+	if err := tty.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tty.Write([]byte{0x55}); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("write after Close: %v, want os.ErrClosed (no reopening)", err)
 	}
 }
