@@ -7,6 +7,8 @@ import (
 
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/spi"
+	"periph.io/x/conn/v3/spi/spitest"
 
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
@@ -77,7 +79,7 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "nfc smoke", "")
 	reader := fs.String("reader", defaultReader, "PN532 to test: pn532:<i2c|spi|uart>:<device> or sim")
-	record := fs.String("record", "", "write the I2C transcript to this JSON file (for drivers/nfc/pn532/testdata)")
+	record := fs.String("record", "", "write the I2C or SPI transcript to this JSON file (for drivers/nfc/pn532/testdata)")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -92,13 +94,15 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	if sel.Driver != "pn532" && sel.Driver != "sim" {
 		return usagef("nfc smoke drives a PN532 (or sim), not %s", sel.Driver)
 	}
-	if *record != "" && sel.Driver == "pn532" && sel.Bus != "i2c" {
-		return usagef("-record captures I2C only, not %s", sel.Bus)
+	if *record != "" && sel.Driver == "pn532" && sel.Bus == "uart" {
+		return usagef("-record captures I2C and SPI, not uart")
 	}
 	rec := &i2ctest.Record{}
+	srec := &spitest.Record{}
 	o := readers.Opts{}
 	if *record != "" {
 		o.WrapI2C = func(b i2c.Bus) i2c.Bus { rec.Bus = b; return rec }
+		o.WrapSPI = func(p spi.PortCloser) spi.PortCloser { srec.Port = p; return srec }
 	}
 	var d *pn532.Dev
 	if sel.Driver == "sim" {
@@ -125,11 +129,15 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "elapsed  %s\n", rep.Elapsed.Round(1e5))
 	if *record != "" {
-		t := pn532test.FromI2C(fmt.Sprintf("edgeid nfc smoke -reader %s (%s)", sel, rep.Firmware), rec.Ops)
+		comment := fmt.Sprintf("edgeid nfc smoke -reader %s (%s)", sel, rep.Firmware)
+		t := pn532test.FromI2C(comment, rec.Ops)
+		if sel.Bus == "spi" {
+			t = pn532test.FromSPI(comment, srec.Ops)
+		}
 		if err := t.Save(*record); err != nil {
 			return fmt.Errorf("save transcript: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "recorded %d I2C transactions to %s\n", len(rec.Ops), *record)
+		fmt.Fprintf(e.stdout, "recorded %d %s transactions to %s\n", len(t.Ops), t.Bus, *record)
 	}
 	return nil
 }

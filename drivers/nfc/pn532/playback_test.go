@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"flag"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +274,52 @@ func TestSmokeTranscript(t *testing.T) {
 	}
 	if err == nil {
 		t.Error("corrupted transcript replayed without error")
+	}
+}
+
+// TestSmokeTranscriptSPI records a smoke session over the emulated SPI port with periph's
+// spitest.Record and replays it with spitest.Playback.
+func TestSmokeTranscriptSPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	chip := pn532test.New()
+	chip.Insert(pn532test.PassportB(testFiles()))
+	rec := &spitest.Record{Port: chip.SPI()}
+	d, err := pn532.NewSPI(ctx, rec, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pn532.Smoke(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "spi.json")
+	if err := pn532test.FromSPI("emulator", rec.Ops).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := pn532test.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.I2C(); err == nil {
+		t.Error("an SPI transcript converted to I2C operations")
+	}
+	ops, err := tr.SPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &spitest.Playback{Playback: conntest.Playback{Ops: ops, DontPanic: true}}
+	d, err = pn532.NewSPI(ctx, p, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pn532.Smoke(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.Card, "ISO 14443-B uid=1a2b3c4d") || rep.SelectSW != "9000" {
+		t.Errorf("replayed report %+v: want the Type B card answering 9000", rep)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("transcript not consumed: %v", err)
 	}
 }

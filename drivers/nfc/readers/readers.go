@@ -13,6 +13,7 @@ import (
 
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
+	"periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spireg"
 	"periph.io/x/host/v3"
 
@@ -31,8 +32,9 @@ type Opts struct {
 	PCSC *pcsc.Opts
 	// SimCard is what "sim" puts in the emulated field; nil puts SimPassport().
 	SimCard *pn532test.Card
-	// WrapI2C, when set, wraps the I2C bus of a PN532 (for recording a transcript).
+	// WrapI2C and WrapSPI, when set, wrap the bus of a PN532 (for recording a transcript).
 	WrapI2C func(i2c.Bus) i2c.Bus
+	WrapSPI func(spi.PortCloser) spi.PortCloser
 	// OpenPCSC opens the PC/SC service; nil means pcsc.Open (tests pass a pcsctest fake).
 	OpenPCSC func() (pcsc.System, error)
 }
@@ -121,6 +123,9 @@ func OpenPN532(ctx context.Context, sel nfc.Selector, o Opts) (*pn532.Dev, error
 		p, err := spireg.Open(sel.Path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w%s", sel, err, hint(sel))
+		}
+		if o.WrapSPI != nil {
+			p = o.WrapSPI(p)
 		}
 		d, err := pn532.NewSPI(ctx, p, &po)
 		if err != nil {

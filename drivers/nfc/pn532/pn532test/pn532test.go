@@ -432,7 +432,10 @@ func (c *Chip) SPI() *SPIPort { return &SPIPort{c: c} }
 // SPIPort is a fake SPI port (mode 0, bytes LSB first on the wire).
 type SPIPort struct{ c *Chip }
 
-var _ spi.Port = &SPIPort{}
+var _ spi.PortCloser = &SPIPort{}
+
+// Close implements spi.PortCloser.
+func (p *SPIPort) Close() error { return nil }
 
 func (p *SPIPort) String() string { return "pn532test-spi" }
 

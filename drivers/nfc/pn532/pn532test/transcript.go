@@ -7,34 +7,68 @@ import (
 	"os"
 	"path/filepath"
 
+	"periph.io/x/conn/v3/conntest"
 	"periph.io/x/conn/v3/i2c/i2ctest"
 )
 
-// Transcript is a recorded I2C session, stored as JSON with hex strings so that it reads well
-// in a diff.
+// Transcript is a recorded I2C or SPI session, stored as JSON with hex strings so that it
+// reads well in a diff. SPI bytes are as on the wire (LSB first, so bit-reversed).
 type Transcript struct {
 	Comment string `json:"comment"`
+	Bus     string `json:"bus,omitempty"` // "i2c" (also when empty) or "spi"
 	Ops     []Op   `json:"ops"`
 }
 
-// Op is one I2C transaction.
+// Op is one I2C transaction or SPI transfer.
 type Op struct {
-	Addr uint16 `json:"addr"`
+	Addr uint16 `json:"addr,omitempty"`
 	W    string `json:"w,omitempty"`
 	R    string `json:"r,omitempty"`
 }
 
 // FromI2C converts recorded operations.
 func FromI2C(comment string, ops []i2ctest.IO) Transcript {
-	t := Transcript{Comment: comment}
+	t := Transcript{Comment: comment, Bus: "i2c"}
 	for _, o := range ops {
 		t.Ops = append(t.Ops, Op{Addr: o.Addr, W: hex.EncodeToString(o.W), R: hex.EncodeToString(o.R)})
 	}
 	return t
 }
 
+// FromSPI converts recorded SPI transfers.
+func FromSPI(comment string, ops []conntest.IO) Transcript {
+	t := Transcript{Comment: comment, Bus: "spi"}
+	for _, o := range ops {
+		t.Ops = append(t.Ops, Op{W: hex.EncodeToString(o.W), R: hex.EncodeToString(o.R)})
+	}
+	return t
+}
+
+// SPI converts back to periph's playback transfers.
+func (t Transcript) SPI() ([]conntest.IO, error) {
+	if t.Bus != "spi" {
+		return nil, fmt.Errorf("transcript of bus %q, not spi", t.Bus)
+	}
+	out := make([]conntest.IO, 0, len(t.Ops))
+	for i, o := range t.Ops {
+		w, err := hex.DecodeString(o.W)
+		if err != nil {
+			return nil, fmt.Errorf("transcript op %d: w: %w", i, err)
+		}
+		r, err := hex.DecodeString(o.R)
+		if err != nil {
+			return nil, fmt.Errorf("transcript op %d: r: %w", i, err)
+		}
+		out = append(out, conntest.IO{W: w, R: r})
+	}
+	return out, nil
+}
+
 // I2C converts back to periph's playback operations.
 func (t Transcript) I2C() ([]i2ctest.IO, error) {
+	if t.Bus != "" && t.Bus != "i2c" {
+		return nil, fmt.Errorf("transcript of bus %q, not i2c", t.Bus)
+	}
 	out := make([]i2ctest.IO, 0, len(t.Ops))
 	for i, o := range t.Ops {
 		w, err := hex.DecodeString(o.W)
