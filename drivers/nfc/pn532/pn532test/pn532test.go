@@ -520,6 +520,9 @@ func (u *UARTPort) Write(p []byte) (int, error) {
 		f, n, err := pn532.Decode(c.in)
 		var inc *pn532.IncompleteError
 		if errors.As(err, &inc) {
+			if len(c.in) > 2*pn532.MaxFrame {
+				c.in = nil // endless preamble: drop it, as the chip's buffer would
+			}
 			break
 		}
 		woke := false

@@ -1,6 +1,7 @@
 package pn532test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -122,7 +123,7 @@ func (t Transcript) Save(path string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Load reads a transcript.
+// Load reads a transcript file.
 func Load(path string) (Transcript, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -135,9 +136,35 @@ func Load(path string) (Transcript, error) {
 	if err != nil {
 		return Transcript{}, err
 	}
-	var t Transcript
-	if err := json.Unmarshal(b, &t); err != nil {
+	t, err := Parse(b)
+	if err != nil {
 		return Transcript{}, fmt.Errorf("transcript %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// Parse decodes a transcript and checks its bus and hex fields.
+func Parse(b []byte) (Transcript, error) {
+	if len(b) > maxTranscript {
+		return Transcript{}, fmt.Errorf("%d bytes, more than %d", len(b), maxTranscript)
+	}
+	var t Transcript
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return Transcript{}, err
+	}
+	var err error
+	switch t.Bus {
+	case "", "i2c":
+		_, err = t.I2C()
+	case "spi":
+		_, err = t.SPI()
+	default:
+		err = fmt.Errorf("unknown bus %q (want i2c or spi)", t.Bus)
+	}
+	if err != nil {
+		return Transcript{}, err
 	}
 	return t, nil
 }
