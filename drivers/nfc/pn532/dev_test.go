@@ -157,6 +157,7 @@ func TestFaults(t *testing.T) {
 		{"corrupt ACK", pn532test.Faults{CorruptACK: 1}, nil, 1},
 		{"corrupt response then NACK", pn532test.Faults{CorruptResponse: 2}, nil, 1},
 		{"command lost", pn532test.Faults{IgnoreCommands: 2}, nil, 1},
+		{"command NACKed", pn532test.Faults{NACKCommands: 2}, nil, 1},
 		{"garbage on the line", pn532test.Faults{Garbage: []byte{0x13, 0x37, 0xff}}, nil, 1},
 		{"slow but in time", pn532test.Faults{Delay: 30 * time.Millisecond}, nil, 1},
 		{"corrupt every response", pn532test.Faults{CorruptResponse: 100}, pn532.ErrChecksum, 1},
@@ -164,6 +165,7 @@ func TestFaults(t *testing.T) {
 		// A chip that runs commands but whose replies never arrive gets each command again:
 		// with neither ACK nor response nothing shows that it ran.
 		{"silent", pn532test.Faults{Silent: true}, pn532.ErrTimeout, 4},
+		{"NACK forever", pn532test.Faults{NACKCommands: 100}, pn532.ErrProtocol, 0},
 		{"unplugged", pn532test.Faults{Unplugged: true}, pn532.ErrLink, 0},
 	}
 	for _, b := range buses {

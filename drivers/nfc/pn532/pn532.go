@@ -366,6 +366,10 @@ func (d *Dev) exec(ctx context.Context, cmd byte, params []byte) ([]byte, error)
 			return nil, err
 		case err == nil && f.Kind == ACK:
 			acked = true
+		case err == nil && f.Kind == NACK:
+			// The PN532 asks for the command again: it did not run it.
+			lastErr = fmt.Errorf("command %#02x: NACK from the PN532: %w", cmd, ErrProtocol)
+			continue
 		case err == nil && isResponse(f, cmd):
 			return f.Data[1:], nil // the ACK was lost, the response was not
 		default:

@@ -69,6 +69,7 @@ type Faults struct {
 	CorruptACK      int           // ACKs sent with a broken start code
 	CorruptResponse int           // responses sent with a wrong DCS (a NACK gets a good copy)
 	IgnoreCommands  int           // commands silently ignored (no ACK, no response)
+	NACKCommands    int           // commands answered with NACK and not run
 	Garbage         []byte        // bytes put on the line before the next frame (UART) or read (I2C/SPI)
 	Delay           time.Duration // time between ACK and response
 	Silent          bool          // never answer anything
@@ -201,6 +202,12 @@ func (c *Chip) handle(f pn532.Frame) {
 	}
 	if c.faults.IgnoreCommands > 0 {
 		c.faults.IgnoreCommands--
+		return
+	}
+	if c.faults.NACKCommands > 0 {
+		c.faults.NACKCommands--
+		nack := []byte{0x00, 0x00, 0xff, 0xff, 0x00, 0x00}
+		c.out = []outFrame{{wire: nack, good: nack, ack: true}}
 		return
 	}
 	c.out = nil
