@@ -283,6 +283,11 @@ func readFile(ctx context.Context, c *channel, name string, opts *ReadOpts, info
 	if err != nil {
 		return nil, err
 	}
+	return readFileID(ctx, c, name, fid, opts, info)
+}
+
+// readFileID is readFile for an explicit file identifier.
+func readFileID(ctx context.Context, c *channel, name string, fid uint16, opts *ReadOpts, info *ReadInfo) ([]byte, error) {
 	if err := selectFile(ctx, c, name, fid); err != nil {
 		return nil, err
 	}
@@ -499,6 +504,18 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 					info.PACEProtocol = paceProtocolName(ch.oid)
 					info.PACECurve = ch.curve.Name
 					info.Cipher = ch.cipher.String()
+					// EF.CardSecurity (master file, PACE only) exists on chips with PACE-CAM
+					// or terminal authentication; most passports have none.
+					if _, done := files["EF.CardSecurity"]; !done {
+						cs, err := readFileID(ctx, c, "EF.CardSecurity", 0x011D, o, info)
+						switch {
+						case err == nil:
+							files["EF.CardSecurity"] = cs
+							info.Read = append(info.Read, "EF.CardSecurity")
+						case !errors.Is(err, errNotFound):
+							return err
+						}
+					}
 					return selectApplication(ctx, c)
 				}
 				if errors.Is(perr, ErrAccessDenied) || errors.Is(perr, ErrMAC) || ctx.Err() != nil {

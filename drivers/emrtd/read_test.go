@@ -121,13 +121,14 @@ func TestReadPACE(t *testing.T) {
 
 func TestReadPACEWithCAN(t *testing.T) {
 	files := testFiles(t, 1000)
+	files["EF.CardSecurity"] = emrtd.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
 	chip := newChip(t, emrtdtest.Opts{Files: files, CAN: "123456", PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	can, _ := emrtd.NewCANKey("123456")
 	got, info, err := emrtd.Read(context.Background(), chip, can, nil)
 	if err != nil {
 		t.Fatalf("Read with CAN: %v", err)
 	}
-	checkFiles(t, got, files, "DG1", "DG2")
+	checkFiles(t, got, files, "DG1", "DG2", "EF.CardSecurity")
 	if info.Access != "PACE" {
 		t.Errorf("access %s, want PACE", info.Access)
 	}

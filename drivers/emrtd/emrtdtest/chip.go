@@ -348,6 +348,13 @@ func (c *Chip) selectFile(cmd sm.Command) sm.Response {
 				c.st.current = "EF.CardAccess"
 				return sw(0x9000)
 			}
+			if _, ok := c.opts.Files["EF.CardSecurity"]; ok && fid == 0x011D {
+				if c.st.sess == nil {
+					return sw(0x6982) // readable after PACE only
+				}
+				c.st.current = "EF.CardSecurity"
+				return sw(0x9000)
+			}
 			return sw(0x6A82)
 		}
 		if c.st.sess == nil {
