@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
