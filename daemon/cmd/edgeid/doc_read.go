@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -30,6 +32,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	access := fs.String("access", "auto", "access control: auto (PACE, else BAC), pace or bac")
 	extended := fs.Bool("extended", false, "use extended-length READ BINARY")
 	maxLe := fs.Int("max-le", 0, "largest Le to ask for (default 256, or 65536 with --extended)")
+	record := fs.String("record", "", "record the session (APDUs and the reader's randomness) into this transcript file for replay in tests; it can be decrypted with the access key, so record specimens only")
 	simDump := fs.String("sim-dump", "", "sim: folder of files the virtual chip serves (EF.COM, EF.SOD, DG1 ...)")
 	simPACE := fs.String("sim-pace", "AES-128:13", "sim: PACE offers CIPHER:PARAMID[,...] (12 P-256, 13 brainpoolP256r1, 15 P-384, 16 brainpoolP384r1, 17 brainpoolP512r1, 18 P-521) or none")
 	simBAC := fs.Bool("sim-bac", true, "sim: the chip offers BAC")
@@ -80,7 +83,22 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	opts.Access = emrtd.Access(*access)
 	opts.ExtendedLength = *extended
 	opts.MaxLe = *maxLe
+	var rec *emrtdtest.Record
+	if *record != "" {
+		rec = &emrtdtest.Record{T: t}
+		t = rec
+		opts.Rand = rec.RecordRand(rand.Reader)
+	}
 	files, info, err := emrtd.Read(ctx, t, key, &opts)
+	if rec != nil {
+		var buf bytes.Buffer
+		if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
+			werr = emrtd.WriteFileAtomic(*record, buf.Bytes(), 0o600)
+			if werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
 	if err != nil {
 		if errors.Is(err, emrtd.ErrAccessDenied) {
 			return &exitStatus{code: 1, msg: "edgeid doc read: " + err.Error()}

@@ -48,6 +48,9 @@ type Opts struct {
 	MaxLe int
 	// RefuseLeAbove makes READ BINARY with a larger Ne fail with 6700 (0: never).
 	RefuseLeAbove int
+	// PlainErrors answers a refused length (6700) in the clear and ends secure messaging,
+	// as some chips do, instead of a protected 6700.
+	PlainErrors bool
 	// ExtendedLength accepts extended-length APDUs; without it they get 6700.
 	ExtendedLength bool
 	// AAKey answers INTERNAL AUTHENTICATE: *rsa.PrivateKey (ISO/IEC 9796-2 scheme 1, SHA-1)
@@ -259,6 +262,7 @@ func (c *Chip) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
 
 func (c *Chip) handle(raw []byte) []byte {
 	if len(raw) > 5 && raw[4] == 0 && !c.opts.ExtendedLength {
+		c.st = state{} // a chip that cannot parse the APDU drops secure messaging
 		return sw(0x6700).Bytes()
 	}
 	cmd, err := sm.ParseCommand(raw)
@@ -280,6 +284,10 @@ func (c *Chip) handle(raw []byte) []byte {
 		return sw(0x6987).Bytes()
 	}
 	r := c.dispatch(cmd)
+	if protected && c.opts.PlainErrors && r.SW == 0x6700 {
+		c.st = state{}
+		return r.Bytes()
+	}
 	if !protected || c.st.sess == nil {
 		return r.Bytes()
 	}
@@ -338,6 +346,13 @@ func (c *Chip) selectFile(cmd sm.Command) sm.Response {
 		if !c.st.appSelected {
 			if fid == 0x011C && c.cardAcc != nil {
 				c.st.current = "EF.CardAccess"
+				return sw(0x9000)
+			}
+			if _, ok := c.opts.Files["EF.CardSecurity"]; ok && fid == 0x011D {
+				if c.st.sess == nil {
+					return sw(0x6982) // readable after PACE only
+				}
+				c.st.current = "EF.CardSecurity"
 				return sw(0x9000)
 			}
 			return sw(0x6A82)
