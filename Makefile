@@ -10,7 +10,7 @@ BIN      := bin
 FUZZTIME ?= 10s
 
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
-DEB_BUILD := pkg-config libopencv-dev
+DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
 DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 

@@ -4,10 +4,12 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
+	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/prometheus/client_golang v1.25.0
 	gocv.io/x/gocv v0.31.0
 	golang.org/x/sys v0.50.0
 	periph.io/x/conn/v3 v3.7.3
+	periph.io/x/host/v3 v3.8.5
 )
 
 require (

@@ -47,6 +47,12 @@ func commands() []command {
 		{path: "face compare", summary: "compare the faces in two images (1:1)", run: runFaceCompare},
 		{path: "face eval", summary: "score every pair of a folder-per-identity set; ROC, EER", run: runFaceEval},
 		{path: "face detect", summary: "list the faces found in images, with quality measures", run: runFaceDetect},
+		{path: "doctor", summary: "check NFC readers and say what is wrong", run: runDoctor},
+		{path: "nfc smoke", summary: "short PN532 session on real hardware, optionally recorded", run: runNFCSmoke},
+		{path: "doc read", summary: "read a document's chip (PACE or BAC, secure messaging)", run: runDocRead},
+		{path: "doc verify", summary: "Passive Authentication of a document dump folder", run: runDocVerify},
+		{path: "trust import", summary: "add CSCA certificates, master lists or CRLs to the trust store", run: runTrustImport},
+		{path: "trust list", summary: "list the trusted CSCA certificates", run: runTrustList},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"periph.io/x/conn/v3/i2c"
+	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/spi"
+	"periph.io/x/conn/v3/spi/spitest"
+
+	"github.com/edgeid/edgeid/drivers/nfc"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/readers"
+)
+
+// defaultReader is probed by doctor when no -reader is given (a PN532 HAT on a Raspberry Pi).
+const defaultReader = "pn532:i2c:/dev/i2c-1"
+
+// selectors collects repeated -reader flags.
+type selectors []nfc.Selector
+
+func (s *selectors) String() string {
+	var out []string
+	for _, x := range *s {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ",")
+}
+
+func (s *selectors) Set(v string) error {
+	sel, err := nfc.ParseSelector(v)
+	if err != nil {
+		return err
+	}
+	*s = append(*s, sel)
+	return nil
+}
+
+// runDoctor probes the configured PN532 and lists PC/SC readers, saying what is wrong with each
+// one that does not answer. Exit 1 when no reader works.
+func runDoctor(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "doctor", "")
+	var sels selectors
+	fs.Var(&sels, "reader", "reader to probe (repeatable): pn532:i2c:/dev/i2c-1, pn532:spi:/dev/spidev0.0, pn532:uart:/dev/ttyAMA0, pcsc:0, sim (default "+defaultReader+" and every PC/SC reader)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("doctor takes no arguments, got %q", rest)
+	}
+	if len(sels) == 0 {
+		def, _ := nfc.ParseSelector(defaultReader)
+		sels = selectors{def, {Driver: "pcsc"}}
+	}
+	ok := 0
+	fmt.Fprintln(e.stdout, "NFC readers:")
+	for _, sel := range sels {
+		for _, st := range readers.Probe(ctx, sel, readers.Opts{}) {
+			mark := "FAIL"
+			if st.OK {
+				mark, ok = "ok  ", ok+1
+			}
+			fmt.Fprintf(e.stdout, "  %s  %-28s %s\n", mark, st.Reader, st.Detail)
+		}
+	}
+	if ok == 0 {
+		return &exitStatus{code: 1, msg: "edgeid doctor: no working NFC reader"}
+	}
+	return nil
+}
+
+// runNFCSmoke runs a short fixed session on a PN532 (firmware, one poll for Type A and B,
+// SELECT of the eMRTD application) and can record the I2C traffic as a transcript that
+// drivers/nfc/pn532 tests replay.
+func runNFCSmoke(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "nfc smoke", "")
+	reader := fs.String("reader", defaultReader, "PN532 to test: pn532:<i2c|spi|uart>:<device> or sim")
+	record := fs.String("record", "", "write the I2C or SPI transcript to this JSON file (for drivers/nfc/pn532/testdata)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("nfc smoke takes no arguments, got %q", rest)
+	}
+	sel, err := nfc.ParseSelector(*reader)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if sel.Driver != "pn532" && sel.Driver != "sim" {
+		return usagef("nfc smoke drives a PN532 (or sim), not %s", sel.Driver)
+	}
+	if *record != "" && sel.Driver == "pn532" && sel.Bus == "uart" {
+		return usagef("-record captures I2C and SPI, not uart")
+	}
+	rec := &i2ctest.Record{}
+	srec := &spitest.Record{}
+	o := readers.Opts{}
+	if *record != "" {
+		o.WrapI2C = func(b i2c.Bus) i2c.Bus { rec.Bus = b; return rec }
+		o.WrapSPI = func(p spi.PortCloser) spi.PortCloser { srec.Port = p; return srec }
+	}
+	var d *pn532.Dev
+	if sel.Driver == "sim" {
+		r, _, err := readers.OpenSim(ctx, o)
+		if err != nil {
+			return err
+		}
+		d = r.Dev()
+	} else if d, err = readers.OpenPN532(ctx, sel, o); err != nil {
+		return err
+	}
+	rep, err := pn532.Smoke(ctx, d)
+	if herr := d.Halt(); err == nil && herr != nil {
+		err = herr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "reader   %s\nfirmware %s\n", d, rep.Firmware)
+	if rep.Card != "" {
+		fmt.Fprintf(e.stdout, "card     %s\nselect   eMRTD application: SW %s\n", rep.Card, rep.SelectSW)
+	} else {
+		fmt.Fprintln(e.stdout, "card     none in the field")
+	}
+	fmt.Fprintf(e.stdout, "elapsed  %s\n", rep.Elapsed.Round(1e5))
+	if *record != "" {
+		comment := fmt.Sprintf("edgeid nfc smoke -reader %s (%s)", sel, rep.Firmware)
+		t := pn532test.FromI2C(comment, rec.Ops)
+		if sel.Bus == "spi" {
+			t = pn532test.FromSPI(comment, srec.Ops)
+		}
+		if err := t.Save(*record); err != nil {
+			return fmt.Errorf("save transcript: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "recorded %d %s transactions to %s\n", len(t.Ops), t.Bus, *record)
+	}
+	return nil
+}

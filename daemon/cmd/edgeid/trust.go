@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+)
+
+// runTrustImport is "edgeid trust import FILE...": CSCA certificates (trusted as given:
+// compare the printed fingerprints out of band), master lists (kept only when they verify
+// against a CSCA already trusted or imported in the same run) and CRLs.
+func runTrustImport(_ context.Context, e env, args []string) error {
+	fs := newFlags(e, "trust import", "FILE...")
+	state := fs.String("state", defaultState, "state folder; the trust store is its trust/ folder")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("want at least one file to import")
+	}
+	dir := filepath.Join(*state, "trust")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	type item struct {
+		src string
+		raw []byte
+		tf  *emrtd.TrustFile
+	}
+	var items []item
+	for _, p := range pos {
+		b, err := readLimited(p, emrtd.MaxTrustFileSize)
+		if err != nil {
+			return err
+		}
+		tf, err := emrtd.ParseTrustFile(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		items = append(items, item{p, b, tf})
+	}
+	// What is trusted already, plus the certificates of this import, vouch for master lists.
+	var roots []*emrtd.Certificate
+	if hasEntries(dir) {
+		cur, err := emrtd.LoadTrustStore(dir)
+		if err != nil {
+			return fmt.Errorf("current trust store: %w", err)
+		}
+		roots = cur.CSCAs()
+	}
+	for _, it := range items {
+		if it.tf.Kind == emrtd.KindCertificates {
+			roots = append(roots, it.tf.Certificates...)
+		}
+	}
+	// Check everything before writing anything.
+	for _, it := range items {
+		if it.tf.Kind == emrtd.KindMasterList {
+			if err := it.tf.MasterList.Verify(roots); err != nil {
+				return fmt.Errorf("%s: refused: %w", it.src, err)
+			}
+		}
+	}
+	for _, it := range items {
+		switch it.tf.Kind {
+		case emrtd.KindCertificates:
+			for _, c := range it.tf.Certificates {
+				name := fmt.Sprintf("%s-%s.cer", safeName(c.Subject.Country()), c.Fingerprint()[:16])
+				if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
+			}
+		case emrtd.KindMasterList:
+			name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"
+			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), it.raw, 0o644); err != nil {
+				return err
+			}
+			ml := it.tf.MasterList
+			fmt.Fprintf(e.stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
+		case emrtd.KindCRL:
+			crl := it.tf.CRL
+			name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
+			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
+		}
+	}
+	return nil
+}
+
+// runTrustList is "edgeid trust list".
+func runTrustList(_ context.Context, e env, args []string) error {
+	fs := newFlags(e, "trust list", "")
+	state := fs.String("state", defaultState, "state folder; the trust store is its trust/ folder")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("trust list takes no arguments")
+	}
+	dir := filepath.Join(*state, "trust")
+	store := emrtd.NewTrustStore()
+	if hasEntries(dir) {
+		if store, err = emrtd.LoadTrustStore(dir); err != nil {
+			return err
+		}
+	}
+	type row struct {
+		Country   string `json:"country"`
+		Subject   string `json:"subject"`
+		Serial    string `json:"serial"`
+		NotBefore string `json:"not_before"`
+		NotAfter  string `json:"not_after"`
+		Key       string `json:"key"`
+		SHA256    string `json:"sha256"`
+		Source    string `json:"source"`
+	}
+	var rows []row
+	for _, c := range store.SortedByCountry() {
+		key := emrtd.KeyDescription(c.PublicKey)
+		if c.PublicKey == nil {
+			key = "unusable: " + c.PublicKeyErr.Error()
+		}
+		rows = append(rows, row{c.Subject.Country(), c.Subject.String(), fmt.Sprintf("%X", c.SerialNumber),
+			c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"), key, c.Fingerprint(), store.Source(c)})
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Folder string `json:"folder"`
+			CSCAs  []row  `json:"cscas"`
+			CRLs   int    `json:"crls"`
+		}{dir, rows, len(store.CRLs())})
+	}
+	for _, r := range rows {
+		fmt.Fprintf(e.stdout, "%-3s %s .. %s  %-28s %s  [%s]\n", r.Country, r.NotBefore, r.NotAfter, r.Key, r.Subject, r.Source)
+	}
+	fmt.Fprintf(e.stdout, "%d trusted CSCA certificates, %d CRLs in %s\n", len(rows), len(store.CRLs()), dir)
+	return nil
+}
+
+func readLimited(p string, limit int64) ([]byte, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() > limit {
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", p, limit)
+	}
+	return os.ReadFile(p)
+}
+
+// safeName keeps letters, digits, '-', '_' and '.' of s for use in a file name.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 || strings.HasPrefix(b.String(), ".") {
+		return "x" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,354 @@
+package emrtd
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// Certificate is an X.509 certificate as eMRTD PKIs use it (CSCA, link, DS, master list
+// signer). It is parsed by this package rather than crypto/x509, which refuses the
+// explicit-parameter and brainpool EC keys many real certificates carry.
+type Certificate struct {
+	Raw, RawTBS  []byte
+	Version      int
+	SerialNumber *big.Int
+	Issuer       Name
+	Subject      Name
+	NotBefore    time.Time
+	NotAfter     time.Time
+	// PublicKey is *rsa.PublicKey or *ECPublicKey; nil when PublicKeyErr says why it is not usable.
+	PublicKey    any
+	PublicKeyErr error
+	RawSPKI      []byte
+
+	SignatureAlgorithm AlgorithmIdentifier
+	Signature          []byte
+
+	SubjectKeyID   []byte
+	AuthorityKeyID []byte
+	IsCA           bool
+	HasBasicCons   bool
+	KeyUsage       int // bit 0 = digitalSignature ... as in X.509, 0 when absent
+	HasKeyUsage    bool
+}
+
+// Key usage bits as numbered by X.509 (digitalSignature is bit 0).
+const (
+	KeyUsageDigitalSignature = 1 << 0
+	KeyUsageCertSign         = 1 << 5
+	KeyUsageCRLSign          = 1 << 6
+)
+
+// Fingerprint is the SHA-256 of the certificate's encoding, in hex.
+func (c *Certificate) Fingerprint() string {
+	s := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(s[:])
+}
+
+func (c *Certificate) String() string {
+	return fmt.Sprintf("%s (serial %X, %s .. %s)", c.Subject, c.SerialNumber, c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"))
+}
+
+// ValidAt reports whether t lies within the validity period.
+func (c *Certificate) ValidAt(t time.Time) bool {
+	return !t.Before(c.NotBefore) && !t.After(c.NotAfter)
+}
+
+// SelfSigned reports whether issuer and subject are the same name.
+func (c *Certificate) SelfSigned() bool { return c.Issuer.Equal(c.Subject) }
+
+// CheckSignatureFrom verifies that parent's key signed c.
+func (c *Certificate) CheckSignatureFrom(parent *Certificate) error {
+	if parent.PublicKey == nil {
+		return fmt.Errorf("issuer key unusable: %w", parent.PublicKeyErr)
+	}
+	s, err := resolveSig(c.SignatureAlgorithm, 0)
+	if err != nil {
+		return err
+	}
+	pub := parent.PublicKey
+	// Some EC certificates carry the curve only in the issuer's key; nothing to do here
+	// because ParsePublicKeyInfo rejects keys without a curve.
+	return verifySig(pub, s, c.RawTBS, c.Signature)
+}
+
+// AttributeTypeAndValue is one part of a distinguished name.
+type AttributeTypeAndValue struct {
+	Type  asn1.ObjectIdentifier
+	Value string
+}
+
+// Name is a distinguished name as its flattened list of parts, in encoding order.
+type Name []AttributeTypeAndValue
+
+var attrShort = []struct {
+	oid  asn1.ObjectIdentifier
+	name string
+}{
+	{oidCountryName, "C"}, {oidOrganization, "O"}, {oidOrgUnit, "OU"}, {oidCommonName, "CN"},
+	{oidSerialNumber, "SERIALNUMBER"}, {asn1.ObjectIdentifier{2, 5, 4, 7}, "L"}, {asn1.ObjectIdentifier{2, 5, 4, 8}, "ST"},
+}
+
+func (n Name) String() string {
+	parts := make([]string, len(n))
+	for i, a := range n {
+		k := a.Type.String()
+		for _, s := range attrShort {
+			if s.oid.Equal(a.Type) {
+				k = s.name
+			}
+		}
+		parts[i] = k + "=" + a.Value
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Country returns the C= value, or "".
+func (n Name) Country() string {
+	for _, a := range n {
+		if a.Type.Equal(oidCountryName) {
+			return strings.ToUpper(a.Value)
+		}
+	}
+	return ""
+}
+
+// Equal compares the names as sets of parts: the order of the parts and the case and
+// surrounding spaces of the values do not matter (real SODs order issuer names differently
+// from the certificates they point at).
+func (n Name) Equal(m Name) bool {
+	if len(n) != len(m) {
+		return false
+	}
+	a, b := n.canon(), m.canon()
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (n Name) canon() []string {
+	out := make([]string, len(n))
+	for i, a := range n {
+		out[i] = a.Type.String() + "=" + strings.ToLower(strings.Join(strings.Fields(a.Value), " "))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseName reads a Name (RDNSequence).
+func parseName(t *TLV, what string) (Name, error) {
+	if t.Tag != tagSequence {
+		return nil, fmt.Errorf("%s at offset %d: not a sequence", what, t.Offset)
+	}
+	var n Name
+	for i := range t.Children {
+		rdn := &t.Children[i]
+		if rdn.Tag != tagSet {
+			return nil, fmt.Errorf("%s at offset %d: relative name is not a set", what, rdn.Offset)
+		}
+		for j := range rdn.Children {
+			atv := &rdn.Children[j]
+			if atv.Tag != tagSequence || len(atv.Children) != 2 {
+				return nil, fmt.Errorf("%s at offset %d: malformed attribute", what, atv.Offset)
+			}
+			oid, err := decodeOID(&atv.Children[0], what+" attribute type")
+			if err != nil {
+				return nil, err
+			}
+			n = append(n, AttributeTypeAndValue{Type: oid, Value: decodeString(&atv.Children[1])})
+		}
+	}
+	return n, nil
+}
+
+// decodeString decodes the ASN.1 string types found in names.
+func decodeString(t *TLV) string {
+	switch t.Tag {
+	case 0x1E: // BMPString
+		if len(t.Value)%2 != 0 {
+			return string(t.Value)
+		}
+		u := make([]uint16, len(t.Value)/2)
+		for i := range u {
+			u[i] = uint16(t.Value[2*i])<<8 | uint16(t.Value[2*i+1])
+		}
+		return string(utf16.Decode(u))
+	case 0x14: // TeletexString: treat as Latin-1
+		r := make([]rune, len(t.Value))
+		for i, c := range t.Value {
+			r[i] = rune(c)
+		}
+		return string(r)
+	}
+	return string(t.Value)
+}
+
+// ParseCertificate parses one DER certificate. A public key this package cannot use does
+// not fail the parse; it is reported in PublicKeyErr.
+func ParseCertificate(der []byte) (*Certificate, error) {
+	t, err := parseDER(der, "certificate")
+	if err != nil {
+		return nil, err
+	}
+	return parseCertificate(t)
+}
+
+func parseCertificate(t *TLV) (*Certificate, error) {
+	if t.Tag != tagSequence || len(t.Children) != 3 {
+		return nil, fmt.Errorf("certificate at offset %d: not a sequence of three", t.Offset)
+	}
+	c := &Certificate{Raw: t.Raw}
+	tbs := &t.Children[0]
+	if tbs.Tag != tagSequence {
+		return nil, fmt.Errorf("certificate at offset %d: tbsCertificate is not a sequence", tbs.Offset)
+	}
+	c.RawTBS = tbs.Raw
+	var err error
+	if c.SignatureAlgorithm, err = decodeAlgID(&t.Children[1], "certificate signature algorithm"); err != nil {
+		return nil, err
+	}
+	if c.Signature, err = bitStringBytes(&t.Children[2], "certificate signature"); err != nil {
+		return nil, err
+	}
+	i := 0
+	c.Version = 1
+	if len(tbs.Children) > 0 && tbs.Children[0].Tag == 0xA0 {
+		if len(tbs.Children[0].Children) != 1 {
+			return nil, fmt.Errorf("certificate version at offset %d: malformed", tbs.Children[0].Offset)
+		}
+		v, err := decodeSmallInt(&tbs.Children[0].Children[0], "certificate version")
+		if err != nil {
+			return nil, err
+		}
+		c.Version = v + 1
+		i++
+	}
+	field := func(tag Tag, what string) (*TLV, error) {
+		f, err := child(tbs, i, tag, "certificate "+what)
+		i++
+		return f, err
+	}
+	st, err := field(tagInteger, "serial number")
+	if err != nil {
+		return nil, err
+	}
+	c.SerialNumber, _ = decodeInt(st, "serial number")
+	if _, err := field(tagSequence, "signature"); err != nil {
+		return nil, err
+	}
+	it, err := field(tagSequence, "issuer")
+	if err != nil {
+		return nil, err
+	}
+	if c.Issuer, err = parseName(it, "issuer"); err != nil {
+		return nil, err
+	}
+	vt, err := field(tagSequence, "validity")
+	if err != nil {
+		return nil, err
+	}
+	if len(vt.Children) != 2 {
+		return nil, fmt.Errorf("certificate validity at offset %d: want two times", vt.Offset)
+	}
+	if c.NotBefore, err = decodeTime(&vt.Children[0], "notBefore"); err != nil {
+		return nil, err
+	}
+	if c.NotAfter, err = decodeTime(&vt.Children[1], "notAfter"); err != nil {
+		return nil, err
+	}
+	sub, err := field(tagSequence, "subject")
+	if err != nil {
+		return nil, err
+	}
+	if c.Subject, err = parseName(sub, "subject"); err != nil {
+		return nil, err
+	}
+	spki, err := field(tagSequence, "subject public key info")
+	if err != nil {
+		return nil, err
+	}
+	c.RawSPKI = spki.Raw
+	c.PublicKey, c.PublicKeyErr = parseSPKI(spki)
+	for ; i < len(tbs.Children); i++ {
+		e := &tbs.Children[i]
+		if e.Tag != 0xA3 {
+			continue // issuerUniqueID [1], subjectUniqueID [2]
+		}
+		if len(e.Children) != 1 || e.Children[0].Tag != tagSequence {
+			return nil, fmt.Errorf("certificate extensions at offset %d: malformed", e.Offset)
+		}
+		if err := c.parseExtensions(&e.Children[0]); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Certificate) parseExtensions(t *TLV) error {
+	for i := range t.Children {
+		e := &t.Children[i]
+		if e.Tag != tagSequence || len(e.Children) < 2 {
+			return fmt.Errorf("certificate extension at offset %d: malformed", e.Offset)
+		}
+		oid, err := decodeOID(&e.Children[0], "extension id")
+		if err != nil {
+			return err
+		}
+		val := &e.Children[len(e.Children)-1]
+		if val.Tag != tagOctetString {
+			return fmt.Errorf("certificate extension %v at offset %d: value is not an octet string", oid, val.Offset)
+		}
+		var in *TLV
+		if oid.Equal(oidExtSKI) || oid.Equal(oidExtAKI) || oid.Equal(oidExtBasicCons) || oid.Equal(oidExtKeyUsage) {
+			if in, err = parseDER(val.Value, fmt.Sprintf("extension %v", oid)); err != nil {
+				return err
+			}
+		}
+		switch {
+		case oid.Equal(oidExtSKI):
+			if in.Tag != tagOctetString {
+				return fmt.Errorf("subject key identifier at offset %d: not an octet string", val.Offset)
+			}
+			c.SubjectKeyID = in.Value
+		case oid.Equal(oidExtAKI):
+			if in.Tag != tagSequence {
+				return fmt.Errorf("authority key identifier at offset %d: not a sequence", val.Offset)
+			}
+			if k, ok := in.Find(0x80); ok {
+				c.AuthorityKeyID = k.Value
+			}
+		case oid.Equal(oidExtBasicCons):
+			c.HasBasicCons = true
+			if len(in.Children) > 0 && in.Children[0].Tag == tagBoolean {
+				c.IsCA = len(in.Children[0].Value) == 1 && in.Children[0].Value[0] != 0
+			}
+		case oid.Equal(oidExtKeyUsage):
+			if in.Tag != tagBitString || len(in.Value) < 1 {
+				return fmt.Errorf("key usage at offset %d: not a bit string", val.Offset)
+			}
+			c.HasKeyUsage = true
+			for j, b := range in.Value[1:] {
+				for k := 0; k < 8 && j*8+k < 16; k++ {
+					if b&(0x80>>k) != 0 {
+						c.KeyUsage |= 1 << (j*8 + k)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameKeyID compares two key identifiers; empty ones never match.
+func sameKeyID(a, b []byte) bool { return len(a) > 0 && bytes.Equal(a, b) }

@@ -1,0 +1,183 @@
+package emrtd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// MaxFileSize caps one elementary file read from a dump folder (or a chip). The largest
+// real files (DG2 with a JPEG2000 portrait, DG3 fingerprints) stay well below it.
+const MaxFileSize = 1 << 20
+
+// maxDumpEntries bounds how many directory entries LoadDump looks at.
+const maxDumpEntries = 4096
+
+// FileNames lists the canonical dump names in order.
+func FileNames() []string {
+	names := []string{"EF.COM", "EF.SOD", "EF.CardAccess", "EF.CardSecurity"}
+	for i := 1; i <= 16; i++ {
+		names = append(names, fmt.Sprintf("DG%d", i))
+	}
+	return names
+}
+
+// canonicalName maps a file name from a dump folder to its canonical name: "EF.COM", "DG2"
+// itself, and the names found in public sample sets: "EF_COM.bin", "EF_SOD.bin",
+// "DG1.bin", "Datagroup1.bin", "EF.CardAccess.bin". It returns "" for other files.
+func canonicalName(name string) string {
+	base := strings.TrimSuffix(name, ".bin")
+	base = strings.TrimSuffix(base, ".BIN")
+	up := strings.ToUpper(strings.ReplaceAll(base, "_", "."))
+	for _, c := range FileNames() {
+		if up == strings.ToUpper(c) {
+			return c
+		}
+	}
+	for _, prefix := range []string{"DATAGROUP", "DG"} {
+		if rest, ok := strings.CutPrefix(up, prefix); ok {
+			var n int
+			if _, err := fmt.Sscanf(rest, "%d", &n); err == nil && fmt.Sprint(n) == rest && n >= 1 && n <= 16 {
+				return fmt.Sprintf("DG%d", n)
+			}
+		}
+	}
+	return ""
+}
+
+// LoadDump reads a dump folder. Files whose names are not eMRTD file names are ignored; two
+// files that map to the same name, a file over MaxFileSize, or an empty folder are errors.
+func LoadDump(dir string) (Files, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dump: %w", err)
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(maxDumpEntries + 1)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("dump %s: %w", dir, err)
+	}
+	if len(ents) > maxDumpEntries {
+		return nil, fmt.Errorf("dump %s: more than %d entries", dir, maxDumpEntries)
+	}
+	files := Files{}
+	from := map[string]string{}
+	for _, e := range ents {
+		name := canonicalName(e.Name())
+		if name == "" || !e.Type().IsRegular() {
+			continue
+		}
+		if prev, dup := from[name]; dup {
+			return nil, fmt.Errorf("dump %s: both %s and %s hold %s", dir, prev, e.Name(), name)
+		}
+		b, err := readCapped(filepath.Join(dir, e.Name()), MaxFileSize)
+		if err != nil {
+			return nil, fmt.Errorf("dump %s: %w", dir, err)
+		}
+		files[name] = b
+		from[name] = e.Name()
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("dump %s: no eMRTD files (EF.COM, EF.SOD, DG1 ...) found", dir)
+	}
+	return files, nil
+}
+
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than the %d byte limit", path, limit)
+	}
+	return b, nil
+}
+
+// Names returns the file names present, in canonical order.
+func (f Files) Names() []string {
+	order := map[string]int{}
+	for i, n := range FileNames() {
+		order[n] = i
+	}
+	var out []string
+	for n := range f {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		oi, iok := order[out[i]]
+		oj, jok := order[out[j]]
+		if iok != jok {
+			return iok
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// WriteDump writes every file into dir (created if needed) under its canonical name. Each
+// file is written atomically: a temporary file, fsync, rename, then the directory is synced.
+func (f Files) WriteDump(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("dump: %w", err)
+	}
+	for _, name := range f.Names() {
+		if canonicalName(name) != name {
+			return fmt.Errorf("dump: %q is not an eMRTD file name", name)
+		}
+		if err := WriteFileAtomic(filepath.Join(dir, name), f[name], 0o600); err != nil {
+			return fmt.Errorf("dump: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteFileAtomic replaces path with data so that a power cut leaves either the old or the
+// new content: temporary file in the same directory, fsync, rename, fsync of the directory.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

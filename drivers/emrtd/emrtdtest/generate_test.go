@@ -1,0 +1,220 @@
+package emrtdtest
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+)
+
+const testMRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+func testJPEG(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 96, 128))
+	for y := 0; y < 128; y++ {
+		for x := 0; x < 96; x++ {
+			img.SetGray(x, y, color.Gray{Y: uint8(x + y)})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func TestGeneratedDocumentPasses(t *testing.T) {
+	for _, scheme := range []SignatureScheme{ECDSAP256, RSAPSS, RSAPKCS1} {
+		t.Run(string(scheme), func(t *testing.T) {
+			face := testJPEG(t)
+			doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Face: face, Now: now, Scheme: scheme})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			if !r.Passed() {
+				t.Fatalf("generated document does not pass:\n%s", r)
+			}
+			for _, name := range []string{emrtd.CheckCSCAChain, emrtd.CheckSODSignature, emrtd.CheckMessageDigest, "dg-hash DG1", "dg-hash DG2", "dg-hash DG15"} {
+				if c, _ := r.Get(name); c.Status != emrtd.StatusPass {
+					t.Errorf("%s: got %+v, want pass", name, c)
+				}
+			}
+			if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusNotApplicable {
+				t.Errorf("revocation without a CRL in the store: got %+v", c)
+			}
+			d, err := emrtd.ParseDG2(doc.Files["DG2"])
+			if err != nil || len(d.Faces) != 1 || !bytes.Equal(d.Faces[0].Image, face) || d.Faces[0].Width != 96 || d.Faces[0].Height != 128 {
+				t.Errorf("DG2 round trip: %v %+v", err, d)
+			}
+			com, err := emrtd.ParseCOM(doc.Files["EF.COM"])
+			if err != nil || strings.Join(com.DataGroups, ",") != "DG1,DG2,DG15" {
+				t.Errorf("EF.COM: got %+v, %v", com, err)
+			}
+		})
+	}
+}
+
+func TestGeneratedDocumentFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      DocumentOpts
+		check     string
+		reason    string
+		withCRL   bool
+		otherPass []string
+	}{
+		{"tampered DG1", DocumentOpts{Tamper: "DG1"}, "dg-hash DG1", "altered", false, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain, "dg-hash DG15"}},
+		{"tampered DG2", DocumentOpts{Tamper: "DG2"}, "dg-hash DG2", "altered", false, []string{emrtd.CheckSODSignature, "dg-hash DG1"}},
+		{"wrong DS key", DocumentOpts{WrongDSKey: true}, emrtd.CheckSODSignature, "signature does not verify", false, []string{emrtd.CheckMessageDigest, emrtd.CheckCSCAChain, "dg-hash DG1"}},
+		{"expired DS", DocumentOpts{ExpiredDS: true}, emrtd.CheckDSValidity, "expired on 2026-05-31", false, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain}},
+		{"unknown CSCA", DocumentOpts{UnknownCSCA: true}, emrtd.CheckCSCAChain, "no trusted CSCA", false, []string{emrtd.CheckSODSignature, emrtd.CheckDSValidity}},
+		{"revoked DS", DocumentOpts{RevokeDS: true}, emrtd.CheckDSRevocation, "revoked on 2026-06-01", true, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			o.MRZ, o.Face, o.Now = testMRZ, testJPEG(t), now
+			doc, err := GenerateDocument(&o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := doc.TrustFiles["csca.crl"]; ok != tt.withCRL {
+				t.Errorf("CRL in the trust files: got %v, want %v", ok, tt.withCRL)
+			}
+			r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			if r.Passed() {
+				t.Fatalf("passed:\n%s", r)
+			}
+			first, _ := r.FirstFailure()
+			if first.Name != tt.check || !strings.Contains(first.Reason, tt.reason) {
+				t.Errorf("first failure: got %+v, want %s containing %q\n%s", first, tt.check, tt.reason, r)
+			}
+			for _, name := range tt.otherPass {
+				if c, _ := r.Get(name); c.Status != emrtd.StatusPass {
+					t.Errorf("%s: got %+v, want pass", name, c)
+				}
+			}
+		})
+	}
+}
+
+func TestGeneratedTrustFolderAndDump(t *testing.T) {
+	doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, RevokeDS: true, AAKey: AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	trustDir := filepath.Join(dir, "trust")
+	os.Mkdir(trustDir, 0o700)
+	for n, b := range doc.TrustFiles {
+		if err := os.WriteFile(filepath.Join(trustDir, n), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := emrtd.LoadTrustStore(trustDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.Len() != 1 || len(store.CRLs()) != 1 {
+		t.Errorf("trust folder: got %d CSCAs and %d CRLs, want 1 and 1", store.Len(), len(store.CRLs()))
+	}
+	if err := doc.Files.WriteDump(filepath.Join(dir, "dump")); err != nil {
+		t.Fatal(err)
+	}
+	files, err := emrtd.LoadDump(filepath.Join(dir, "dump"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
+	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusFail {
+		t.Errorf("revocation from a trust folder: got %+v\n%s", c, r)
+	}
+	// The DS certificate names its parts in another order than its issuer; the SOD's signer
+	// identifier must still find it.
+	ds, _ := x509.ParseCertificate(doc.DS)
+	if ds.Subject.String() == ds.Issuer.String() {
+		t.Error("DS and CSCA names unexpectedly equal")
+	}
+}
+
+func TestActiveAuthentication(t *testing.T) {
+	challenge := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, kt := range []AAKeyType{AARSA1024, AAECP256} {
+		t.Run(string(kt), func(t *testing.T) {
+			doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: kt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := emrtd.ParseDG15(doc.Files["DG15"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var info *emrtd.ActiveAuthenticationInfo
+			if dg14, ok := doc.Files["DG14"]; ok {
+				si, err := emrtd.ParseSecurityInfos(dg14)
+				if err != nil || len(si.ActiveAuth) != 1 {
+					t.Fatalf("DG14: %v %+v", err, si)
+				}
+				info = &si.ActiveAuth[0]
+			}
+			resp, err := SignActiveAuthentication(doc.AAKey, challenge, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := emrtd.VerifyActiveAuthentication(pub, challenge, resp, info); err != nil {
+				t.Errorf("valid response: %v", err)
+			}
+			other := []byte{1, 2, 3, 4, 5, 6, 7, 9}
+			if err := emrtd.VerifyActiveAuthentication(pub, other, resp, info); err == nil {
+				t.Error("response to another challenge verified")
+			}
+			bad := append([]byte(nil), resp...)
+			bad[len(bad)/2] ^= 1
+			if err := emrtd.VerifyActiveAuthentication(pub, challenge, bad, info); err == nil {
+				t.Error("corrupted response verified")
+			}
+		})
+	}
+}
+
+func TestActiveAuthenticationSampleKey(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
+	skDER, err := os.ReadFile(filepath.Join(dir, "DG15_sk.pkcs8"))
+	if err != nil {
+		t.Skipf("shared specimen data absent (../shared next to the repository): %v", err)
+	}
+	dg15, err := os.ReadFile(filepath.Join(dir, "Datagroup15.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := x509.ParsePKCS8PrivateKey(skDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := emrtd.ParseDG15(dg15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	challenge := []byte("\x11\x22\x33\x44\x55\x66\x77\x88")
+	resp, err := SignActiveAuthentication(sk.(crypto.Signer), challenge, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emrtd.VerifyActiveAuthentication(pub, challenge, resp, nil); err != nil {
+		t.Errorf("specimen DG15 key: %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package nfctest
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeid/edgeid/drivers/nfc"
+)
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseAPDU(t *testing.T) {
+	tests := []struct {
+		in      string
+		data    string
+		ne      int
+		ext     bool
+		wantErr string
+	}{
+		{"00 84 00 00", "", 0, false, ""},
+		{"00 84 00 00 08", "", 8, false, ""},
+		{"00 b0 00 00 00", "", 256, false, ""},
+		{"00 a4 02 0c 02 01 1e", "011e", 0, false, ""},
+		{"00 a4 04 00 02 a0 00 10", "a000", 16, false, ""},
+		{"00 b0 00 00 00 04 00", "", 1024, true, ""},
+		{"00 b0 00 00 00 00 00", "", 65536, true, ""},
+		{"00 d6 00 00 00 00 02 aa bb", "aabb", 0, true, ""},
+		{"00 d6 00 00 00 00 02 aa bb 01 00", "aabb", 256, true, ""},
+		{"00 a4", "", 0, false, "at least CLA"},
+		{"00 a4 02 0c 03 01 1e", "", 0, false, "Lc=3"},
+		{"00 b0 00 00 00 04", "", 0, false, "truncated"},
+		{"00 d6 00 00 00 00 00 aa", "", 0, false, "extended Lc of 0"},
+		{"00 d6 00 00 00 00 03 aa bb", "", 0, false, "extended Lc=3"},
+	}
+	for _, tc := range tests {
+		a, err := ParseAPDU(unhex(t, tc.in))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: got %v, want error containing %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || hex.EncodeToString(a.Data) != tc.data || a.Ne != tc.ne || a.Extended != tc.ext {
+			t.Errorf("%s: got %+v %v, want data %s ne %d ext %v", tc.in, a, err, tc.data, tc.ne, tc.ext)
+		}
+	}
+}
+
+func FuzzParseAPDU(f *testing.F) {
+	f.Add(unhex(f, "00 a4 04 0c 07 a0 00 00 02 47 10 01"))
+	f.Add(unhex(f, "00 b0 00 00 00 04 00"))
+	f.Add(unhex(f, "00 d6 00 00 00 00 02 aa bb 01 00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := ParseAPDU(b)
+		if err != nil {
+			return
+		}
+		if len(a.Data) > len(b) || a.Ne < 0 || a.Ne > 65536 {
+			t.Fatalf("%+v from %d bytes", a, len(b))
+		}
+		c := &FileCard{Files: map[uint16][]byte{0x0101: make([]byte, 300)}}
+		r, err := c.Transceive(context.Background(), b)
+		if err != nil || len(r) < 2 {
+			t.Fatalf("FileCard: % x %v", r, err)
+		}
+	})
+}
+
+func TestFileCard(t *testing.T) {
+	c := &FileCard{
+		AID:   unhex(t, "a0 00 00 02 47 10 01"),
+		Files: map[uint16][]byte{0x011e: unhex(t, "60 03 5f 01 00"), 0x0101: bytes.Repeat([]byte{0x61}, 300)},
+	}
+	steps := []struct{ cmd, want string }{
+		{"00 b0 00 00 04", "69 86"},
+		{"00 a4 04 0c 07 a0 00 00 02 47 10 01", "90 00"},
+		{"00 a4 04 0c 07 a0 00 00 02 47 10 02", "6a 82"},
+		{"00 a4 02 0c 02 01 1e", "90 00"},
+		{"00 b0 00 00 04", "60 03 5f 01 90 00"},
+		{"00 b0 00 03 08", "01 00 62 82"},
+		{"00 b0 00 06 01", "6b 00"},
+		{"00 b0 9e 01 02", "03 5f 90 00"},
+		{"00 b0 9f 00 02", "6a 82"},
+		{"00 a4 02 0c 02 01 99", "6a 82"},
+		{"00 a4 02 0c 01 01", "6a 87"},
+		{"0c b0 00 00 04", "68 82"},
+		{"00 84 00 00 08", "00 00 00 00 00 00 00 00 90 00"},
+		{"00 ca 00 00", "6d 00"},
+		{"00 a4", "67 00"},
+	}
+	for _, s := range steps {
+		got, err := c.Transceive(context.Background(), unhex(t, s.cmd))
+		if err != nil || !bytes.Equal(got, unhex(t, s.want)) {
+			t.Errorf("%s: got % x %v, want %s", s.cmd, got, err, s.want)
+		}
+	}
+}
+
+func TestReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r := NewReader()
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	if _, err := r.WaitCard(wctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("empty field: %v", err)
+	}
+	wcancel()
+	got := make(chan nfc.Card, 1)
+	go func() {
+		c, err := r.WaitCard(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	fc := &FileCard{Files: map[uint16][]byte{0x0101: {1, 2}}}
+	r.Insert(nfc.CardInfo{Protocol: nfc.TypeA, UID: []byte{8, 1, 2, 3}}, fc)
+	c := <-got
+	if c.Info().Protocol != nfc.TypeA {
+		t.Errorf("info %v", c.Info())
+	}
+	if _, err := r.WaitCard(ctx); !errors.Is(err, nfc.ErrBusy) {
+		t.Errorf("second WaitCard: %v, want ErrBusy", err)
+	}
+	if resp, err := c.Transceive(ctx, unhex(t, "00 b0 81 00 02")); err != nil || !bytes.Equal(resp, unhex(t, "01 02 90 00")) {
+		t.Errorf("read: % x %v", resp, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.WaitRemoved(ctx) }()
+	r.Remove()
+	if err := <-done; err != nil {
+		t.Errorf("WaitRemoved: %v", err)
+	}
+	if _, err := c.Transceive(ctx, unhex(t, "00 b0 81 00 02")); !errors.Is(err, nfc.ErrCardRemoved) {
+		t.Errorf("after removal: %v", err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Error(err)
+	}
+}
