@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
 // runCmd runs the edgeid command line in-process and returns its exit status and output.
@@ -69,6 +71,19 @@ func TestFaceCompareExitStatus(t *testing.T) {
 	os.WriteFile(text, []byte("not an image at all"), 0o600)
 	// A PNG header claiming 30000x30000 pixels.
 	os.WriteFile(huge, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x75\x30\x00\x00\x75\x30\x08\x02\x00\x00\x00\x00\x00\x00\x00"), 0o600)
+	// A chip's DG2 holding the JPEG 2000 portrait, and a DG2 whose record is cut short.
+	jp2, err := os.ReadFile(testdata("astronaut-320.jp2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg2Bytes, err := emrtd.EncodeDG2([]emrtd.FaceImage{{Format: emrtd.ImageJPEG2000, Width: 320, Height: 320, Image: jp2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg2 := filepath.Join(dir, "DG2")
+	badDG2 := filepath.Join(dir, "DG2-cut")
+	os.WriteFile(dg2, dg2Bytes, 0o600)
+	os.WriteFile(badDG2, dg2Bytes[:len(dg2Bytes)/2], 0o600)
 	m := "--models=" + modelsDir
 	tests := []struct {
 		name     string
@@ -80,6 +95,8 @@ func TestFaceCompareExitStatus(t *testing.T) {
 	}{
 		{"same person", []string{m, testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 0, "match: distance", "", ""},
 		{"chip photo codec", []string{m, testdata("astronaut-320.jp2"), testdata("astronaut.png")}, 0, "match: distance", "", ""},
+		{"chip DG2", []string{m, dg2, testdata("astronaut-shifted.jpg")}, 0, "jpeg2000 320x320", "", ""},
+		{"cut DG2", []string{m, badDG2, testdata("astronaut.png")}, 2, "", "dg2", ""},
 		{"json", []string{testdata("astronaut.png"), testdata("astronaut-shifted.jpg"), "--json", m}, 0, `"decision": "match"`, "", ""},
 		{"turned face refused", []string{m, testdata("astronaut.png"), testdata("camera.png")}, 2, "", "off_frontal_pose", ""},
 		{"different person", []string{m, "--gates=false", testdata("astronaut.png"), testdata("camera.png")}, 1, "no_match: distance", "", ""},
@@ -99,5 +116,20 @@ func TestFaceCompareExitStatus(t *testing.T) {
 					code, tt.code, out, errOut, tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+// The specimen passports' chip photos (JPEG 2000 inside DG2) decode and hold one usable face.
+func TestSpecimenDG2Faces(t *testing.T) {
+	samples := "../../../../shared/emrtd-samples"
+	files, _ := filepath.Glob(filepath.Join(samples, "*", "*2.bin"))
+	if len(files) == 0 {
+		t.Skipf("skipping: no specimen DG2 files under %s (../shared/emrtd-samples beside the checkout)", samples)
+	}
+	for _, f := range files {
+		code, out, errOut := runCmd(t, "face", "detect", "--models="+modelsDir, f)
+		if code != 0 || !strings.Contains(out, "jpeg2000") || !strings.Contains(out, "1 face(s)") || strings.Contains(out, "problem:") {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
+		}
 	}
 }
