@@ -1,0 +1,211 @@
+// Package config reads the daemon's one configuration file: versioned JSON, strictly parsed
+// (an unknown or misspelt field is an error, not a silent default), and validated as a whole
+// at start-up so that a kiosk never runs half-configured.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Version is the configuration format this daemon reads.
+const Version = 1
+
+// Duration is a time.Duration written as "3s", "500ms".
+type Duration time.Duration
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`a duration is a string such as "3s"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Config is the whole file.
+type Config struct {
+	Version    int        `json:"version"`
+	KioskID    string     `json:"kiosk_id"`
+	StateDir   string     `json:"state_dir"`
+	ModelsDir  string     `json:"models_dir"`
+	Reader     string     `json:"reader"` // a reader string: sim, pn532:i2c:/dev/i2c-1, pcsc:0 ...
+	Camera     Camera     `json:"camera"`
+	GPIO       *GPIO      `json:"gpio,omitempty"` // absent: no outputs fitted (decisions are logged only)
+	Web        Web        `json:"web"`
+	Policy     Policy     `json:"policy"`
+	Fleet      Fleet      `json:"fleet"`
+	Simulation Simulation `json:"simulation"`
+}
+
+// Camera selects the camera (see drivers/camera for the source syntax).
+type Camera struct {
+	Source string `json:"source"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	FPS    int    `json:"fps"`
+}
+
+// GPIO names the output pins.
+type GPIO struct {
+	Relay          string   `json:"relay"`
+	Green          string   `json:"green"`
+	Red            string   `json:"red"`
+	Buzzer         string   `json:"buzzer"`
+	RelayActiveLow bool     `json:"relay_active_low"`
+	RelayPulse     Duration `json:"relay_pulse"`
+}
+
+// Web is the local HTTP server.
+type Web struct {
+	Listen string `json:"listen"`
+	// AttendantTokenFile holds the token that opens the attendant view from other hosts.
+	AttendantTokenFile string `json:"attendant_token_file"`
+}
+
+// Policy is what a check requires.
+type Policy struct {
+	// FaceThreshold 0 takes the calibrated far_1e-3 threshold from the model manifest.
+	FaceThreshold     float64 `json:"face_threshold"`
+	RequireActiveAuth bool    `json:"require_active_auth"`
+	RequireChipAuth   bool    `json:"require_chip_auth"`
+	// StaleRevocations: "refuse" every document, or "warn" and carry on.
+	StaleRevocations string `json:"stale_revocations"`
+	// AccessKey: "keypad" (the person types MRZ data or the CAN) or "simulation".
+	AccessKey        string   `json:"access_key"`
+	AccessKeyTimeout Duration `json:"access_key_timeout"`
+	ReadTimeout      Duration `json:"read_timeout"`
+	CaptureTimeout   Duration `json:"capture_timeout"`
+	CaptureWindow    Duration `json:"capture_window"`
+}
+
+// Fleet is the link to the fleet back end.
+type Fleet struct {
+	// Broker is the MQTT broker URL (mqtts://host:8883); "embedded" runs an in-process broker
+	// on loopback (simulation and the demo).
+	Broker string `json:"broker"`
+	CAFile string `json:"ca_file"`
+	// CertFile and KeyFile are this kiosk's client certificate.
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	// FleetKeyFile is the fleet's Ed25519 public key that signs revocation lists and templates.
+	FleetKeyFile string `json:"fleet_key_file"`
+}
+
+// Simulation configures `edgeid run` without hardware.
+type Simulation struct {
+	// Documents: "demo" presents the built-in test documents in turn.
+	Documents string `json:"documents"`
+	// Interval between presentations.
+	Interval Duration `json:"interval"`
+}
+
+//go:embed defaults.json
+var defaultsJSON []byte
+
+// Defaults returns the embedded default configuration: simulation with the built-in test
+// documents, the image-folder camera and an in-process broker, as `make run` uses it.
+func Defaults() (*Config, error) { return Parse(bytes.NewReader(defaultsJSON), "embedded defaults") }
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(io.LimitReader(f, 1<<20), path)
+}
+
+// Parse reads a configuration strictly and validates it; name is used in errors.
+func Parse(r io.Reader, name string) (*Config, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("config %s: trailing data after the configuration", name)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// Validate checks every field that can be checked without touching hardware.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Version != Version {
+		bad("version %d is not supported (this daemon reads version %d)", c.Version, Version)
+	}
+	if c.KioskID == "" || len(c.KioskID) > 64 || strings.ContainsAny(c.KioskID, "/#+ \t") {
+		bad("kiosk_id must be 1 to 64 characters without spaces or MQTT wildcards (/ # +)")
+	}
+	if c.StateDir == "" {
+		bad("state_dir is required")
+	}
+	if c.Reader == "" {
+		bad("reader is required (sim, pn532:i2c:/dev/i2c-1, pcsc:0, ...)")
+	}
+	if c.Camera.Source == "" {
+		bad("camera.source is required")
+	}
+	if c.Camera.Width < 0 || c.Camera.Height < 0 || c.Camera.FPS < 0 {
+		bad("camera width, height and fps must not be negative")
+	}
+	if g := c.GPIO; g != nil {
+		if g.RelayPulse <= 0 || time.Duration(g.RelayPulse) > 30*time.Second {
+			bad("gpio.relay_pulse must be in (0, 30s]")
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
+		bad("web.listen %q: %v", c.Web.Listen, err)
+	}
+	p := c.Policy
+	if p.FaceThreshold < 0 || p.FaceThreshold > 2 {
+		bad("policy.face_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceThreshold)
+	}
+	if p.StaleRevocations != "refuse" && p.StaleRevocations != "warn" {
+		bad(`policy.stale_revocations must be "refuse" or "warn"`)
+	}
+	if p.AccessKey != "keypad" && p.AccessKey != "simulation" {
+		bad(`policy.access_key must be "keypad" or "simulation"`)
+	}
+	if p.AccessKey == "simulation" && c.Reader != "sim" {
+		bad(`policy.access_key "simulation" only goes with reader "sim"`)
+	}
+	for name, d := range map[string]Duration{"access_key_timeout": p.AccessKeyTimeout, "read_timeout": p.ReadTimeout, "capture_timeout": p.CaptureTimeout} {
+		if d <= 0 || time.Duration(d) > 10*time.Minute {
+			bad("policy.%s must be in (0, 10m]", name)
+		}
+	}
+	if p.CaptureWindow < 0 || p.CaptureWindow > p.CaptureTimeout {
+		bad("policy.capture_window must be within policy.capture_timeout")
+	}
+	if c.Fleet.Broker == "" {
+		bad(`fleet.broker is required ("embedded" for an in-process broker)`)
+	}
+	if c.Reader == "sim" && c.Simulation.Documents != "demo" {
+		bad(`simulation.documents must be "demo" with reader "sim"`)
+	}
+	return errors.Join(errs...)
+}

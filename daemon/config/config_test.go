@@ -1,0 +1,68 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reader != "sim" || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	tests := []struct {
+		name, edit, want string
+	}{
+		{"unknown field", `"kiosk_id": "demo-kiosk", "colour": "blue"`, "unknown field"},
+		{"version", `"version": 2`, "version 2"},
+		{"kiosk id", `"kiosk_id": "a/b"`, "kiosk_id"},
+		{"listen", `"listen": "8080"`, "web.listen"},
+		{"stale policy", `"stale_revocations": "maybe"`, "stale_revocations"},
+		{"duration", `"read_timeout": "soon"`, "duration"},
+		{"zero duration", `"read_timeout": "0s"`, "read_timeout"},
+		{"window", `"capture_window": "20s"`, "capture_window"},
+		{"sim key on real reader", `"reader": "pcsc:0"`, "only goes with"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := string(defaultsJSON)
+			key := tt.edit[:strings.Index(tt.edit, ":")]
+			i := strings.Index(s, key)
+			if i < 0 {
+				t.Fatalf("no %s in the defaults", key)
+			}
+			j := i + strings.IndexAny(s[i:], ",\n")
+			s = s[:i] + tt.edit + s[j:]
+			_, err := Parse(strings.NewReader(s), "test")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse: %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Parse(strings.NewReader(string(defaultsJSON)+"{}"), "test"); err == nil {
+		t.Error("trailing data accepted")
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.json")); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(defaultsJSON)
+	f.Add([]byte(`{"version":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(strings.NewReader(string(b)), "fuzz")
+		if err == nil && c.Validate() != nil {
+			t.Fatal("Parse accepted a configuration that does not validate")
+		}
+	})
+}
