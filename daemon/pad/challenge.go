@@ -1,0 +1,137 @@
+package pad
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/match"
+)
+
+// Move is one head movement asked of the person. Directions are in image space of an
+// unmirrored camera: TurnLeft is the person turning to their own left, which moves the nose
+// towards the image's right (positive yaw).
+type Move string
+
+const (
+	TurnLeft  Move = "turn_left"
+	TurnRight Move = "turn_right"
+	LookUp    Move = "look_up"
+	LookDown  Move = "look_down"
+)
+
+var allMoves = []Move{TurnLeft, TurnRight, LookUp, LookDown}
+
+// Challenge is the sequence of moves asked, in order.
+type Challenge struct {
+	Moves   []Move
+	Started time.Time
+}
+
+// NewChallenge draws n moves at random, no move twice in a row.
+func NewChallenge(rng *rand.Rand, n int, started time.Time) Challenge {
+	c := Challenge{Started: started}
+	for len(c.Moves) < n {
+		m := allMoves[rng.IntN(len(allMoves))]
+		if len(c.Moves) > 0 && c.Moves[len(c.Moves)-1] == m {
+			continue
+		}
+		c.Moves = append(c.Moves, m)
+	}
+	return c
+}
+
+// ChallengeCheck verifies that the moves were made, in order and in time, by one face.
+type ChallengeCheck struct {
+	MinYaw, MinPitch float64       // degrees a turn or a nod must reach
+	TimeLimit        time.Duration // from the challenge's start to its last move
+	// SameFace: each frame's template within this distance of the last frame the recognizer
+	// can judge (|yaw| and |pitch| within IdentityPose), so that a face swapped in mid-sequence
+	// breaks the chain while a head turning far stays linked.
+	SameFace     float64
+	IdentityPose float64
+	// MaxJump: the face centre may not move more than this many face widths between frames.
+	MaxJump float64
+	// MaxTurnRate bounds how fast the estimated pose may change, in degrees per second: a head
+	// turns smoothly, while swapping one photo for another jumps between poses.
+	MaxTurnRate float64
+}
+
+// DefaultChallengeCheck has limits a seated or standing adult meets without strain.
+func DefaultChallengeCheck(sameFace float64) ChallengeCheck {
+	return ChallengeCheck{MinYaw: 15, MinPitch: 10, TimeLimit: 8 * time.Second, SameFace: sameFace, IdentityPose: 40, MaxJump: 0.6, MaxTurnRate: 400}
+}
+
+// Name implements Check.
+func (c ChallengeCheck) Name() string { return "challenge" }
+
+func (c ChallengeCheck) reached(m Move, yaw, pitch float64) bool {
+	switch m {
+	case TurnLeft:
+		return yaw >= c.MinYaw
+	case TurnRight:
+		return yaw <= -c.MinYaw
+	case LookUp:
+		return pitch <= -c.MinPitch
+	case LookDown:
+		return pitch >= c.MinPitch
+	}
+	return false
+}
+
+// Score implements Check: the value is the number of moves completed.
+func (c ChallengeCheck) Score(frames []Frame, ch Challenge) Score {
+	s := Score{Check: c.Name(), Threshold: float64(len(ch.Moves))}
+	if len(ch.Moves) == 0 {
+		s.Reason = "no challenge was given"
+		return s
+	}
+	if len(frames) == 0 {
+		s.Reason = "no frames"
+		return s
+	}
+	next := 0
+	anchor := -1 // the last frame the recognizer could judge
+	for i, f := range frames {
+		a := f.Analysis
+		if math.Abs(a.Quality.Yaw) <= c.IdentityPose && math.Abs(a.Quality.Pitch) <= c.IdentityPose {
+			if anchor >= 0 {
+				if d, err := match.Distance(frames[anchor].Analysis.Template, a.Template); err != nil || d > c.SameFace {
+					s.Reason = fmt.Sprintf("frame %d shows a different face from frame %d (distance %.3f)", i, anchor, d)
+					return s
+				}
+			}
+			anchor = i
+		}
+		if i > 0 {
+			prev := frames[i-1]
+			p := prev.Analysis.Face
+			jump := math.Hypot(a.Face.X+a.Face.W/2-(p.X+p.W/2), a.Face.Y+a.Face.H/2-(p.Y+p.H/2)) / math.Max(p.W, 1)
+			if jump > c.MaxJump {
+				s.Reason = fmt.Sprintf("the face jumped %.1f face widths between frames %d and %d", jump, i-1, i)
+				return s
+			}
+			dt := f.At.Sub(prev.At).Seconds()
+			turn := math.Max(math.Abs(a.Quality.Yaw-prev.Analysis.Quality.Yaw), math.Abs(a.Quality.Pitch-prev.Analysis.Quality.Pitch))
+			if dt <= 0 || turn/dt > c.MaxTurnRate {
+				s.Reason = fmt.Sprintf("the pose jumped %.0f degrees in %.0f ms between frames %d and %d", turn, 1000*dt, i-1, i)
+				return s
+			}
+		}
+		if next < len(ch.Moves) && c.reached(ch.Moves[next], a.Quality.Yaw, a.Quality.Pitch) {
+			if f.At.Sub(ch.Started) > c.TimeLimit {
+				s.Reason = fmt.Sprintf("%s came after the %v limit", ch.Moves[next], c.TimeLimit)
+				return s
+			}
+			next++
+		}
+	}
+	s.Value = float64(next)
+	if next < len(ch.Moves) {
+		s.Reason = fmt.Sprintf("%s was not seen (%d of %d moves)", ch.Moves[next], next, len(ch.Moves))
+		return s
+	}
+	s.Pass = true
+	return s
+}
