@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -103,5 +104,34 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	}
 	if info.CA != "id-CA-ECDH-3DES-CBC-CBC" || !info.CAConfirmed {
 		t.Errorf("CA %q confirmed %v (%s)", info.CA, info.CAConfirmed, info.CAError)
+	}
+}
+
+// PACE-CAM: the chip proves its static key inside PACE; a chip with another key fails.
+func TestPACECAM(t *testing.T) {
+	key := mrzKey(t)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	files := testFiles(t, 2000)
+	files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+	files["DG14"] = dg14CA(t, 2, k.Public())
+	offers := []emrtdtest.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if info.PACEProtocol != "id-PACE-ECDH-CAM-AES-CBC-CMAC-128" || info.CAM != "pass" || info.CA != "" {
+		t.Errorf("protocol %s, CAM %q, CA %q; want PACE-CAM passed and no separate CA", info.PACEProtocol, info.CAM, info.CA)
+	}
+	checkFiles(t, got, files, "DG1", "DG2", "DG14", "EF.SOD")
+
+	// DG14 names another key than the one the chip holds: CAM fails.
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	files2 := maps.Clone(files)
+	files2["DG14"] = dg14CA(t, 2, other.Public())
+	chip = newChip(t, emrtdtest.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	if _, info, err := emrtd.Read(context.Background(), chip, key, nil); !errors.Is(err, emrtd.ErrChipAuth) {
+		t.Errorf("CAM with a foreign key: %v (CAM %q), want ErrChipAuth", err, info.CAM)
 	}
 }
