@@ -2,8 +2,8 @@ package emrtd
 
 import (
 	"crypto/rsa"
-	"errors"
 	"encoding/asn1"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"

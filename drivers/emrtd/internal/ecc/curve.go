@@ -331,3 +331,49 @@ func p192Params() params {
 		"07192B95FFC8DA78631011ED6B24CDD573F977A11E794811",
 		"FFFFFFFFFFFFFFFFFFFFFFFF99DEF836146BC9B1B4D22831"}
 }
+
+// WithGenerator returns a copy of c whose base point is g (PACE generic mapping's Ĝ). The
+// order stays N: g must be a point of order N, which holds for any non-infinite point on a
+// prime-order curve (cofactor 1).
+func (c *Curve) WithGenerator(g Point) (*Curve, error) {
+	if g.IsInfinity() || !c.IsOnCurve(g.X, g.Y) {
+		return nil, ErrNotOnCurve
+	}
+	if c.H.Cmp(big.NewInt(1)) != 0 {
+		return nil, fmt.Errorf("%w: generator change needs cofactor 1, curve has %v", ErrBadParameter, c.H)
+	}
+	d := *c
+	d.Name = c.Name + " (mapped)"
+	d.Gx, d.Gy = new(big.Int).Set(g.X), new(big.Int).Set(g.Y)
+	return &d, nil
+}
+
+// ByStandardizedID returns the curve of a standardized domain parameter ID of BSI TR-03110
+// and ICAO 9303-11 §9.5.1 (8..18; the IDs 0..7 are Diffie-Hellman groups), or nil.
+func ByStandardizedID(id int) *Curve {
+	switch id {
+	case 8:
+		return P192()
+	case 9:
+		return BrainpoolP192r1()
+	case 10:
+		return P224()
+	case 11:
+		return BrainpoolP224r1()
+	case 12:
+		return P256()
+	case 13:
+		return BrainpoolP256r1()
+	case 14:
+		return BrainpoolP320r1()
+	case 15:
+		return P384()
+	case 16:
+		return BrainpoolP384r1()
+	case 17:
+		return BrainpoolP512r1()
+	case 18:
+		return P521()
+	}
+	return nil
+}

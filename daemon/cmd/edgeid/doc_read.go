@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+)
+
+// runDocRead implements "edgeid doc read": access control and reading of a document's chip.
+func runDocRead(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "doc read", "")
+	reader := fs.String("reader", "", "reader to use: sim (the virtual chip; NFC readers come later)")
+	mrz := fs.String("mrz", "", "access key from the MRZ: the second line of a TD3 (44 characters) or TD2, or a whole MRZ")
+	doc := fs.String("doc", "", "access key: document number (with --dob and --expiry)")
+	dob := fs.String("dob", "", "access key: date of birth YYMMDD")
+	expiry := fs.String("expiry", "", "access key: date of expiry YYMMDD")
+	can := fs.String("can", "", "access key: card access number (PACE only)")
+	dump := fs.String("dump", "", "write the files read into this folder (it holds personal data: keep it safe)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	access := fs.String("access", "auto", "access control: auto (PACE, else BAC), pace or bac")
+	extended := fs.Bool("extended", false, "use extended-length READ BINARY")
+	maxLe := fs.Int("max-le", 0, "largest Le to ask for (default 256, or 65536 with --extended)")
+	simDump := fs.String("sim-dump", "", "sim: folder of files the virtual chip serves (EF.COM, EF.SOD, DG1 ...)")
+	simPACE := fs.String("sim-pace", "AES-128:13", "sim: PACE offers CIPHER:PARAMID[,...] (12 P-256, 13 brainpoolP256r1, 15 P-384, 16 brainpoolP384r1, 17 brainpoolP512r1, 18 P-521) or none")
+	simBAC := fs.Bool("sim-bac", true, "sim: the chip offers BAC")
+	simCAN := fs.String("sim-can", "", "sim: the chip's card access number")
+	simMaxLe := fs.Int("sim-max-le", 0, "sim: largest response the chip sends (default 256, 65536 with --sim-extended)")
+	simRefuse := fs.Int("sim-refuse-le-above", 0, "sim: answer 6700 to READ BINARY asking for more (0: never)")
+	simExtended := fs.Bool("sim-extended", false, "sim: the chip accepts extended-length APDUs")
+	simAAKey := fs.String("sim-aa-key", "", "sim: PKCS#8 private key (RSA or NIST ECDSA) for Active Authentication")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	key, err := accessKeyFromFlags(*mrz, *doc, *dob, *expiry, *can)
+	if err != nil {
+		return err
+	}
+	var t emrtd.Transceiver
+	switch *reader {
+	case "sim":
+		if *simDump == "" {
+			return usagef("--reader sim needs --sim-dump DIR")
+		}
+		chip, err := simChip(*simDump, *simPACE, *simBAC, *simCAN, *simMaxLe, *simRefuse, *simExtended, *simAAKey)
+		if err != nil {
+			return err
+		}
+		t = chip
+	case "":
+		return usagef("--reader is required (sim)")
+	default:
+		return usagef("unknown reader %q (only sim is available in this build)", *reader)
+	}
+	opts := emrtd.DefaultReadOpts()
+	opts.Access = emrtd.Access(*access)
+	opts.ExtendedLength = *extended
+	opts.MaxLe = *maxLe
+	files, info, err := emrtd.Read(ctx, t, key, &opts)
+	if err != nil {
+		if errors.Is(err, emrtd.ErrAccessDenied) {
+			return &exitStatus{code: 1, msg: "edgeid doc read: " + err.Error()}
+		}
+		return err
+	}
+	if *dump != "" {
+		if err := files.WriteDump(*dump); err != nil {
+			return err
+		}
+	}
+	return printReadResult(e, files, info, *dump, *asJSON)
+}
+
+// accessKeyFromFlags takes exactly one of --mrz, --doc/--dob/--expiry or --can.
+func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, error) {
+	n := 0
+	for _, set := range []bool{mrz != "", doc != "" || dob != "" || expiry != "", can != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return emrtd.AccessKey{}, usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
+	}
+	switch {
+	case mrz != "":
+		k, err := emrtd.NewKeyFromMRZ(mrz)
+		if err != nil {
+			return emrtd.AccessKey{}, usagef("--mrz: %v", err)
+		}
+		return k, nil
+	case can != "":
+		k, err := emrtd.NewCANKey(can)
+		if err != nil {
+			return emrtd.AccessKey{}, usagef("--can: %v", err)
+		}
+		return k, nil
+	}
+	if doc == "" || dob == "" || expiry == "" {
+		return emrtd.AccessKey{}, usagef("--doc, --dob and --expiry go together")
+	}
+	k, err := emrtd.NewMRZKey(doc, dob, expiry)
+	if err != nil {
+		return emrtd.AccessKey{}, usagef("%v", err)
+	}
+	return k, nil
+}
+
+// simChip builds the virtual chip from a dump folder; its MRZ key comes from the dump's DG1.
+func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile string) (*emrtdtest.Chip, error) {
+	files, err := emrtd.LoadDump(dir)
+	if err != nil {
+		return nil, err
+	}
+	o := emrtdtest.Opts{Files: files, BAC: bac, CAN: can, MaxLe: maxLe, RefuseLeAbove: refuse, ExtendedLength: extended}
+	if o.MaxLe == 0 && extended {
+		o.MaxLe = 65536
+	}
+	if dg1, ok := files["DG1"]; ok {
+		m, err := mrzFromDG1(dg1)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s/DG1: %w", dir, err)
+		}
+		o.MRZInformation = m.Key().MRZInformation()
+	} else if bac {
+		return nil, fmt.Errorf("sim: %s has no DG1, so the chip has no MRZ key", dir)
+	}
+	if paceSpec != "none" && paceSpec != "" {
+		for _, s := range strings.Split(paceSpec, ",") {
+			c, id, ok := strings.Cut(s, ":")
+			n, err := strconv.Atoi(id)
+			if !ok || err != nil {
+				return nil, usagef("--sim-pace %q: want CIPHER:PARAMID, e.g. AES-128:13", s)
+			}
+			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Cipher: c, ParamID: n})
+		}
+	}
+	if aaKeyFile != "" {
+		der, err := os.ReadFile(aaKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			return nil, fmt.Errorf("sim: AA key %s: %w", aaKeyFile, err)
+		}
+		signer, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("sim: AA key %s: %T is not a signing key", aaKeyFile, k)
+		}
+		o.AAKey = signer
+	}
+	return emrtdtest.New(&o)
+}
+
+// mrzFromDG1 extracts and parses the MRZ (tag 5F1F) of DG1 (tag 61).
+func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
+	t, err := emrtd.ParseTLVExpect(dg1, 0x61)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := t.Find(0x5F1F)
+	if !ok {
+		return nil, errors.New("no MRZ (tag 5F1F)")
+	}
+	return emrtd.ParseMRZ(string(v.Value))
+}
+
+type readResult struct {
+	Access       string         `json:"access"`
+	PACEProtocol string         `json:"pace_protocol,omitempty"`
+	PACECurve    string         `json:"pace_curve,omitempty"`
+	PACEFallback string         `json:"pace_fallback,omitempty"`
+	Cipher       string         `json:"cipher"`
+	Files        map[string]int `json:"files"` // name -> size in bytes
+	Missing      []string       `json:"missing,omitempty"`
+	Denied       []string       `json:"denied,omitempty"`
+	APDUs        int            `json:"apdus"`
+	BytesSent    int64          `json:"bytes_sent"`
+	BytesRecv    int64          `json:"bytes_received"`
+	LeFallbacks  int            `json:"le_fallbacks"`
+	AA           bool           `json:"active_authentication_exchanged"`
+	AAError      string         `json:"active_authentication_error,omitempty"`
+	DurationMS   float64        `json:"duration_ms"`
+	Dump         string         `json:"dump,omitempty"`
+}
+
+func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string, asJSON bool) error {
+	r := readResult{
+		Access: info.Access, PACEProtocol: info.PACEProtocol, PACECurve: info.PACECurve, PACEFallback: info.PACEFallback,
+		Cipher: info.Cipher, Files: map[string]int{}, Missing: info.Missing, Denied: info.Denied,
+		APDUs: info.Link.APDUs, BytesSent: info.Link.BytesSent, BytesRecv: info.Link.BytesReceived,
+		LeFallbacks: info.LeFallbacks, AA: info.AA != nil && len(info.AA.Signature) > 0, AAError: info.AAError,
+		DurationMS: float64(info.Duration.Microseconds()) / 1000, Dump: dump,
+	}
+	for n, b := range files {
+		r.Files[n] = len(b)
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "access:   %s (%s)", r.Access, r.Cipher)
+	if r.PACEProtocol != "" {
+		fmt.Fprintf(w, " %s on %s", r.PACEProtocol, r.PACECurve)
+	}
+	fmt.Fprintln(w)
+	if r.PACEFallback != "" {
+		fmt.Fprintf(w, "pace:     not used: %s\n", r.PACEFallback)
+	}
+	names := make([]string, 0, len(r.Files))
+	for n := range r.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "files:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-15s %6d bytes\n", n, r.Files[n])
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(w, "absent:   %s\n", strings.Join(r.Missing, " "))
+	}
+	if len(r.Denied) > 0 {
+		fmt.Fprintf(w, "refused:  %s (access needs terminal authentication)\n", strings.Join(r.Denied, " "))
+	}
+	switch {
+	case r.AA:
+		fmt.Fprintln(w, "AA:       chip signed the challenge (verify with edgeid doc verify)")
+	case r.AAError != "":
+		fmt.Fprintf(w, "AA:       %s\n", r.AAError)
+	}
+	fmt.Fprintf(w, "link:     %d APDUs, %d bytes sent, %d received, %d Le fallbacks, %.1f ms\n", r.APDUs, r.BytesSent, r.BytesRecv, r.LeFallbacks, r.DurationMS)
+	if dump != "" {
+		fmt.Fprintf(w, "dump:     %s\n", dump)
+	}
+	return nil
+}

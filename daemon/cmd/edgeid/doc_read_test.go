@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+)
+
+// simDumpDir writes a synthetic document (ICAO's fictitious Utopia specimen MRZ) to a folder.
+func simDumpDir(t *testing.T) (string, emrtd.Files) {
+	t.Helper()
+	mrz := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+	files := emrtd.Files{
+		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    emrtd.EncodeTLV(0x75, bytes.Repeat([]byte{0x42}, 5000)),
+		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
+	}
+	dir := t.TempDir()
+	if err := files.WriteDump(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir, files
+}
+
+func TestDocReadSim(t *testing.T) {
+	dir, files := simDumpDir(t)
+	line2 := "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+	out := filepath.Join(t.TempDir(), "out")
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantAccess string
+		wantErr    string
+	}{
+		{"PACE with MRZ line", []string{"--reader", "sim", "--sim-dump", dir, "--mrz", line2, "--json", "--dump", out}, 0, "PACE", ""},
+		{"BAC with document fields", []string{"--reader", "sim", "--sim-dump", dir, "--doc", "L898902C3", "--dob", "740812", "--expiry", "120415", "--json", "--sim-pace", "none"}, 0, "BAC", ""},
+		{"CAN", []string{"--reader", "sim", "--sim-dump", dir, "--can", "654321", "--sim-can", "654321", "--json", "--sim-pace", "AES-256:17"}, 0, "PACE", ""},
+		{"extended length", []string{"--reader", "sim", "--sim-dump", dir, "--mrz", line2, "--json", "--extended", "--sim-extended"}, 0, "PACE", ""},
+		{"wrong key", []string{"--reader", "sim", "--sim-dump", dir, "--doc", "L898902C3", "--dob", "740812", "--expiry", "120416"}, 1, "", "access denied"},
+		{"two keys", []string{"--reader", "sim", "--sim-dump", dir, "--mrz", line2, "--can", "123456"}, 2, "", "exactly one access key"},
+		{"bad check digit", []string{"--reader", "sim", "--sim-dump", dir, "--mrz", strings.Replace(line2, "C36", "C37", 1)}, 2, "", "check digit"},
+		{"no reader", []string{"--mrz", line2}, 2, "", "--reader is required"},
+		{"missing dump", []string{"--reader", "sim", "--sim-dump", filepath.Join(dir, "nope"), "--mrz", line2}, 2, "", "dump"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"doc", "read"}, tt.args...), &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr %q does not mention %q", stderr.String(), tt.wantErr)
+			}
+			if tt.wantAccess == "" {
+				return
+			}
+			var r readResult
+			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+				t.Fatalf("bad JSON %q: %v", stdout.String(), err)
+			}
+			if r.Access != tt.wantAccess {
+				t.Errorf("access %q, want %q", r.Access, tt.wantAccess)
+			}
+			for _, n := range []string{"EF.COM", "DG1", "DG2", "EF.SOD"} {
+				if r.Files[n] != len(files[n]) {
+					t.Errorf("%s: %d bytes, want %d", n, r.Files[n], len(files[n]))
+				}
+			}
+		})
+	}
+	got, err := os.ReadFile(filepath.Join(out, "DG2"))
+	if err != nil || !bytes.Equal(got, files["DG2"]) {
+		t.Errorf("--dump DG2: %d bytes, %v; want the chip's %d bytes", len(got), err, len(files["DG2"]))
+	}
+}

@@ -1,0 +1,349 @@
+package emrtd
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
+	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+)
+
+// oidPACEPrefix is id-PACE (BSI TR-03110, ICAO 9303-11 §9.2.1): 0.4.0.127.0.7.2.2.4.
+func oidPACEPrefix() []int { return []int{0, 4, 0, 127, 0, 7, 2, 2, 4} }
+
+// PACE mappings (the arc after id-PACE).
+const (
+	paceDHGM    = 1
+	paceECDHGM  = 2
+	paceDHIM    = 3
+	paceECDHIM  = 4
+	paceECDHCAM = 6
+)
+
+// paceChoice is one PACEInfo from EF.CardAccess this package can run.
+type paceChoice struct {
+	oid     asn1.ObjectIdentifier
+	mapping int
+	cipher  sm.Cipher
+	paramID int
+	curve   *ecc.Curve
+}
+
+// paceProtocolName names a PACE protocol OID, e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128".
+func paceProtocolName(oid asn1.ObjectIdentifier) string {
+	if len(oid) != len(oidPACEPrefix())+2 || !hasPrefix(oid, oidPACEPrefix()) {
+		return oid.String()
+	}
+	m := map[int]string{paceDHGM: "DH-GM", paceECDHGM: "ECDH-GM", paceDHIM: "DH-IM", paceECDHIM: "ECDH-IM", paceECDHCAM: "ECDH-CAM"}[oid[9]]
+	c := map[int]string{1: "3DES-CBC-CBC", 2: "AES-CBC-CMAC-128", 3: "AES-CBC-CMAC-192", 4: "AES-CBC-CMAC-256"}[oid[10]]
+	if m == "" || c == "" {
+		return oid.String()
+	}
+	return "id-PACE-" + m + "-" + c
+}
+
+func hasPrefix(oid asn1.ObjectIdentifier, p []int) bool {
+	if len(oid) < len(p) {
+		return false
+	}
+	for i := range p {
+		if oid[i] != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// paceCurve maps the standardized domain parameter IDs of ICAO 9303-11 §9.5.1 to curves.
+func paceCurve(id int) *ecc.Curve { return ecc.ByStandardizedID(id) }
+
+// PACEParamID returns the standardized domain parameter ID of a named curve, or 0.
+func PACEParamID(curveName string) int {
+	for id := 8; id <= 18; id++ {
+		if c := paceCurve(id); c != nil && c.Name == curveName {
+			return id
+		}
+	}
+	return 0
+}
+
+// choosePACE reads the PACEInfos of EF.CardAccess (a SET OF SecurityInfo) and picks the one
+// to run: ECDH generic mapping first, then ECDH-CAM (run as generic mapping), stronger
+// ciphers first. It returns an error saying why none fits.
+func choosePACE(cardAccess []byte) (paceChoice, error) {
+	objs, err := ParseTLV(cardAccess)
+	if err != nil {
+		return paceChoice{}, fmt.Errorf("EF.CardAccess: %w", err)
+	}
+	if len(objs) != 1 || objs[0].Tag != 0x31 {
+		return paceChoice{}, fmt.Errorf("%w: EF.CardAccess is not one SET", ErrProtocol)
+	}
+	var best paceChoice
+	var seen []string
+	for _, si := range objs[0].Children {
+		if si.Tag != 0x30 || len(si.Children) < 2 || si.Children[0].Tag != 0x06 {
+			continue
+		}
+		var oid asn1.ObjectIdentifier
+		if _, err := asn1.Unmarshal(si.Children[0].Raw, &oid); err != nil {
+			continue
+		}
+		if len(oid) != len(oidPACEPrefix())+2 || !hasPrefix(oid, oidPACEPrefix()) {
+			continue // another SecurityInfo (CA, TA, ...) or PACEDomainParameterInfo
+		}
+		name := paceProtocolName(oid)
+		version, err := smallInt(si.Children[1])
+		if err != nil || version != 2 {
+			seen = append(seen, name+" (version not 2)")
+			continue
+		}
+		if len(si.Children) < 3 {
+			seen = append(seen, name+" (no standardized parameterId)")
+			continue
+		}
+		pid, err := smallInt(si.Children[2])
+		if err != nil {
+			seen = append(seen, name+" (bad parameterId)")
+			continue
+		}
+		ch := paceChoice{oid: oid, mapping: oid[9], paramID: pid, cipher: sm.Cipher(oid[10])}
+		if oid[10] < 1 || oid[10] > 4 {
+			seen = append(seen, name+" (unknown cipher)")
+			continue
+		}
+		if ch.mapping != paceECDHGM && ch.mapping != paceECDHCAM {
+			seen = append(seen, fmt.Sprintf("%s param %d (mapping not supported)", name, pid))
+			continue
+		}
+		if ch.curve = paceCurve(pid); ch.curve == nil {
+			seen = append(seen, fmt.Sprintf("%s param %d (not an ECDH parameter set)", name, pid))
+			continue
+		}
+		if best.curve == nil || rankPACE(ch) > rankPACE(best) {
+			best = ch
+		}
+	}
+	if best.curve == nil {
+		if len(seen) == 0 {
+			return paceChoice{}, errors.New("EF.CardAccess offers no PACE")
+		}
+		return paceChoice{}, fmt.Errorf("EF.CardAccess offers no supported PACE: %v", seen)
+	}
+	return best, nil
+}
+
+func rankPACE(c paceChoice) int {
+	r := int(c.cipher)
+	if c.mapping == paceECDHGM {
+		r += 10
+	}
+	return r
+}
+
+func smallInt(t TLV) (int, error) {
+	if t.Tag != 0x02 || len(t.Value) == 0 || len(t.Value) > 4 {
+		return 0, fmt.Errorf("not a small INTEGER")
+	}
+	v := new(big.Int).SetBytes(t.Value)
+	if t.Value[0]&0x80 != 0 {
+		return 0, fmt.Errorf("negative INTEGER")
+	}
+	return int(v.Int64()), nil
+}
+
+// paceTLV encodes a TLV with a 1- or 2-byte tag given as an int.
+func paceTLV(tag int, v []byte) []byte {
+	var out []byte
+	if tag > 0xFF {
+		out = append(out, byte(tag>>8))
+	}
+	out = append(out, byte(tag))
+	switch n := len(v); {
+	case n < 0x80:
+		out = append(out, byte(n))
+	case n <= 0xFF:
+		out = append(out, 0x81, byte(n))
+	default:
+		out = append(out, 0x82, byte(n>>8), byte(n))
+	}
+	return append(out, v...)
+}
+
+// gaData extracts the data object with tag want from a General Authenticate response 7C.
+func gaData(resp []byte, want Tag, step string) ([]byte, error) {
+	t, err := ParseTLVExpect(resp, 0x7C)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pace %s: response: %v", ErrProtocol, step, err)
+	}
+	d, ok := t.Find(want)
+	if !ok {
+		return nil, fmt.Errorf("%w: pace %s: response lacks tag %s", ErrProtocol, step, want)
+	}
+	return d.Value, nil
+}
+
+// paceAuthToken computes MAC(KSmac, 7F49{06 oid, 86 point}) (ICAO 9303-11 §4.4.3.4).
+func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []byte) ([]byte, error) {
+	return sm.PACEToken(c, kmac, oid, point)
+}
+
+// pace runs PACE with ECDH generic mapping (ICAO 9303-11 §4.4) and starts secure messaging.
+func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) error {
+	if key.IsZero() {
+		return errors.New("pace: no access key")
+	}
+	oidDER, err := asn1.Marshal(ch.oid)
+	if err != nil {
+		return err
+	}
+	// MSE:Set AT: 80 protocol OID (value only), 83 password reference, 84 parameter ID.
+	mse := paceTLV(0x80, oidDER[2:])
+	mse = append(mse, paceTLV(0x83, []byte{byte(key.Kind())})...)
+	mse = append(mse, paceTLV(0x84, []byte{byte(ch.paramID)})...)
+	r, err := c.transmit(ctx, sm.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
+	if err != nil {
+		return fmt.Errorf("pace: MSE:Set AT: %w", err)
+	}
+	if r.SW != 0x9000 && r.SW>>8 != 0x63 { // 63Cx: password retry counter, still usable
+		return &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
+	}
+
+	ga := func(step string, chained bool, tag int, v []byte) (sm.Response, error) {
+		cla := byte(0)
+		if chained {
+			cla = 0x10
+		}
+		var data []byte
+		if tag == 0 {
+			data = []byte{0x7C, 0x00}
+		} else {
+			data = paceTLV(0x7C, paceTLV(tag, v))
+		}
+		r, err := c.transmit(ctx, sm.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
+		if err != nil {
+			return r, fmt.Errorf("pace %s: %w", step, err)
+		}
+		return r, nil
+	}
+	// Step 1: the encrypted nonce.
+	r, err = ga("nonce", true, 0, nil)
+	if err != nil {
+		return err
+	}
+	if r.SW != 0x9000 {
+		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (nonce)", SW: r.SW}
+	}
+	z, err := gaData(r.Data, 0x80, "nonce")
+	if err != nil {
+		return err
+	}
+	kpi := sm.KDF(ch.cipher, key.pacePassword(), sm.CounterPI)
+	if len(z) == 0 || len(z)%ch.cipher.BlockSize() != 0 || len(z) > 64 {
+		return fmt.Errorf("%w: pace: encrypted nonce of %d bytes", ErrProtocol, len(z))
+	}
+	s, err := ch.cipher.Decrypt(kpi, nil, z)
+	if err != nil {
+		return err
+	}
+	curve := ch.curve
+	// Step 2: generic mapping.
+	skMap, pkMap, err := curve.GenerateKey(rand)
+	if err != nil {
+		return err
+	}
+	r, err = ga("mapping", true, 0x81, curve.Marshal(pkMap))
+	if err != nil {
+		return err
+	}
+	if r.SW != 0x9000 {
+		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (mapping)", SW: r.SW}
+	}
+	raw, err := gaData(r.Data, 0x82, "mapping")
+	if err != nil {
+		return err
+	}
+	pkMapIC, err := curve.Unmarshal(raw)
+	if err != nil {
+		return fmt.Errorf("%w: pace: chip's mapping key: %v", ErrProtocol, err)
+	}
+	if pkMapIC.Equal(pkMap) {
+		return fmt.Errorf("%w: pace: chip echoed our mapping key", ErrProtocol)
+	}
+	h, err := curve.ECDH(skMap, pkMapIC)
+	if err != nil {
+		return fmt.Errorf("%w: pace: mapping: %v", ErrProtocol, err)
+	}
+	gHat := curve.Add(curve.Mul(curve.Generator(), new(big.Int).SetBytes(s)), h)
+	mapped, err := curve.WithGenerator(gHat)
+	if err != nil {
+		return fmt.Errorf("%w: pace: mapped generator: %v", ErrProtocol, err)
+	}
+	// Step 3: key agreement on the mapped generator.
+	skEph, pkEph, err := mapped.GenerateKey(rand)
+	if err != nil {
+		return err
+	}
+	pkEphBytes := mapped.Marshal(pkEph)
+	r, err = ga("key agreement", true, 0x83, pkEphBytes)
+	if err != nil {
+		return err
+	}
+	if r.SW != 0x9000 {
+		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (key agreement)", SW: r.SW}
+	}
+	pkEphICBytes, err := gaData(r.Data, 0x84, "key agreement")
+	if err != nil {
+		return err
+	}
+	pkEphIC, err := mapped.Unmarshal(pkEphICBytes)
+	if err != nil {
+		return fmt.Errorf("%w: pace: chip's ephemeral key: %v", ErrProtocol, err)
+	}
+	if pkEphIC.Equal(pkEph) {
+		return fmt.Errorf("%w: pace: chip echoed our ephemeral key", ErrProtocol)
+	}
+	shared, err := mapped.ECDH(skEph, pkEphIC)
+	if err != nil {
+		return fmt.Errorf("%w: pace: key agreement: %v", ErrProtocol, err)
+	}
+	k := mapped.MarshalField(shared.X)
+	ksenc := sm.KDF(ch.cipher, k, sm.CounterEnc)
+	ksmac := sm.KDF(ch.cipher, k, sm.CounterMAC)
+	// Step 4: mutual authentication.
+	tIFD, err := paceAuthToken(ch.cipher, ksmac, ch.oid, mapped.Marshal(pkEphIC))
+	if err != nil {
+		return err
+	}
+	r, err = ga("mutual authentication", false, 0x85, tIFD)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.SW>>8 == 0x63 || r.SW == 0x6300 || r.SW == 0x6982:
+		return fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
+	case r.SW != 0x9000:
+		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (mutual authentication)", SW: r.SW}
+	}
+	tIC, err := gaData(r.Data, 0x86, "mutual authentication")
+	if err != nil {
+		return err
+	}
+	want, err := paceAuthToken(ch.cipher, ksmac, ch.oid, pkEphBytes)
+	if err != nil {
+		return err
+	}
+	if len(tIC) != len(want) || subtle.ConstantTimeCompare(tIC, want) != 1 {
+		return fmt.Errorf("pace: chip's authentication token: %w", ErrMAC)
+	}
+	sess, err := sm.NewSession(ch.cipher, ksenc, ksmac, make([]byte, ch.cipher.BlockSize()))
+	if err != nil {
+		return err
+	}
+	c.sm = sess
+	return nil
+}
