@@ -226,6 +226,7 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 	// CRLs issued by this CSCA (same name, and same key id when the CRL names one) whose
 	// signature the CSCA key verifies.
 	var used int
+	var stale []string
 	var crlErrs []error
 	for _, crl := range store.CRLs() {
 		if !crl.Issuer.Equal(csca.Subject) || (len(crl.AuthorityKeyID) > 0 && len(csca.SubjectKeyID) > 0 && !bytes.Equal(crl.AuthorityKeyID, csca.SubjectKeyID)) {
@@ -236,6 +237,9 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 			continue
 		}
 		used++
+		if !crl.NextUpdate.IsZero() && at.After(crl.NextUpdate) {
+			stale = append(stale, day(crl.NextUpdate))
+		}
 		if e, revoked := crl.IsRevoked(ds.SerialNumber); revoked {
 			r.add(CheckDSRevocation, StatusFail, "DS certificate serial %X revoked on %s (CRL of %s)", ds.SerialNumber, day(e.RevokedAt), day(crl.ThisUpdate))
 			return
@@ -243,7 +247,11 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 	}
 	switch {
 	case used > 0:
-		r.add(CheckDSRevocation, StatusPass, "not listed in %d CRL(s) of the CSCA", used)
+		note := ""
+		if len(stale) > 0 {
+			note = "; warning: CRL due for renewal since " + strings.Join(stale, ", ")
+		}
+		r.add(CheckDSRevocation, StatusPass, "not listed in %d CRL(s) of the CSCA%s", used, note)
 	case len(crlErrs) > 0:
 		r.add(CheckDSRevocation, StatusFail, "the CSCA's CRL does not verify: %v", errors.Join(crlErrs...))
 	default:
