@@ -175,6 +175,11 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 	if c.P.Sign() <= 0 || c.P.BitLen() < 128 || c.P.BitLen() > 521 || c.P.Bit(0) == 0 {
 		return nil, false, fmt.Errorf("ec parameters: prime of %d bits not acceptable", c.P.BitLen())
 	}
+	// Checked before anything else uses p: square roots modulo a composite (for a
+	// compressed base point) need not terminate.
+	if !c.P.ProbablyPrime(20) {
+		return nil, false, errors.New("ec parameters: field modulus is not prime")
+	}
 	ct, err := child(p, 2, tagSequence, "ec curve")
 	if err != nil {
 		return nil, false, err
