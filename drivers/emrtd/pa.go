@@ -149,7 +149,27 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	sd := sod.SignedData
 	r.add(CheckSODParse, StatusPass, "LDS security object v%d, %s hashes of %s", sod.Version, sod.HashAlgorithm, dgList(sod.Hashes))
 
-	// Signature part.
+	r.signerChecks(sd, opts, at, "SOD", "LDS security object")
+
+	// Data groups.
+	r.dataGroups(files, sod)
+
+	// EF.CardSecurity, when read, is signed like the SOD and checked the same way.
+	if cs, ok := files["EF.CardSecurity"]; ok {
+		_, cr := VerifyCardSecurity(cs, &PAOpts{Trust: opts.Trust, At: at})
+		for _, c := range cr.Checks {
+			if c.Name != CheckCardSecurity {
+				c.Name = CheckCardSecurity + " " + c.Name
+			}
+			r.Checks = append(r.Checks, c)
+		}
+	}
+	return r
+}
+
+// signerChecks runs the checks on a SignedData's signer: certificate, message digest,
+// signature, DS validity, chain, CSCA validity and revocation.
+func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, content string) {
 	si := &sd.Signers[0]
 	var trusted []*Certificate
 	if opts.Trust != nil {
@@ -157,10 +177,10 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	}
 	ds := FindSigner(si, sd.Certificates)
 	if len(sd.Signers) > 1 {
-		r.add(CheckDSCertificate, StatusFail, "SOD has %d signers, want 1", len(sd.Signers))
+		r.add(CheckDSCertificate, StatusFail, "%s has %d signers, want 1", what, len(sd.Signers))
 		ds = nil
 	} else if ds == nil {
-		r.add(CheckDSCertificate, StatusFail, "%s is not among the %d certificates in the SOD", si, len(sd.Certificates))
+		r.add(CheckDSCertificate, StatusFail, "%s is not among the %d certificates in the %s", si, len(sd.Certificates), what)
 	} else if ds.PublicKey == nil {
 		r.add(CheckDSCertificate, StatusFail, "DS certificate %s: %v", ds.Subject, ds.PublicKeyErr)
 		ds = nil
@@ -174,10 +194,12 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	} else if err := sd.CheckMessageDigest(si); err != nil {
 		r.add(CheckMessageDigest, StatusFail, "%v", err)
 	} else {
-		r.add(CheckMessageDigest, StatusPass, "message-digest attribute matches the %s of the LDS security object", si.DigestAlgorithm)
+		r.add(CheckMessageDigest, StatusPass, "message-digest attribute matches the %s of the %s", si.DigestAlgorithm, content)
 	}
 	if ds == nil {
-		na("no usable DS certificate", CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation)
+		for _, n := range []string{CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation} {
+			r.add(n, StatusNotApplicable, "no usable DS certificate")
+		}
 	} else {
 		if err := sd.CheckSignature(si, ds); err != nil {
 			r.add(CheckSODSignature, StatusFail, "%v", err)
@@ -195,9 +217,6 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 		r.chain(ds, trusted, opts.Trust, at)
 	}
 
-	// Data groups.
-	r.dataGroups(files, sod)
-	return r
 }
 
 func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStore, at time.Time) {
