@@ -2,6 +2,7 @@ package emrtd
 
 import (
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -415,7 +416,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 		if oid[len(oid)-1] == 2 {
 			k.PublicKey, k.KeyErr = parseSPKI(spki)
 		} else {
-			k.KeyErr = fmt.Errorf("DH chip authentication keys are not supported")
+			k.KeyErr = errors.New("chip authentication: DH keys are not supported")
 		}
 		s.ChipAuthKeys = append(s.ChipAuthKeys, k)
 	case oid.Equal(oidAAInfo):

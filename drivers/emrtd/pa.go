@@ -252,7 +252,7 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 			continue
 		}
 		if err := crl.CheckSignatureFrom(csca); err != nil {
-			crlErrs = append(crlErrs, fmt.Errorf("CRL of %s dated %s: %w", crl.Issuer, day(crl.ThisUpdate), err))
+			crlErrs = append(crlErrs, fmt.Errorf("crl of %s dated %s: %w", crl.Issuer, day(crl.ThisUpdate), err))
 			continue
 		}
 		used++
