@@ -36,7 +36,7 @@ type paceChoice struct {
 
 // paceProtocolName names a PACE protocol OID, e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128".
 func paceProtocolName(oid asn1.ObjectIdentifier) string {
-	if len(oid) != len(oidPACEPrefix())+2 || !hasPrefix(oid, oidPACEPrefix()) {
+	if len(oid) != len(oidPACEPrefix())+2 || !oidHasPrefix(oid, oidPACEPrefix()) {
 		return oid.String()
 	}
 	m := map[int]string{paceDHGM: "DH-GM", paceECDHGM: "ECDH-GM", paceDHIM: "DH-IM", paceECDHIM: "ECDH-IM", paceECDHCAM: "ECDH-CAM"}[oid[9]]
@@ -47,7 +47,7 @@ func paceProtocolName(oid asn1.ObjectIdentifier) string {
 	return "id-PACE-" + m + "-" + c
 }
 
-func hasPrefix(oid asn1.ObjectIdentifier, p []int) bool {
+func oidHasPrefix(oid asn1.ObjectIdentifier, p []int) bool {
 	if len(oid) < len(p) {
 		return false
 	}
@@ -93,7 +93,7 @@ func choosePACE(cardAccess []byte) (paceChoice, error) {
 		if _, err := asn1.Unmarshal(si.Children[0].Raw, &oid); err != nil {
 			continue
 		}
-		if len(oid) != len(oidPACEPrefix())+2 || !hasPrefix(oid, oidPACEPrefix()) {
+		if len(oid) != len(oidPACEPrefix())+2 || !oidHasPrefix(oid, oidPACEPrefix()) {
 			continue // another SecurityInfo (CA, TA, ...) or PACEDomainParameterInfo
 		}
 		name := paceProtocolName(oid)

@@ -36,6 +36,9 @@ type ReadOpts struct {
 	// with ExtendedLength (default 65536). A chip that refuses a size (6700 or 6Cxx) gets a
 	// smaller one: 256 -> 224 -> 160 -> 128 -> 64.
 	MaxLe int
+	// ChipAuthentication runs Chip Authentication (ECDH) as soon as DG14 is read, so the
+	// other files travel under the new keys; DG14 is then read first.
+	ChipAuthentication bool
 	// ActiveAuthentication sends INTERNAL AUTHENTICATE with a random challenge when DG15
 	// was read; the chip's answer is in ReadInfo.AA for verification against DG15.
 	ActiveAuthentication bool
@@ -45,7 +48,7 @@ type ReadOpts struct {
 
 // DefaultReadOpts returns the options Read uses for a nil *ReadOpts.
 func DefaultReadOpts() ReadOpts {
-	return ReadOpts{Access: AccessAuto, MaxLe: 256, ActiveAuthentication: true}
+	return ReadOpts{Access: AccessAuto, MaxLe: 256, ChipAuthentication: true, ActiveAuthentication: true}
 }
 
 func (o *ReadOpts) validate() error {
@@ -83,12 +86,15 @@ type ReadInfo struct {
 	PACEProtocol string   // e.g. "id-PACE-ECDH-GM-AES-CBC-CMAC-128"; "" for BAC
 	PACECurve    string   // PACE domain parameters, e.g. "brainpoolP256r1"
 	PACEFallback string   // why BAC was used although PACE was tried or looked for
-	Cipher       string   // secure-messaging cipher: "3DES", "AES-128", ...
+	Cipher       string   // secure-messaging cipher of PACE or BAC: "3DES", "AES-128", ...
 	Read         []string // files read, in order
 	Missing      []string // files the chip does not have (6A82)
 	Denied       []string // files the chip refused (6982: EAC-protected)
 	LeFallbacks  int      // times a READ BINARY was retried with a smaller Le
 	Link         LinkStats
+	CA           string      // Chip Authentication protocol run, "" if none
+	CAConfirmed  bool        // a response verified under the Chip Authentication keys
+	CAError      string      // why Chip Authentication was not run, if asked for
 	AA           *AAExchange // Active Authentication exchange, nil if not run
 	AAError      string      // why Active Authentication could not run, if asked for
 	Duration     time.Duration
@@ -371,6 +377,15 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		// out although the chip has them, so they are always tried (a SELECT each).
 		list = append(list, "DG14", "DG15", "EF.SOD")
 	}
+	if o.ChipAuthentication {
+		// DG14 first: Chip Authentication then protects everything after it.
+		for i, n := range list {
+			if n == "DG14" {
+				list = append([]string{"DG14"}, append(list[:i:i], list[i+1:]...)...)
+				break
+			}
+		}
+	}
 	tried := map[string]bool{}
 	for _, name := range list {
 		if _, done := files[name]; done || tried[name] {
@@ -386,11 +401,29 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		case errors.As(err, &se) && se.SW == 0x6982 && c.sm != nil:
 			info.Denied = append(info.Denied, name)
 			continue
+		case err != nil && info.CA != "" && !info.CAConfirmed:
+			// The first exchange under the Chip Authentication keys failed: the chip does
+			// not hold the private key of DG14 (a clone) or the link was tampered with.
+			return files, info, fmt.Errorf("%w: %s not confirmed: %w", ErrChipAuth, info.CA, err)
 		case err != nil:
 			return files, info, err
 		}
 		files[name] = b
 		info.Read = append(info.Read, name)
+		if info.CA != "" {
+			info.CAConfirmed = true
+		}
+		if name == "DG14" && o.ChipAuthentication && info.CA == "" {
+			ch, err := chooseCA(b)
+			if err != nil {
+				info.CAError = err.Error()
+				continue
+			}
+			if err := chipAuthenticate(ctx, c, ch, o.Rand); err != nil {
+				return files, info, fmt.Errorf("%w: %s: %w", ErrChipAuth, ch.name, err)
+			}
+			info.CA = ch.name
+		}
 	}
 	if o.ActiveAuthentication {
 		if _, ok := files["DG15"]; ok {

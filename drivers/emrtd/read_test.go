@@ -78,9 +78,9 @@ func TestReadBAC(t *testing.T) {
 	if info.PACEFallback == "" {
 		t.Errorf("PACEFallback empty: the chip has no EF.CardAccess, which should be noted")
 	}
-	// EF.COM lists DG15, which the chip lacks; DG14 is always looked for.
-	if got := strings.Join(info.Missing, " "); got != "DG15 DG14" {
-		t.Errorf("Missing = %v, want [DG15 DG14]", info.Missing)
+	// EF.COM lists DG15, which the chip lacks; DG14 is always looked for, first.
+	if got := strings.Join(info.Missing, " "); got != "DG14 DG15" {
+		t.Errorf("Missing = %v, want [DG14 DG15]", info.Missing)
 	}
 	if st := chip.Stats(); st.APDUs != info.Link.APDUs || st.BytesSent != info.Link.BytesReceived {
 		t.Errorf("chip saw %+v, reader counted %+v", st, info.Link)

@@ -18,6 +18,9 @@ var (
 	// ErrProtocol means the chip answered outside the protocol (bad format, wrong length,
 	// out-of-sequence status word).
 	ErrProtocol = errors.New("chip protocol error")
+	// ErrChipAuth means Chip Authentication failed: the chip did not prove it holds the
+	// private key of its DG14 public key.
+	ErrChipAuth = errors.New("chip authentication failed")
 )
 
 // StatusError is a status word other than 9000 for an operation.

@@ -38,6 +38,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	simRefuse := fs.Int("sim-refuse-le-above", 0, "sim: answer 6700 to READ BINARY asking for more (0: never)")
 	simExtended := fs.Bool("sim-extended", false, "sim: the chip accepts extended-length APDUs")
 	simAAKey := fs.String("sim-aa-key", "", "sim: PKCS#8 private key (RSA or NIST ECDSA) for Active Authentication")
+	simCAKey := fs.String("sim-ca-key", "", "sim: PKCS#8 or SEC 1 EC private key for Chip Authentication (must match the dump's DG14)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		if *simDump == "" {
 			return usagef("--reader sim needs --sim-dump DIR")
 		}
-		chip, err := simChip(*simDump, *simPACE, *simBAC, *simCAN, *simMaxLe, *simRefuse, *simExtended, *simAAKey)
+		chip, err := simChip(*simDump, *simPACE, *simBAC, *simCAN, *simMaxLe, *simRefuse, *simExtended, *simAAKey, *simCAKey)
 		if err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, err
 }
 
 // simChip builds the virtual chip from a dump folder; its MRZ key comes from the dump's DG1.
-func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile string) (*emrtdtest.Chip, error) {
+func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdtest.Chip, error) {
 	files, err := emrtd.LoadDump(dir)
 	if err != nil {
 		return nil, err
@@ -163,6 +164,11 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 		}
 		o.AAKey = signer
 	}
+	if caKeyFile != "" {
+		if o.CAKey, err = os.ReadFile(caKeyFile); err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+	}
 	return emrtdtest.New(&o)
 }
 
@@ -192,7 +198,10 @@ type readResult struct {
 	BytesSent    int64          `json:"bytes_sent"`
 	BytesRecv    int64          `json:"bytes_received"`
 	LeFallbacks  int            `json:"le_fallbacks"`
-	AA           bool           `json:"active_authentication_exchanged"`
+	CA           string         `json:"chip_authentication,omitempty"`
+	CAConfirmed  bool           `json:"chip_authentication_confirmed"`
+	CAError      string         `json:"chip_authentication_error,omitempty"`
+	AA           string         `json:"active_authentication"` // pass, fail or not run
 	AAError      string         `json:"active_authentication_error,omitempty"`
 	DurationMS   float64        `json:"duration_ms"`
 	Dump         string         `json:"dump,omitempty"`
@@ -203,11 +212,18 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 		Access: info.Access, PACEProtocol: info.PACEProtocol, PACECurve: info.PACECurve, PACEFallback: info.PACEFallback,
 		Cipher: info.Cipher, Files: map[string]int{}, Missing: info.Missing, Denied: info.Denied,
 		APDUs: info.Link.APDUs, BytesSent: info.Link.BytesSent, BytesRecv: info.Link.BytesReceived,
-		LeFallbacks: info.LeFallbacks, AA: info.AA != nil && len(info.AA.Signature) > 0, AAError: info.AAError,
+		LeFallbacks: info.LeFallbacks, CA: info.CA, CAConfirmed: info.CAConfirmed, CAError: info.CAError, AA: "not run", AAError: info.AAError,
 		DurationMS: float64(info.Duration.Microseconds()) / 1000, Dump: dump,
 	}
 	for n, b := range files {
 		r.Files[n] = len(b)
+	}
+	if info.AA != nil && len(info.AA.Signature) > 0 {
+		// The challenge lives only as long as this read: verify the chip's answer now.
+		r.AA, r.AAError = "pass", ""
+		if err := verifyAA(files, info.AA); err != nil {
+			r.AA, r.AAError = "fail", err.Error()
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -239,14 +255,41 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 		fmt.Fprintf(w, "refused:  %s (access needs terminal authentication)\n", strings.Join(r.Denied, " "))
 	}
 	switch {
-	case r.AA:
-		fmt.Fprintln(w, "AA:       chip signed the challenge (verify with edgeid doc verify)")
+	case r.CA != "":
+		fmt.Fprintf(w, "CA:       %s, confirmed %v\n", r.CA, r.CAConfirmed)
+	case r.CAError != "":
+		fmt.Fprintf(w, "CA:       not run: %s\n", r.CAError)
+	}
+	switch {
+	case r.AA == "pass":
+		fmt.Fprintln(w, "AA:       pass (the chip signed a fresh challenge with its DG15 key)")
 	case r.AAError != "":
-		fmt.Fprintf(w, "AA:       %s\n", r.AAError)
+		fmt.Fprintf(w, "AA:       %s: %s\n", r.AA, r.AAError)
 	}
 	fmt.Fprintf(w, "link:     %d APDUs, %d bytes sent, %d received, %d Le fallbacks, %.1f ms\n", r.APDUs, r.BytesSent, r.BytesRecv, r.LeFallbacks, r.DurationMS)
 	if dump != "" {
 		fmt.Fprintf(w, "dump:     %s\n", dump)
 	}
 	return nil
+}
+
+// verifyAA checks the chip's Active Authentication signature against DG15 (and DG14's
+// ActiveAuthenticationInfo for ECDSA keys). DG15 itself is trusted only once Passive
+// Authentication has checked its hash (edgeid doc verify on the dump).
+func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
+	pub, err := emrtd.ParseDG15(files["DG15"])
+	if err != nil {
+		return err
+	}
+	var info *emrtd.ActiveAuthenticationInfo
+	if dg14, ok := files["DG14"]; ok {
+		si, err := emrtd.ParseSecurityInfos(dg14)
+		if err != nil {
+			return fmt.Errorf("DG14: %w", err)
+		}
+		if len(si.ActiveAuth) > 0 {
+			info = &si.ActiveAuth[0]
+		}
+	}
+	return emrtd.VerifyActiveAuthentication(pub, aa.Challenge, aa.Signature, info)
 }

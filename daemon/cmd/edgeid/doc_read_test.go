@@ -82,3 +82,25 @@ func TestDocReadSim(t *testing.T) {
 		t.Errorf("--dump DG2: %d bytes, %v; want the chip's %d bytes", len(got), err, len(files["DG2"]))
 	}
 }
+
+// The BSI reference data set with its published AA and CA keys: the chip proves both.
+func TestDocReadSimSpecimenAACA(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("specimen absent: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"doc", "read", "--reader", "sim", "--sim-dump", dir, "--json",
+		"--mrz", "C11T002JM4D<<9608122F2310314<<<<<<<<<<<<<<<4",
+		"--sim-aa-key", filepath.Join(dir, "DG15_sk.pkcs8"), "--sim-ca-key", filepath.Join(dir, "DG14_sk.pkcs8")}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r readResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.AA != "pass" || r.CA != "id-CA-ECDH-3DES-CBC-CBC" || !r.CAConfirmed {
+		t.Errorf("AA %q (%s), CA %q confirmed %v; want pass and a confirmed 3DES CA", r.AA, r.AAError, r.CA, r.CAConfirmed)
+	}
+}

@@ -44,10 +44,10 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "doc read", summary: "read a document's chip (PACE or BAC, secure messaging)", run: runDocRead},
 		{path: "doc verify", summary: "Passive Authentication of a document dump folder", run: runDocVerify},
 		{path: "trust import", summary: "add CSCA certificates, master lists or CRLs to the trust store", run: runTrustImport},
 		{path: "trust list", summary: "list the trusted CSCA certificates", run: runTrustList},
-		{path: "doc read", summary: "read a document's chip (PACE or BAC, secure messaging)", run: runDocRead},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds

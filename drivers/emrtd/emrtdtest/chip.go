@@ -7,11 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/asn1"
 	"errors"
@@ -56,6 +53,9 @@ type Opts struct {
 	// AAKey answers INTERNAL AUTHENTICATE: *rsa.PrivateKey (ISO/IEC 9796-2 scheme 1, SHA-1)
 	// or *ecdsa.PrivateKey (plain r||s over SHA-256 of the challenge). Nil: no AA.
 	AAKey crypto.Signer
+	// CAKey is the Chip Authentication private key, EC in PKCS#8 or SEC 1 DER, matching the
+	// ECDH ChipAuthenticationInfo and public key of Files["DG14"]. Nil: no CA.
+	CAKey []byte
 	// Rand is the chip's randomness; nil means crypto/rand.
 	Rand io.Reader
 }
@@ -83,6 +83,15 @@ type Chip struct {
 	stats    Stats
 	rand     io.Reader
 	fileByID map[uint16]string
+	ca       *caKey
+}
+
+// caKey is the chip's Chip Authentication key and protocol.
+type caKey struct {
+	curve  *ecc.Curve
+	d      *big.Int
+	oid    asn1.ObjectIdentifier
+	cipher sm.Cipher
 }
 
 type state struct {
@@ -93,6 +102,9 @@ type state struct {
 
 	pace     *paceState
 	paceStep int
+
+	caSetAT  bool        // MSE:Set AT for Chip Authentication received
+	nextSess *sm.Session // keys that take over after the current response
 }
 
 type paceState struct {
@@ -140,6 +152,11 @@ func New(opts *Opts) (*Chip, error) {
 	for name := range c.opts.Files {
 		if fid, ok := appFileID(name); ok {
 			c.fileByID[fid] = name
+		}
+	}
+	if o.CAKey != nil {
+		if err := c.loadCA(); err != nil {
+			return nil, err
 		}
 	}
 	if len(o.PACE) > 0 {
@@ -270,6 +287,9 @@ func (c *Chip) handle(raw []byte) []byte {
 	if err != nil {
 		return sw(0x6F00).Bytes()
 	}
+	if c.st.nextSess != nil {
+		c.st.sess, c.st.nextSess = c.st.nextSess, nil
+	}
 	return out
 }
 
@@ -287,8 +307,14 @@ func (c *Chip) dispatch(cmd sm.Command) sm.Response {
 	case 0x82:
 		return c.externalAuthenticate(cmd)
 	case 0x22:
+		if cmd.P1 == 0x41 {
+			return c.caMSE(cmd)
+		}
 		return c.mseSetAT(cmd)
 	case 0x86:
+		if c.st.caSetAT {
+			return c.caGeneralAuthenticate(cmd)
+		}
 		return c.generalAuthenticate(cmd)
 	case 0x88:
 		return c.internalAuthenticate(cmd)
@@ -635,51 +661,102 @@ func (c *Chip) internalAuthenticate(cmd sm.Command) sm.Response {
 	if len(cmd.Data) != 8 {
 		return sw(0x6700)
 	}
-	switch k := c.opts.AAKey.(type) {
-	case *rsa.PrivateKey:
-		sig, err := iso9796Sign(c.rand, k, cmd.Data)
-		if err != nil {
-			return sw(0x6F00)
-		}
-		return sm.Response{Data: sig, SW: 0x9000}
-	case *ecdsa.PrivateKey:
-		h := sha256.Sum256(cmd.Data)
-		der, err := ecdsa.SignASN1(c.rand, k, h[:])
-		if err != nil {
-			return sw(0x6F00)
-		}
-		var rs struct{ R, S *big.Int }
-		if _, err := asn1.Unmarshal(der, &rs); err != nil {
-			return sw(0x6F00)
-		}
-		size := (k.Curve.Params().N.BitLen() + 7) / 8
-		out := make([]byte, 2*size)
-		rs.R.FillBytes(out[:size])
-		rs.S.FillBytes(out[size:])
-		return sm.Response{Data: out, SW: 0x9000}
+	sig, err := SignActiveAuthentication(c.opts.AAKey, cmd.Data, c.rand)
+	if err != nil {
+		return sw(0x6F00)
 	}
-	return sw(0x6F00)
+	return sm.Response{Data: sig, SW: 0x9000}
 }
 
-// iso9796Sign makes an ISO/IEC 9796-2 digital signature scheme 1 signature with SHA-1 and
-// trailer BC, as eMRTD chips do for RSA Active Authentication: the recoverable part M1 is
-// random, M2 is the challenge. F = 6A || M1 || SHA-1(M1 || M2) || BC, signature = F^d mod n.
-func iso9796Sign(rnd io.Reader, k *rsa.PrivateKey, challenge []byte) ([]byte, error) {
-	size := (k.N.BitLen() + 7) / 8
-	m1 := make([]byte, size-sha1.Size-2)
-	if _, err := io.ReadFull(rnd, m1); err != nil {
-		return nil, err
+func (c *Chip) loadCA() error {
+	curve, d, err := ecc.ParsePrivateKey(c.opts.CAKey)
+	if err != nil {
+		return fmt.Errorf("emrtdtest: CA key: %w", err)
 	}
-	h := sha1.New()
-	h.Write(m1)
-	h.Write(challenge)
-	f := append(append(append([]byte{0x6A}, m1...), h.Sum(nil)...), 0xBC)
-	fi := new(big.Int).SetBytes(f)
-	if fi.Cmp(k.N) >= 0 {
-		return nil, errors.New("message representative too large")
+	dg14, ok := c.opts.Files["DG14"]
+	if !ok {
+		return errors.New("emrtdtest: CAKey given but Files has no DG14")
 	}
-	s := new(big.Int).Exp(fi, k.D, k.N) // raw RSA is what ISO 9796-2 scheme 1 needs
-	out := make([]byte, size)
-	s.FillBytes(out)
-	return out, nil
+	si, err := emrtd.ParseSecurityInfos(dg14)
+	if err != nil {
+		return fmt.Errorf("emrtdtest: DG14: %w", err)
+	}
+	for _, ci := range si.ChipAuth {
+		if ci.KeyAgreement != "ECDH" {
+			continue
+		}
+		cph := map[int]sm.Cipher{112: sm.TDES, 128: sm.AES128, 192: sm.AES192, 256: sm.AES256}[ci.KeyBits]
+		c.ca = &caKey{curve: curve, d: d, oid: ci.Protocol, cipher: cph}
+		return nil
+	}
+	return errors.New("emrtdtest: DG14 has no ECDH ChipAuthenticationInfo")
+}
+
+// caAgree computes the new session keys from the terminal's ephemeral key.
+func (c *Chip) caAgree(pk []byte) sm.Response {
+	q, err := c.ca.curve.Unmarshal(pk)
+	if err != nil {
+		return sw(0x6A80)
+	}
+	z, err := c.ca.curve.ECDH(c.ca.d, q)
+	if err != nil {
+		return sw(0x6A80)
+	}
+	k := c.ca.curve.MarshalField(z.X)
+	cph := c.ca.cipher
+	sess, err := sm.NewSession(cph, sm.KDF(cph, k, sm.CounterEnc), sm.KDF(cph, k, sm.CounterMAC), make([]byte, cph.BlockSize()))
+	if err != nil {
+		return sw(0x6F00)
+	}
+	c.st.nextSess = sess
+	return sw(0x9000)
+}
+
+// caMSE handles MSE:Set KAT (3DES Chip Authentication) and MSE:Set AT for CA.
+func (c *Chip) caMSE(cmd sm.Command) sm.Response {
+	if c.ca == nil {
+		return sw(0x6A80)
+	}
+	if c.st.sess == nil {
+		return sw(0x6982)
+	}
+	dos, err := parseDOs(cmd.Data)
+	if err != nil {
+		return sw(0x6A80)
+	}
+	switch cmd.P2 {
+	case 0xA6: // Set KAT
+		if c.ca.cipher != sm.TDES || dos[0x91] == nil {
+			return sw(0x6A80)
+		}
+		return c.caAgree(dos[0x91])
+	case 0xA4: // Set AT
+		der, _ := asn1.Marshal(c.ca.oid)
+		if !bytes.Equal(dos[0x80], der[2:]) {
+			return sw(0x6A80)
+		}
+		c.st.caSetAT = true
+		return sw(0x9000)
+	}
+	return sw(0x6A86)
+}
+
+func (c *Chip) caGeneralAuthenticate(cmd sm.Command) sm.Response {
+	c.st.caSetAT = false
+	if c.st.sess == nil || len(cmd.Data) < 2 || cmd.Data[0] != 0x7C {
+		return sw(0x6A80)
+	}
+	inner := cmd.Data[2:]
+	if cmd.Data[1] == 0x81 && len(cmd.Data) > 2 {
+		inner = cmd.Data[3:]
+	}
+	dos, err := parseDOs(inner)
+	if err != nil || dos[0x80] == nil {
+		return sw(0x6A80)
+	}
+	r := c.caAgree(dos[0x80])
+	if r.SW != 0x9000 {
+		return r
+	}
+	return sm.Response{Data: []byte{0x7C, 0x00}, SW: 0x9000}
 }

@@ -7,9 +7,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -369,4 +373,68 @@ func BenchmarkScalarMult(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestParsePrivateKeyStdlib(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := key.Bytes()
+	for name, in := range map[string][]byte{"pkcs8": der, "sec1": mustSEC1(t, key)} {
+		c, d, err := ParsePrivateKey(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.Name != "P-256" || !bytes.Equal(c.MarshalScalar(d), priv) {
+			t.Errorf("%s: got %s key %X", name, c.Name, c.MarshalScalar(d))
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30, 0x00}, der[:len(der)-3]} {
+		if _, _, err := ParsePrivateKey(bad); err == nil {
+			t.Errorf("ParsePrivateKey(%X) accepted", bad)
+		}
+	}
+}
+
+func mustSEC1(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	der, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// The BSI TR-03105-5 reference data set's Chip Authentication key uses explicit
+// brainpoolP224r1 parameters.
+func TestParsePrivateKeyExplicitSpecimen(t *testing.T) {
+	der, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP", "DG14_sk.pkcs8"))
+	if err != nil {
+		t.Skipf("specimen absent: %v", err)
+	}
+	c, d, err := ParsePrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "brainpoolP224r1" || d.Sign() <= 0 {
+		t.Errorf("curve %s, want brainpoolP224r1 (matched from explicit parameters)", c.Name)
+	}
+}
+
+func FuzzParseParameters(f *testing.F) {
+	oid, _ := asn1.Marshal(BrainpoolP256r1().OID)
+	f.Add(oid)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	f.Add(der)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 4096 {
+			return
+		}
+		if c, err := ParseParameters(b); err == nil && !c.IsOnCurve(c.Gx, c.Gy) {
+			t.Fatalf("parameters with the base point off the curve")
+		}
+		_, _, _ = ParsePrivateKey(b)
+	})
 }

@@ -1,0 +1,107 @@
+package emrtd_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+)
+
+// dg14CA builds a DG14 with one ECDH ChipAuthenticationInfo and its public key.
+func dg14CA(t *testing.T, cipher int, pub any) []byte {
+	t.Helper()
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := asn1.Marshal(struct {
+		OID     asn1.ObjectIdentifier
+		Version int
+	}{asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, cipher}, 1})
+	pk, _ := asn1.Marshal(struct {
+		OID  asn1.ObjectIdentifier
+		SPKI asn1.RawValue
+	}{asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 1, 2}, asn1.RawValue{FullBytes: spki}})
+	return emrtd.EncodeTLV(0x6E, emrtd.EncodeTLV(0x31, append(info, pk...)))
+}
+
+func TestChipAuthentication(t *testing.T) {
+	key := mrzKey(t)
+	for _, tc := range []struct {
+		name   string
+		cipher int
+		want   string
+	}{{"AES-128", 2, "id-CA-ECDH-AES-CBC-CMAC-128"}, {"3DES", 1, "id-CA-ECDH-3DES-CBC-CBC"}, {"AES-256", 4, "id-CA-ECDH-AES-CBC-CMAC-256"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			der, _ := x509.MarshalPKCS8PrivateKey(k)
+			files := testFiles(t, 3000)
+			files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+			files["DG14"] = dg14CA(t, tc.cipher, k.Public())
+			chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
+				PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+			got, info, err := emrtd.Read(context.Background(), chip, key, nil)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if info.CA != tc.want || !info.CAConfirmed {
+				t.Errorf("CA %q confirmed %v (%s), want %q confirmed", info.CA, info.CAConfirmed, info.CAError, tc.want)
+			}
+			if info.Read[0] != "EF.COM" || info.Read[1] != "DG14" {
+				t.Errorf("read order %v: DG14 should come right after EF.COM", info.Read)
+			}
+			checkFiles(t, got, files, "DG1", "DG2", "EF.SOD", "DG14")
+
+			// A chip whose CA key is not the one in DG14 (a clone) fails on the next response.
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			otherDER, _ := x509.MarshalPKCS8PrivateKey(other)
+			clone := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: otherDER})
+			got, _, err = emrtd.Read(context.Background(), clone, key, nil)
+			if !errors.Is(err, emrtd.ErrChipAuth) {
+				t.Errorf("clone chip: %v, want ErrChipAuth", err)
+			}
+			if len(got["DG1"]) != 0 {
+				t.Errorf("clone chip: DG1 was read")
+			}
+		})
+	}
+}
+
+// The BSI TR-03105-5 reference data set: Chip Authentication with 3DES on explicit
+// brainpoolP224r1 parameters, with the published private key.
+func TestChipAuthenticationSpecimen(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
+	caKey, err := os.ReadFile(filepath.Join(dir, "DG14_sk.pkcs8"))
+	if err != nil {
+		t.Skipf("specimen absent: %v", err)
+	}
+	dump, err := emrtd.LoadDump(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg1, err := emrtd.ParseDG1(dump["DG1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := emrtd.NewKeyFromMRZ(dg1.MRZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chip := newChip(t, emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, CAKey: caKey})
+	_, info, err := emrtd.Read(context.Background(), chip, key, nil)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if info.CA != "id-CA-ECDH-3DES-CBC-CBC" || !info.CAConfirmed {
+		t.Errorf("CA %q confirmed %v (%s)", info.CA, info.CAConfirmed, info.CAError)
+	}
+}
