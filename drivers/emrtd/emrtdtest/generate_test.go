@@ -272,3 +272,57 @@ func TestGenerateJPEG2000Face(t *testing.T) {
 		t.Error("a short MRZ was accepted")
 	}
 }
+
+func TestReportActiveAuthentication(t *testing.T) {
+	challenge := []byte{8, 7, 6, 5, 4, 3, 2, 1}
+	for _, kt := range []AAKeyType{AARSA1024, AAECP256} {
+		doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := SignActiveAuthentication(doc.AAKey, challenge, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte(nil), resp...)
+		bad[3] ^= 1
+		tampered := emrtd.Files{}
+		for k, v := range doc.Files {
+			tampered[k] = v
+		}
+		other, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered["DG15"] = other.Files["DG15"] // a cloner's own key
+		cloneResp, _ := SignActiveAuthentication(other.AAKey, challenge, rand.Reader)
+		tests := []struct {
+			name   string
+			files  emrtd.Files
+			resp   []byte
+			status emrtd.Status
+			reason string
+		}{
+			{"genuine", doc.Files, resp, emrtd.StatusPass, "proved"},
+			{"corrupted response", doc.Files, bad, emrtd.StatusFail, "clone"},
+			{"not run", doc.Files, nil, emrtd.StatusNotApplicable, "not run"},
+			{"cloner's DG15", tampered, cloneResp, emrtd.StatusFail, "not authenticated by the SOD"},
+		}
+		for _, tt := range tests {
+			r := emrtd.PassiveAuthentication(tt.files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r.AddActiveAuthentication(tt.files, challenge, tt.resp)
+			if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != tt.status || !strings.Contains(c.Reason, tt.reason) {
+				t.Errorf("%s/%s: got %+v, want %s containing %q", kt, tt.name, c, tt.status, tt.reason)
+			}
+		}
+	}
+	noAA, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := emrtd.PassiveAuthentication(noAA.Files, &emrtd.PAOpts{Trust: noAA.Trust, At: now})
+	r.AddActiveAuthentication(noAA.Files, challenge, []byte{1})
+	if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != emrtd.StatusNotApplicable || !r.Passed() {
+		t.Errorf("no DG15: got %+v", c)
+	}
+}
