@@ -234,6 +234,14 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 		r.add(CheckDSRevocation, StatusNotApplicable, "no CSCA found")
 		return
 	}
+	// Key identifiers found the issuer regardless of names: a CSCA of one country must not
+	// vouch for a DS that names another country's CSCA as its issuer.
+	if dc, cc := ds.Issuer.Country(), csca.Subject.Country(); dc != "" && cc != "" && dc != cc {
+		r.add(CheckCSCAChain, StatusFail, "the DS certificate names a CSCA of %s but was signed by %s (%s)", dc, csca.Subject, cc)
+		r.add(CheckCSCAValidity, StatusNotApplicable, "CSCA of another country")
+		r.add(CheckDSRevocation, StatusNotApplicable, "CSCA of another country")
+		return
+	}
 	r.cscaCert = csca
 	r.CSCA = csca.String()
 	r.add(CheckCSCAChain, StatusPass, "issued by trusted CSCA %s (from %s)", csca.Subject, store.Source(csca))

@@ -65,3 +65,33 @@ func TestLinkCertificate(t *testing.T) {
 		t.Errorf("old CSCA only (same name, other key): got %+v", c)
 	}
 }
+
+// TestForeignCSCA: a trusted CSCA of one country signs a DS certificate that names another
+// country's CSCA as issuer; key identifiers match, names do not: the chain fails.
+func TestForeignCSCA(t *testing.T) {
+	foreign := &DocumentOpts{MRZ: testMRZ, Now: now, Country: "XA", Scheme: ECDSAP256, Rand: rand.Reader}
+	csca, key, err := makeCSCA(foreign, "CSCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The DS says its issuer is a CSCA of UT.
+	fake := *csca
+	fake.Subject = pkix.Name{Country: []string{"UT"}, Organization: []string{"Test Authority"}, CommonName: "CSCA"}
+	fake.RawSubject = nil
+	ds, dsKey, err := makeDS(&DocumentOpts{Now: now, Country: "UT", Scheme: ECDSAP256, Rand: rand.Reader}, &fake, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := emrtd.Files{}
+	files["DG1"], _ = emrtd.EncodeDG1(testMRZ)
+	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := emrtd.ParseCertificate(csca.Raw)
+	store := emrtd.NewTrustStore()
+	store.AddCSCA(c, "xa.cer")
+	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
+	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "names a CSCA of UT") {
+		t.Errorf("got %+v\n%s", c, r)
+	}
+}
