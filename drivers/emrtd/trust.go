@@ -212,15 +212,21 @@ func ParseTrustFile(b []byte) (*TrustFile, error) {
 				if err != nil {
 					return nil, err
 				}
-				if len(tf.Certificates) == 0 && tf.CRL == nil {
-					tf.Kind, tf.CRL = KindCRL, crl
+				if tf.CRL != nil {
+					return nil, errors.New("more than one CRL in a PEM file: import them one by one")
 				}
+				tf.CRL = crl
 			case "CMS", "PKCS7":
 				return ParseTrustFile(blk.Bytes)
 			}
 		}
-		if len(tf.Certificates) == 0 && tf.CRL == nil {
+		switch {
+		case len(tf.Certificates) == 0 && tf.CRL == nil:
 			return nil, errors.New("no PEM certificate or CRL found")
+		case len(tf.Certificates) > 0 && tf.CRL != nil:
+			return nil, errors.New("a PEM file with both certificates and a CRL: import them separately")
+		case tf.CRL != nil:
+			tf.Kind = KindCRL
 		}
 		return tf, nil
 	}
