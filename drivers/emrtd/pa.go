@@ -31,7 +31,6 @@ const (
 	CheckDSRevocation  = "ds-revocation"  // no CRL of that CSCA lists the DS certificate
 	CheckDGHashPrefix  = "dg-hash "       // + "DG1": the data group's hash matches the SOD
 	CheckActiveAuth    = "active-auth"    // Active Authentication
-	CheckChipAuthKey   = "chip-auth-dg14" // DG14 holds a usable Chip Authentication key
 	checkDataGroups    = CheckDGHashPrefix + "*"
 )
 
