@@ -60,7 +60,8 @@ type Opts struct {
 	// or *ecdsa.PrivateKey (plain r||s over SHA-256 of the challenge). Nil: no AA.
 	AAKey crypto.Signer
 	// CAKey is the Chip Authentication private key, EC in PKCS#8 or SEC 1 DER, matching the
-	// ECDH ChipAuthenticationInfo and public key of Files["DG14"]. Nil: no CA.
+	// ECDH public key of Files["DG14"] or Files["EF.CardSecurity"]; the protocol comes from
+	// their ChipAuthenticationInfo. It also serves PACE-CAM. Nil: no CA.
 	CAKey []byte
 	// Rand is the chip's randomness; nil means crypto/rand.
 	Rand io.Reader
@@ -718,23 +719,34 @@ func (c *Chip) loadCA() error {
 	if err != nil {
 		return fmt.Errorf("emrtdtest: CA key: %w", err)
 	}
-	dg14, ok := c.opts.Files["DG14"]
-	if !ok {
-		return errors.New("emrtdtest: CAKey given but Files has no DG14")
+	c.ca = &caKey{curve: curve, d: d}
+	// The Chip Authentication protocol comes from DG14, else EF.CardSecurity. Without one
+	// the key serves PACE-CAM only.
+	var sources [][]byte
+	if dg14, ok := c.opts.Files["DG14"]; ok {
+		sources = append(sources, dg14)
 	}
-	si, err := emrtd.ParseSecurityInfos(dg14)
-	if err != nil {
-		return fmt.Errorf("emrtdtest: DG14: %w", err)
-	}
-	for _, ci := range si.ChipAuth {
-		if ci.KeyAgreement != "ECDH" {
-			continue
+	if cs, ok := c.opts.Files["EF.CardSecurity"]; ok {
+		sd, err := emrtd.ParseSignedData(cs)
+		if err != nil {
+			return fmt.Errorf("emrtdtest: EF.CardSecurity: %w", err)
 		}
-		cph := map[int]sm.Cipher{112: sm.TDES, 128: sm.AES128, 192: sm.AES192, 256: sm.AES256}[ci.KeyBits]
-		c.ca = &caKey{curve: curve, d: d, oid: ci.Protocol, cipher: cph}
-		return nil
+		sources = append(sources, sd.Content)
 	}
-	return errors.New("emrtdtest: DG14 has no ECDH ChipAuthenticationInfo")
+	for _, src := range sources {
+		si, err := emrtd.ParseSecurityInfos(src)
+		if err != nil {
+			return fmt.Errorf("emrtdtest: security infos: %w", err)
+		}
+		for _, ci := range si.ChipAuth {
+			if ci.KeyAgreement == "ECDH" {
+				c.ca.oid = ci.Protocol
+				c.ca.cipher = map[int]sm.Cipher{112: sm.TDES, 128: sm.AES128, 192: sm.AES192, 256: sm.AES256}[ci.KeyBits]
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // caAgree computes the new session keys from the terminal's ephemeral key.
@@ -759,7 +771,7 @@ func (c *Chip) caAgree(pk []byte) sm.Response {
 
 // caMSE handles MSE:Set KAT (3DES Chip Authentication) and MSE:Set AT for CA.
 func (c *Chip) caMSE(cmd sm.Command) sm.Response {
-	if c.ca == nil {
+	if c.ca == nil || c.ca.cipher == 0 {
 		return sw(0x6A80)
 	}
 	if c.st.sess == nil {
