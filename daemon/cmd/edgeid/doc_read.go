@@ -90,7 +90,9 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, emrtd.ErrAccessDenied) {
+		if errors.Is(err, emrtd.ErrAccessDenied) || errors.Is(err, emrtd.ErrChipAuth) {
+			// Negative outcomes, not faults: the key is wrong, or the chip failed to prove
+			// it holds its Chip Authentication key (a possible clone).
 			return &exitStatus{code: 1, msg: "edgeid doc read: " + err.Error()}
 		}
 		return err
