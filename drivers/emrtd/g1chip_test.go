@@ -68,3 +68,46 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 		}
 	}
 }
+
+// Both sides of ICAO 9303-11 Appendix D (BAC): with the appendix's RND.IC and K.IC as the
+// chip's randomness and RND.IFD and K.IFD as the reader's, the mutual authentication and the
+// first protected SELECT (EF.COM) match the appendix byte for byte.
+func TestBACAppendixDBothSides(t *testing.T) {
+	h := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	key, err := emrtd.NewMRZKey("L898902C", "690806", "940623")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := emrtd.Files{"EF.COM": emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61}))}
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
+		Rand: bytes.NewReader(h("4608F919887022120B4F80323EB3191CB04970CB4052790B"))})
+	rec := &emrtdtest.Record{T: chip}
+	_, _, err = emrtd.Read(context.Background(), rec, key, &emrtd.ReadOpts{Files: []string{"EF.COM"},
+		Rand: bytes.NewReader(h("781723860C06C2260B795240CB7049B01C19B33E32804F0B"))})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	want := [][2]string{
+		{"0084000008", "4608F919887022129000"},
+		{"008200002872C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A728",
+			"46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D74499000"},
+		{"0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800", "990290008E08FA855A5D4C50A8ED9000"},
+	}
+	steps := rec.Transcript().Steps
+	// 0: SELECT EF.CardAccess (absent), 1: SELECT eMRTD application, then BAC.
+	if len(steps) < 2+len(want) {
+		t.Fatalf("only %d exchanges", len(steps))
+	}
+	for i, w := range want {
+		s := steps[2+i]
+		if fmt.Sprintf("%X", s.Command) != w[0] || fmt.Sprintf("%X", s.Response) != w[1] {
+			t.Errorf("exchange %d:\n got %X -> %X\nwant %s -> %s", i, s.Command, s.Response, w[0], w[1])
+		}
+	}
+}
