@@ -116,3 +116,16 @@ func FuzzParseTrustFile(f *testing.F) {
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseTrustFile(b) })
 }
+
+func FuzzVerifyCardSecurity(f *testing.F) {
+	f.Add([]byte{0x30, 0x80, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02, 0x00, 0x00})
+	if b := sampleFile("emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin"); len(b) > 4 {
+		f.Add(b[4:])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		si, r := VerifyCardSecurity(b, nil)
+		if si == nil && r.Passed() {
+			t.Fatal("passed without security infos")
+		}
+	})
+}

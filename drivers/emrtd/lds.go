@@ -2,6 +2,7 @@ package emrtd
 
 import (
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -324,7 +325,7 @@ func ParseSecurityInfos(b []byte) (*SecurityInfos, error) {
 	return s, nil
 }
 
-func hasPrefix(oid, prefix asn1.ObjectIdentifier) bool {
+func oidUnder(oid, prefix asn1.ObjectIdentifier) bool {
 	return len(oid) > len(prefix) && oid[:len(prefix)].Equal(prefix)
 }
 
@@ -349,7 +350,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 	}
 	suffix := func(prefix asn1.ObjectIdentifier) []int { return oid[len(prefix):] }
 	switch {
-	case hasPrefix(oid, oidPACE):
+	case oidUnder(oid, oidPACE):
 		sfx := suffix(oidPACE)
 		ka, mapping := paceMapping(sfx[0])
 		if mapping == "" {
@@ -384,7 +385,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 			return err
 		}
 		s.PACE = append(s.PACE, PACEInfo{Protocol: oid, Version: v, ParameterID: pid, KeyAgreement: ka, Mapping: mapping, Cipher: cipher, KeyBits: bits})
-	case hasPrefix(oid, oidCA):
+	case oidUnder(oid, oidCA):
 		sfx := suffix(oidCA)
 		if len(sfx) != 2 {
 			s.Other = append(s.Other, oid) // CA domain parameter infos
@@ -404,7 +405,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 			return err
 		}
 		s.ChipAuth = append(s.ChipAuth, ChipAuthenticationInfo{Protocol: oid, Version: v, KeyID: kid, KeyAgreement: ka, Cipher: cipher, KeyBits: bits})
-	case hasPrefix(oid, oidPK):
+	case oidUnder(oid, oidPK):
 		spki := &t.Children[1]
 		k := ChipAuthenticationPublicKeyInfo{Protocol: oid, RawSPKI: spki.Raw}
 		if kid, err := optInt(t, 2); err == nil {
@@ -415,7 +416,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 		if oid[len(oid)-1] == 2 {
 			k.PublicKey, k.KeyErr = parseSPKI(spki)
 		} else {
-			k.KeyErr = fmt.Errorf("DH chip authentication keys are not supported")
+			k.KeyErr = errors.New("chip authentication: DH keys are not supported")
 		}
 		s.ChipAuthKeys = append(s.ChipAuthKeys, k)
 	case oid.Equal(oidAAInfo):

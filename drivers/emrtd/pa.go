@@ -31,7 +31,6 @@ const (
 	CheckDSRevocation  = "ds-revocation"  // no CRL of that CSCA lists the DS certificate
 	CheckDGHashPrefix  = "dg-hash "       // + "DG1": the data group's hash matches the SOD
 	CheckActiveAuth    = "active-auth"    // Active Authentication
-	CheckChipAuthKey   = "chip-auth-dg14" // DG14 holds a usable Chip Authentication key
 	checkDataGroups    = CheckDGHashPrefix + "*"
 )
 
@@ -149,7 +148,27 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	sd := sod.SignedData
 	r.add(CheckSODParse, StatusPass, "LDS security object v%d, %s hashes of %s", sod.Version, sod.HashAlgorithm, dgList(sod.Hashes))
 
-	// Signature part.
+	r.signerChecks(sd, opts, at, "SOD", "LDS security object")
+
+	// Data groups.
+	r.dataGroups(files, sod)
+
+	// EF.CardSecurity, when read, is signed like the SOD and checked the same way.
+	if cs, ok := files["EF.CardSecurity"]; ok {
+		_, cr := VerifyCardSecurity(cs, &PAOpts{Trust: opts.Trust, At: at})
+		for _, c := range cr.Checks {
+			if c.Name != CheckCardSecurity {
+				c.Name = CheckCardSecurity + " " + c.Name
+			}
+			r.Checks = append(r.Checks, c)
+		}
+	}
+	return r
+}
+
+// signerChecks runs the checks on a SignedData's signer: certificate, message digest,
+// signature, DS validity, chain, CSCA validity and revocation.
+func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, content string) {
 	si := &sd.Signers[0]
 	var trusted []*Certificate
 	if opts.Trust != nil {
@@ -157,10 +176,10 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	}
 	ds := FindSigner(si, sd.Certificates)
 	if len(sd.Signers) > 1 {
-		r.add(CheckDSCertificate, StatusFail, "SOD has %d signers, want 1", len(sd.Signers))
+		r.add(CheckDSCertificate, StatusFail, "%s has %d signers, want 1", what, len(sd.Signers))
 		ds = nil
 	} else if ds == nil {
-		r.add(CheckDSCertificate, StatusFail, "%s is not among the %d certificates in the SOD", si, len(sd.Certificates))
+		r.add(CheckDSCertificate, StatusFail, "%s is not among the %d certificates in the %s", si, len(sd.Certificates), what)
 	} else if ds.PublicKey == nil {
 		r.add(CheckDSCertificate, StatusFail, "DS certificate %s: %v", ds.Subject, ds.PublicKeyErr)
 		ds = nil
@@ -174,10 +193,12 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	} else if err := sd.CheckMessageDigest(si); err != nil {
 		r.add(CheckMessageDigest, StatusFail, "%v", err)
 	} else {
-		r.add(CheckMessageDigest, StatusPass, "message-digest attribute matches the %s of the LDS security object", si.DigestAlgorithm)
+		r.add(CheckMessageDigest, StatusPass, "message-digest attribute matches the %s of the %s", si.DigestAlgorithm, content)
 	}
 	if ds == nil {
-		na("no usable DS certificate", CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation)
+		for _, n := range []string{CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation} {
+			r.add(n, StatusNotApplicable, "no usable DS certificate")
+		}
 	} else {
 		if err := sd.CheckSignature(si, ds); err != nil {
 			r.add(CheckSODSignature, StatusFail, "%v", err)
@@ -195,9 +216,6 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 		r.chain(ds, trusted, opts.Trust, at)
 	}
 
-	// Data groups.
-	r.dataGroups(files, sod)
-	return r
 }
 
 func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStore, at time.Time) {
@@ -215,6 +233,14 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 		r.add(CheckDSRevocation, StatusNotApplicable, "no CSCA found")
 		return
 	}
+	// Key identifiers found the issuer regardless of names: a CSCA of one country must not
+	// vouch for a DS that names another country's CSCA as its issuer.
+	if dc, cc := ds.Issuer.Country(), csca.Subject.Country(); dc != "" && cc != "" && dc != cc {
+		r.add(CheckCSCAChain, StatusFail, "the DS certificate names a CSCA of %s but was signed by %s (%s)", dc, csca.Subject, cc)
+		r.add(CheckCSCAValidity, StatusNotApplicable, "CSCA of another country")
+		r.add(CheckDSRevocation, StatusNotApplicable, "CSCA of another country")
+		return
+	}
 	r.cscaCert = csca
 	r.CSCA = csca.String()
 	r.add(CheckCSCAChain, StatusPass, "issued by trusted CSCA %s (from %s)", csca.Subject, store.Source(csca))
@@ -226,16 +252,20 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 	// CRLs issued by this CSCA (same name, and same key id when the CRL names one) whose
 	// signature the CSCA key verifies.
 	var used int
+	var stale []string
 	var crlErrs []error
 	for _, crl := range store.CRLs() {
 		if !crl.Issuer.Equal(csca.Subject) || (len(crl.AuthorityKeyID) > 0 && len(csca.SubjectKeyID) > 0 && !bytes.Equal(crl.AuthorityKeyID, csca.SubjectKeyID)) {
 			continue
 		}
 		if err := crl.CheckSignatureFrom(csca); err != nil {
-			crlErrs = append(crlErrs, fmt.Errorf("CRL of %s dated %s: %w", crl.Issuer, day(crl.ThisUpdate), err))
+			crlErrs = append(crlErrs, fmt.Errorf("crl of %s dated %s: %w", crl.Issuer, day(crl.ThisUpdate), err))
 			continue
 		}
 		used++
+		if !crl.NextUpdate.IsZero() && at.After(crl.NextUpdate) {
+			stale = append(stale, day(crl.NextUpdate))
+		}
 		if e, revoked := crl.IsRevoked(ds.SerialNumber); revoked {
 			r.add(CheckDSRevocation, StatusFail, "DS certificate serial %X revoked on %s (CRL of %s)", ds.SerialNumber, day(e.RevokedAt), day(crl.ThisUpdate))
 			return
@@ -243,7 +273,11 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 	}
 	switch {
 	case used > 0:
-		r.add(CheckDSRevocation, StatusPass, "not listed in %d CRL(s) of the CSCA", used)
+		note := ""
+		if len(stale) > 0 {
+			note = "; warning: CRL due for renewal since " + strings.Join(stale, ", ")
+		}
+		r.add(CheckDSRevocation, StatusPass, "not listed in %d CRL(s) of the CSCA%s", used, note)
 	case len(crlErrs) > 0:
 		r.add(CheckDSRevocation, StatusFail, "the CSCA's CRL does not verify: %v", errors.Join(crlErrs...))
 	default:

@@ -175,6 +175,7 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 	if c.P.Sign() <= 0 || c.P.BitLen() < 128 || c.P.BitLen() > 521 || c.P.Bit(0) == 0 {
 		return nil, false, fmt.Errorf("ec parameters: prime of %d bits not acceptable", c.P.BitLen())
 	}
+
 	ct, err := child(p, 2, tagSequence, "ec curve")
 	if err != nil {
 		return nil, false, err
@@ -210,6 +211,11 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 			return nil, false, errors.New("ec parameters: cofactor out of range")
 		}
 		c.H = h
+	}
+	// A compressed base point needs a square root modulo p, which need not terminate for a
+	// composite p: check primality first (validateCurve checks it for every unnamed curve).
+	if len(gt.Value) > 0 && gt.Value[0] != 4 && !c.P.ProbablyPrime(20) {
+		return nil, false, errors.New("ec parameters: field modulus is not prime")
 	}
 	c.Gx, c.Gy, err = decodePoint(c, gt.Value)
 	if err != nil {

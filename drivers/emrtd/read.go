@@ -98,9 +98,12 @@ type ReadInfo struct {
 	CA            string      // Chip Authentication protocol run, "" if none
 	CAConfirmed   bool        // a response verified under the Chip Authentication keys
 	CAError       string      // why Chip Authentication was not run, if asked for
+	CAM           string      // "pass" once PACE-CAM's chip authentication data verified; "" otherwise
 	AA            *AAExchange // Active Authentication exchange, nil if not run
 	AAError       string      // why Active Authentication could not run, if asked for
 	Duration      time.Duration
+
+	cam *camData // PACE-CAM data awaiting the chip's static key
 }
 
 // AAExchange is the chip side of Active Authentication: the challenge sent and the
@@ -463,7 +466,7 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		if info.CA != "" {
 			info.CAConfirmed = true
 		}
-		if name == "DG14" && o.ChipAuthentication && info.CA == "" {
+		if name == "DG14" && o.ChipAuthentication && info.CA == "" && info.cam == nil {
 			ch, err := chooseCA(b)
 			if err != nil {
 				info.CAError = err.Error()
@@ -474,6 +477,12 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 			}
 			info.CA = ch.name
 		}
+	}
+	if info.cam != nil {
+		if err := verifyCAM(info.cam, files); err != nil {
+			return files, info, fmt.Errorf("%w: %w", ErrChipAuth, err)
+		}
+		info.CAM = "pass"
 	}
 	if o.ActiveAuthentication {
 		if _, ok := files["DG15"]; ok {
@@ -498,8 +507,9 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 			if cerr != nil {
 				why = cerr
 			} else {
-				perr := pace(ctx, c, key, ch, o.Rand)
+				cam, perr := paceRun(ctx, c, key, ch, o.Rand)
 				if perr == nil {
+					info.cam = cam
 					info.Access = "PACE"
 					info.PACEProtocol = paceProtocolName(ch.oid)
 					info.PACECurve = ch.curve.Name

@@ -343,3 +343,33 @@ func TestReadActiveAuthentication(t *testing.T) {
 		})
 	}
 }
+
+// cancelAfter cancels the context after n exchanges, like a kiosk giving up mid-read.
+type cancelAfter struct {
+	chip   emrtd.Transceiver
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
+	c.n--
+	if c.n == 0 {
+		c.cancel()
+	}
+	return c.chip.Transceive(ctx, cmd)
+}
+
+func TestReadCancelled(t *testing.T) {
+	key := mrzKey(t)
+	files := testFiles(t, 20000)
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, info, err := emrtd.Read(ctx, &cancelAfter{chip: chip, n: 10, cancel: cancel}, key, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read error = %v, want context.Canceled", err)
+	}
+	if info.Link.APDUs > 10 {
+		t.Errorf("%d APDUs sent after cancellation at 10", info.Link.APDUs)
+	}
+}

@@ -2,7 +2,9 @@ package emrtd
 
 import (
 	"crypto"
+	"math/big"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +70,38 @@ func TestSODSamples(t *testing.T) {
 				t.Errorf("compared %d data group hashes, want %d", checked, tt.checked)
 			}
 		})
+	}
+}
+
+func TestSignerIdentifiesReorderedName(t *testing.T) {
+	sod, err := ParseSOD(readShared(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := sod.SignedData.Signers[0]
+	cert := sod.SignedData.Certificates[0]
+	rev := make(Name, len(si.IssuerName))
+	for i, a := range si.IssuerName {
+		a.Value = " " + strings.ToUpper(a.Value) + " "
+		rev[len(rev)-1-i] = a
+	}
+	tests := []struct {
+		name string
+		mod  func(*SignerInfo)
+		want bool
+	}{
+		{"as encoded", func(*SignerInfo) {}, true},
+		{"parts reversed, case and spaces changed", func(s *SignerInfo) { s.IssuerName = rev }, true},
+		{"one part missing", func(s *SignerInfo) { s.IssuerName = si.IssuerName[1:] }, false},
+		{"other serial", func(s *SignerInfo) { s.SerialNumber = new(big.Int).Add(si.SerialNumber, big.NewInt(1)) }, false},
+		{"key id instead", func(s *SignerInfo) { s.SubjectKeyID = cert.SubjectKeyID }, len(cert.SubjectKeyID) > 0},
+		{"wrong key id", func(s *SignerInfo) { s.SubjectKeyID = []byte{1, 2, 3} }, false},
+	}
+	for _, tt := range tests {
+		s := si
+		tt.mod(&s)
+		if got := s.Identifies(cert); got != tt.want {
+			t.Errorf("%s: Identifies got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -132,7 +132,8 @@ func chainTo(c *Certificate, roots, intermediates []*Certificate) ([]*Certificat
 
 // TrustStore holds the CSCA certificates (trust anchors) and CRLs used by Passive
 // Authentication. Every certificate in it is trusted: CSCA self-signed and link certificates
-// alike, as ICAO master lists distribute them.
+// alike, as ICAO master lists distribute them. Build it first, then share it: reading is
+// safe from many goroutines, adding while others read is not.
 type TrustStore struct {
 	cscas   []*Certificate
 	sources map[string]string // fingerprint -> where it came from
@@ -212,15 +213,21 @@ func ParseTrustFile(b []byte) (*TrustFile, error) {
 				if err != nil {
 					return nil, err
 				}
-				if len(tf.Certificates) == 0 && tf.CRL == nil {
-					tf.Kind, tf.CRL = KindCRL, crl
+				if tf.CRL != nil {
+					return nil, errors.New("more than one CRL in a PEM file: import them one by one")
 				}
+				tf.CRL = crl
 			case "CMS", "PKCS7":
 				return ParseTrustFile(blk.Bytes)
 			}
 		}
-		if len(tf.Certificates) == 0 && tf.CRL == nil {
+		switch {
+		case len(tf.Certificates) == 0 && tf.CRL == nil:
 			return nil, errors.New("no PEM certificate or CRL found")
+		case len(tf.Certificates) > 0 && tf.CRL != nil:
+			return nil, errors.New("a PEM file with both certificates and a CRL: import them separately")
+		case tf.CRL != nil:
+			tf.Kind = KindCRL
 		}
 		return tf, nil
 	}
@@ -314,8 +321,8 @@ func LoadTrustStore(paths ...string) (*TrustStore, error) {
 // isTrustFileName accepts the usual extensions of certificates, CRLs and master lists.
 func isTrustFileName(n string) bool {
 	switch strings.ToLower(filepath.Ext(n)) {
-	case ".pem", ".cer", ".crt", ".der", ".ml", ".crl", ".ldif":
-		return strings.ToLower(filepath.Ext(n)) != ".ldif"
+	case ".pem", ".cer", ".crt", ".der", ".ml", ".crl":
+		return true
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package emrtd
 
 import (
+	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,5 +80,37 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 	t.Logf("%d verified, %d without their issuer in the store; by algorithm: %v", verified, noIssuer, algs)
 	if verified < 600 {
 		t.Errorf("only %d of %d certificates verified against an issuer in the store", verified, s.Len())
+	}
+}
+
+func TestParseTrustFilePEM(t *testing.T) {
+	der := readShared(t, "trust", "NL_ROOT_CA.cer")
+	one := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	two := append(append([]byte("comment\n"), one...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: readShared(t, "trust", "DE_ROOT_CA_CSCA07.cer")})...)
+	tests := []struct {
+		name  string
+		in    []byte
+		kind  TrustFileKind
+		certs int
+		err   string
+	}{
+		{"DER certificate", der, KindCertificates, 1, ""},
+		{"PEM certificate", one, KindCertificates, 1, ""},
+		{"PEM bundle", two, KindCertificates, 2, ""},
+		{"PEM without certificate", []byte("-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n"), "", 0, "no PEM certificate"},
+		{"garbage", []byte("hello"), "", 0, "neither a certificate"},
+		{"bad PEM certificate", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x00}}), "", 0, "certificate"},
+	}
+	for _, tt := range tests {
+		tf, err := ParseTrustFile(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || tf.Kind != tt.kind || len(tf.Certificates) != tt.certs {
+			t.Errorf("%s: got %+v, %v", tt.name, tf, err)
+		}
 	}
 }

@@ -76,6 +76,9 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
+				if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&emrtd.KeyUsageCertSign == 0) {
+					fmt.Fprintf(e.stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
+				}
 			}
 		case emrtd.KindMasterList:
 			name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"

@@ -314,16 +314,17 @@ func makeDS(o *DocumentOpts, csca *x509.Certificate, cscaKey crypto.Signer) (*x5
 }
 
 var (
-	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidLDSSecurity   = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
-	oidECDSASHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	oidRSASHA256     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidRSAPSS        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
-	oidMGF1          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
+	oidSHA256         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidLDSSecurity    = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
+	oidSignedData     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidContentType    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidMessageDigest  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSigningTime    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidSecurityObject = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 3, 2, 1}
+	oidECDSASHA256    = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidRSASHA256      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	oidRSAPSS         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	oidMGF1           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
 )
 
 func mustMarshal(v any) []byte {
@@ -359,10 +360,26 @@ func BuildSOD(files emrtd.Files, ds *x509.Certificate, key crypto.Signer, scheme
 	}
 	sha256ID := algID(oidSHA256, []byte{0x05, 0x00})
 	lds := emrtd.EncodeConstructed(0x30, mustMarshal(0), sha256ID, emrtd.EncodeConstructed(0x30, hashes...))
+	ci, err := buildSignedData(oidLDSSecurity, lds, ds, key, scheme, r)
+	if err != nil {
+		return nil, err
+	}
+	return emrtd.EncodeTLV(0x77, ci), nil
+}
+
+// BuildCardSecurity makes an EF.CardSecurity: securityInfos (a DER SET OF SecurityInfo)
+// signed by key under ds.
+func BuildCardSecurity(securityInfos []byte, ds *x509.Certificate, key crypto.Signer, scheme SignatureScheme, r io.Reader) ([]byte, error) {
+	return buildSignedData(oidSecurityObject, securityInfos, ds, key, scheme, r)
+}
+
+// buildSignedData makes a CMS ContentInfo with SignedData over content.
+func buildSignedData(contentType asn1.ObjectIdentifier, content []byte, ds *x509.Certificate, key crypto.Signer, scheme SignatureScheme, r io.Reader) ([]byte, error) {
+	sha256ID := algID(oidSHA256, []byte{0x05, 0x00})
 	md := crypto.SHA256.New()
-	md.Write(lds)
+	md.Write(content)
 	attrs := [][]byte{
-		emrtd.EncodeConstructed(0x30, mustMarshal(oidContentType), emrtd.EncodeConstructed(0x31, mustMarshal(oidLDSSecurity))),
+		emrtd.EncodeConstructed(0x30, mustMarshal(oidContentType), emrtd.EncodeConstructed(0x31, mustMarshal(contentType))),
 		emrtd.EncodeConstructed(0x30, mustMarshal(oidSigningTime), emrtd.EncodeConstructed(0x31, mustMarshal(ds.NotBefore.UTC().Add(time.Hour)))),
 		emrtd.EncodeConstructed(0x30, mustMarshal(oidMessageDigest), emrtd.EncodeConstructed(0x31, emrtd.EncodeTLV(0x04, md.Sum(nil)))),
 	}
@@ -401,9 +418,8 @@ func BuildSOD(files emrtd.Files, ds *x509.Certificate, key crypto.Signer, scheme
 	signedData := emrtd.EncodeConstructed(0x30,
 		mustMarshal(3),
 		emrtd.EncodeConstructed(0x31, sha256ID),
-		emrtd.EncodeConstructed(0x30, mustMarshal(oidLDSSecurity), emrtd.EncodeConstructed(0xA0, emrtd.EncodeTLV(0x04, lds))),
+		emrtd.EncodeConstructed(0x30, mustMarshal(contentType), emrtd.EncodeConstructed(0xA0, emrtd.EncodeTLV(0x04, content))),
 		emrtd.EncodeConstructed(0xA0, ds.Raw),
 		emrtd.EncodeConstructed(0x31, signerInfo))
-	ci := emrtd.EncodeConstructed(0x30, mustMarshal(oidSignedData), emrtd.EncodeConstructed(0xA0, signedData))
-	return emrtd.EncodeTLV(0x77, ci), nil
+	return emrtd.EncodeConstructed(0x30, mustMarshal(oidSignedData), emrtd.EncodeConstructed(0xA0, signedData)), nil
 }

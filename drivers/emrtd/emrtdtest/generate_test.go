@@ -218,3 +218,111 @@ func TestActiveAuthenticationSampleKey(t *testing.T) {
 		t.Errorf("specimen DG15 key: %v", err)
 	}
 }
+
+func TestCorruptCRLFailsRevocation(t *testing.T) {
+	doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := emrtd.ParseCRL(doc.CRL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crl.Revoked) != 0 {
+		t.Fatalf("fresh CRL lists %d entries", len(crl.Revoked))
+	}
+	crl.Signature = append([]byte(nil), crl.Signature...)
+	crl.Signature[len(crl.Signature)-3] ^= 0x10
+	doc.Trust.AddCRL(crl)
+	r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "does not verify") {
+		t.Errorf("corrupt CRL: got %+v", c)
+	}
+	// The intact CRL next to it settles the question.
+	good, _ := emrtd.ParseCRL(doc.CRL)
+	doc.Trust.AddCRL(good)
+	r = emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusPass {
+		t.Errorf("with an intact CRL as well: got %+v", c)
+	}
+}
+
+func TestGenerateJPEG2000Face(t *testing.T) {
+	// A JP2 file header (signature, ftyp, jp2h with ihdr 480x640) and a stand-in codestream
+	// of 16 KB: the generator takes encoded bytes and never decodes them.
+	jp2 := []byte{0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A,
+		0, 0, 0, 0x14, 'f', 't', 'y', 'p', 'j', 'p', '2', ' ', 0, 0, 0, 0, 'j', 'p', '2', ' ',
+		0, 0, 0, 0x2D, 'j', 'p', '2', 'h', 0, 0, 0, 0x16, 'i', 'h', 'd', 'r', 0, 0, 2, 0x80, 0, 0, 1, 0xE0, 0, 3, 7, 7, 0, 0}
+	jp2 = append(jp2, bytes.Repeat([]byte{0xA5}, 16<<10)...)
+	doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Face: jp2, Now: now, AAKey: AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := emrtd.ParseDG2(doc.Files["DG2"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := d.Faces[0]; f.Format != emrtd.ImageJPEG2000 || f.Width != 480 || f.Height != 640 || len(f.Image) != len(jp2) {
+		t.Errorf("got %s %dx%d %d bytes", f.Format, f.Width, f.Height, len(f.Image))
+	}
+	if _, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Face: []byte("GIF89a"), Now: now, AAKey: AANone}); err == nil {
+		t.Error("a GIF face was accepted")
+	}
+	if _, err := GenerateDocument(&DocumentOpts{MRZ: "P<UTO", Now: now}); err == nil {
+		t.Error("a short MRZ was accepted")
+	}
+}
+
+func TestReportActiveAuthentication(t *testing.T) {
+	challenge := []byte{8, 7, 6, 5, 4, 3, 2, 1}
+	for _, kt := range []AAKeyType{AARSA1024, AAECP256} {
+		doc, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := SignActiveAuthentication(doc.AAKey, challenge, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte(nil), resp...)
+		bad[3] ^= 1
+		tampered := emrtd.Files{}
+		for k, v := range doc.Files {
+			tampered[k] = v
+		}
+		other, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered["DG15"] = other.Files["DG15"] // a cloner's own key
+		cloneResp, _ := SignActiveAuthentication(other.AAKey, challenge, rand.Reader)
+		tests := []struct {
+			name   string
+			files  emrtd.Files
+			resp   []byte
+			status emrtd.Status
+			reason string
+		}{
+			{"genuine", doc.Files, resp, emrtd.StatusPass, "proved"},
+			{"corrupted response", doc.Files, bad, emrtd.StatusFail, "clone"},
+			{"not run", doc.Files, nil, emrtd.StatusNotApplicable, "not run"},
+			{"cloner's DG15", tampered, cloneResp, emrtd.StatusFail, "not authenticated by the SOD"},
+		}
+		for _, tt := range tests {
+			r := emrtd.PassiveAuthentication(tt.files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r.AddActiveAuthentication(tt.files, challenge, tt.resp)
+			if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != tt.status || !strings.Contains(c.Reason, tt.reason) {
+				t.Errorf("%s/%s: got %+v, want %s containing %q", kt, tt.name, c, tt.status, tt.reason)
+			}
+		}
+	}
+	noAA, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := emrtd.PassiveAuthentication(noAA.Files, &emrtd.PAOpts{Trust: noAA.Trust, At: now})
+	r.AddActiveAuthentication(noAA.Files, challenge, []byte{1})
+	if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != emrtd.StatusNotApplicable || !r.Passed() {
+		t.Errorf("no DG15: got %+v", c)
+	}
+}

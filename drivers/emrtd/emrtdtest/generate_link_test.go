@@ -1,0 +1,97 @@
+package emrtdtest
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"strings"
+	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd"
+)
+
+// TestLinkCertificate: a CSCA renews its key; the new key is vouched for by a link
+// certificate signed with the old one. A DS issued under the new key chains to the link
+// certificate (by key identifier), as master lists distribute them.
+func TestLinkCertificate(t *testing.T) {
+	o := &DocumentOpts{MRZ: testMRZ, Now: now, Country: "UT", Scheme: ECDSAP256, Rand: rand.Reader}
+	oldCSCA, oldKey, err := makeCSCA(o, "CSCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCSCA, newKey, err := makeCSCA(o, "CSCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, _ := serial(rand.Reader)
+	linkTmpl := &x509.Certificate{
+		SerialNumber: sn, Subject: pkix.Name{Country: []string{"UT"}, Organization: []string{"Test Authority"}, CommonName: "CSCA"},
+		NotBefore: newCSCA.NotBefore, NotAfter: newCSCA.NotAfter,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+		SubjectKeyId: newCSCA.SubjectKeyId, AuthorityKeyId: oldCSCA.SubjectKeyId,
+	}
+	linkDER, err := x509.CreateCertificate(rand.Reader, linkTmpl, oldCSCA, newKey.Public(), oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, dsKey, err := makeDS(o, newCSCA, newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := emrtd.Files{}
+	if files["DG1"], err = emrtd.EncodeDG1(testMRZ); err != nil {
+		t.Fatal(err)
+	}
+	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	oldC, _ := emrtd.ParseCertificate(oldCSCA.Raw)
+	link, _ := emrtd.ParseCertificate(linkDER)
+	if err := link.CheckSignatureFrom(oldC); err != nil {
+		t.Fatalf("link certificate does not verify under the old CSCA: %v", err)
+	}
+
+	withLink := emrtd.NewTrustStore()
+	withLink.AddCSCA(oldC, "old.cer")
+	withLink.AddCSCA(link, "link.cer")
+	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: withLink, At: now})
+	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusPass || !strings.Contains(c.Reason, "link.cer") {
+		t.Errorf("with the link certificate: got %+v\n%s", c, r)
+	}
+	oldOnly := emrtd.NewTrustStore()
+	oldOnly.AddCSCA(oldC, "old.cer")
+	r = emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: oldOnly, At: now})
+	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail {
+		t.Errorf("old CSCA only (same name, other key): got %+v", c)
+	}
+}
+
+// TestForeignCSCA: a trusted CSCA of one country signs a DS certificate that names another
+// country's CSCA as issuer; key identifiers match, names do not: the chain fails.
+func TestForeignCSCA(t *testing.T) {
+	foreign := &DocumentOpts{MRZ: testMRZ, Now: now, Country: "XA", Scheme: ECDSAP256, Rand: rand.Reader}
+	csca, key, err := makeCSCA(foreign, "CSCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The DS says its issuer is a CSCA of UT.
+	fake := *csca
+	fake.Subject = pkix.Name{Country: []string{"UT"}, Organization: []string{"Test Authority"}, CommonName: "CSCA"}
+	fake.RawSubject = nil
+	ds, dsKey, err := makeDS(&DocumentOpts{Now: now, Country: "UT", Scheme: ECDSAP256, Rand: rand.Reader}, &fake, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := emrtd.Files{}
+	files["DG1"], _ = emrtd.EncodeDG1(testMRZ)
+	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := emrtd.ParseCertificate(csca.Raw)
+	store := emrtd.NewTrustStore()
+	store.AddCSCA(c, "xa.cer")
+	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
+	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "names a CSCA of UT") {
+		t.Errorf("got %+v\n%s", c, r)
+	}
+}
