@@ -171,7 +171,9 @@ func TestChoosePACE(t *testing.T) {
 		wantErr bool
 	}{
 		{"GM AES-128 bp256", "3114 3012 060A04007F0007020204020202010202010D", "id-PACE-ECDH-GM-AES-CBC-CMAC-128/13", false},
-		{"prefers GM over CAM and AES-256", "3128 3012 060A04007F0007020204060202010202010D 3012 060A04007F0007020204020402010202010C",
+		{"prefers CAM over GM", "3128 3012 060A04007F0007020204060202010202010D 3012 060A04007F0007020204020402010202010C",
+			"id-PACE-ECDH-CAM-AES-CBC-CMAC-128/13", false},
+		{"prefers the stronger cipher", "3128 3012 060A04007F0007020204020202010202010D 3012 060A04007F0007020204020402010202010C",
 			"id-PACE-ECDH-GM-AES-CBC-CMAC-256/12", false},
 		{"DH only", "3114 3012 060A04007F00070202040102020102020100", "", true},
 		{"no parameter id", "3111 300F 060A04007F00070202040202 020102", "", true},
@@ -189,6 +191,62 @@ func TestChoosePACE(t *testing.T) {
 			if got := paceProtocolName(ch.oid) + "/" + strconv.Itoa(ch.paramID); got != tt.want {
 				t.Errorf("%s: chose %s, want %s", tt.name, got, tt.want)
 			}
+		}
+	}
+}
+
+// Chip answers out of protocol during PACE: each a clear error, never a session.
+func TestPACEErrors(t *testing.T) {
+	key, _ := NewMRZKey("T22000129", "640812", "101031")
+	ch, err := choosePACE(unhex(t, "3114 3012 060A04007F0007020204020202010202010D"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := [][2]string{
+		{"", "9000"},
+		{"", "7C12801095A3A016522EE98D01E76CB6B98B42C39000"},
+		{"", "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F5730D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C549000"},
+		{"", "7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F0949000"},
+		{"", "7C0A86083ABB9674BCE93C089000"},
+	}
+	ourMapKey := "7C438241047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D9000"
+	tests := []struct {
+		name string
+		step int
+		resp string
+		want error
+	}{
+		{"MSE refused", 0, "6A80", nil},
+		{"nonce under the wrong tag", 1, "7C12811095A3A016522EE98D01E76CB6B98B42C39000", ErrProtocol},
+		{"nonce not a whole block", 1, "7C0F800D95A3A016522EE98D01E76CB6B99000", ErrProtocol},
+		{"truncated dynamic authentication data", 1, "7C12801095A3A0169000", ErrProtocol},
+		{"mapping key echoed", 2, ourMapKey, ErrProtocol},
+		{"mapping key off the curve", 2, "7C43824104824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F5730D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C559000", ErrProtocol},
+		{"ephemeral key compressed garbage", 3, "7C0684040201020390 00", ErrProtocol},
+		{"token response without token", 4, "7C009000", ErrProtocol},
+		{"status word out of sequence", 4, "9000", ErrProtocol},
+	}
+	for _, tt := range tests {
+		steps := make([][2]string, tt.step+1)
+		copy(steps, good[:tt.step])
+		steps[tt.step] = [2]string{"", strings.ReplaceAll(tt.resp, " ", "")}
+		s := &script{t: t, steps: steps}
+		rnd := bytes.NewReader(unhex(t, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"+
+			"A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"))
+		c := &channel{t: s}
+		err := pace(context.Background(), c, key, ch, rnd)
+		switch {
+		case err == nil:
+			t.Errorf("%s: PACE succeeded", tt.name)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: error %v, want %v", tt.name, err, tt.want)
+		}
+		var se *StatusError
+		if tt.want == nil && !errors.As(err, &se) {
+			t.Errorf("%s: error %v, want a StatusError", tt.name, err)
+		}
+		if c.sm != nil {
+			t.Errorf("%s: a session was started", tt.name)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package emrtd_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,9 +9,11 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
@@ -103,5 +106,77 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	}
 	if info.CA != "id-CA-ECDH-3DES-CBC-CBC" || !info.CAConfirmed {
 		t.Errorf("CA %q confirmed %v (%s)", info.CA, info.CAConfirmed, info.CAError)
+	}
+}
+
+// PACE-CAM: the chip proves its static key inside PACE; a chip with another key fails.
+func TestPACECAM(t *testing.T) {
+	key := mrzKey(t)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	files := testFiles(t, 2000)
+	files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+	files["DG14"] = dg14CA(t, 2, k.Public())
+	offers := []emrtdtest.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if info.PACEProtocol != "id-PACE-ECDH-CAM-AES-CBC-CMAC-128" || info.CAM != "pass" || info.CA != "" {
+		t.Errorf("protocol %s, CAM %q, CA %q; want PACE-CAM passed and no separate CA", info.PACEProtocol, info.CAM, info.CA)
+	}
+	checkFiles(t, got, files, "DG1", "DG2", "DG14", "EF.SOD")
+
+	// DG14 names another key than the one the chip holds: CAM fails.
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	files2 := maps.Clone(files)
+	files2["DG14"] = dg14CA(t, 2, other.Public())
+	chip = newChip(t, emrtdtest.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	if _, info, err := emrtd.Read(context.Background(), chip, key, nil); !errors.Is(err, emrtd.ErrChipAuth) {
+		t.Errorf("CAM with a foreign key: %v (CAM %q), want ErrChipAuth", err, info.CAM)
+	}
+}
+
+// PACE-CAM with the chip's static key only in a signed EF.CardSecurity (part B verifies
+// the signature); the read passes CAM and the CardSecurity passes its own checks.
+func TestPACECAMCardSecurity(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	key, err := emrtd.NewKeyFromMRZ(e2eMRZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: e2eMRZ, Face: e2eFace(t), Now: now, AAKey: emrtdtest.AANone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caDER, _ := x509.MarshalPKCS8PrivateKey(caKey)
+	dg14 := dg14CA(t, 2, caKey.Public()) // 6E { SET { CA info, CA public key } }
+	set := dg14[2:]                      // the SET (short length form here)
+	ds, err := x509.ParseCertificate(doc.DS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := emrtdtest.BuildCardSecurity(set, ds, doc.DSKey, emrtdtest.ECDSAP256, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := maps.Clone(doc.Files)
+	files["EF.CardSecurity"] = cs
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: caDER,
+		PACE: []emrtdtest.PACEOffer{{Mapping: "CAM", Cipher: "AES-256", ParamID: 12}}})
+	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if info.CAM != "pass" || !bytes.Equal(got["EF.CardSecurity"], cs) {
+		t.Errorf("CAM %q, EF.CardSecurity read %v", info.CAM, bytes.Equal(got["EF.CardSecurity"], cs))
+	}
+	if _, r := emrtd.VerifyCardSecurity(got["EF.CardSecurity"], &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+		t.Errorf("EF.CardSecurity read from the chip does not verify:\n%s", r)
+	}
+	if r := emrtd.PassiveAuthentication(got, &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+		t.Errorf("Passive Authentication:\n%s", r)
 	}
 }

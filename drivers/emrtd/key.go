@@ -94,7 +94,7 @@ func NewMRZKey(docNumber, dateOfBirth, dateOfExpiry string) (AccessKey, error) {
 	}
 	for _, f := range []struct{ name, v string }{{"date of birth", dateOfBirth}, {"date of expiry", dateOfExpiry}} {
 		if len(f.v) != 6 {
-			return AccessKey{}, &MRZError{Field: f.name, Msg: fmt.Sprintf("%q is not YYMMDD", f.v)}
+			return AccessKey{}, &MRZError{Field: f.name, Msg: fmt.Sprintf("%d characters, want YYMMDD", len(f.v))}
 		}
 		if err := checkDate(f.name, 0, 0, f.v); err != nil {
 			return AccessKey{}, err

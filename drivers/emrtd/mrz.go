@@ -171,7 +171,7 @@ func verifyOptional(field string, line, col int, value string, digit byte) error
 func checkDate(field string, line, col int, s string) error {
 	for i := 0; i < len(s); i++ {
 		if (s[i] < '0' || s[i] > '9') && s[i] != '<' {
-			return &MRZError{Field: field, Line: line, Col: col, Msg: fmt.Sprintf("%q is not a YYMMDD date", s)}
+			return &MRZError{Field: field, Line: line, Col: col, Msg: fmt.Sprintf("not a YYMMDD date (character %d)", i+1)}
 		}
 	}
 	if s[2] != '<' && s[3] != '<' {

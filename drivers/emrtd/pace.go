@@ -1,6 +1,7 @@
 package emrtd
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/asn1"
@@ -73,8 +74,7 @@ func PACEParamID(curveName string) int {
 }
 
 // choosePACE reads the PACEInfos of EF.CardAccess (a SET OF SecurityInfo) and picks the one
-// to run: ECDH generic mapping first, then ECDH-CAM (run as generic mapping), stronger
-// ciphers first. It returns an error saying why none fits.
+// to run: ECDH-CAM first, then ECDH generic mapping, stronger ciphers first. It returns an error saying why none fits.
 func choosePACE(cardAccess []byte) (paceChoice, error) {
 	objs, err := ParseTLV(cardAccess)
 	if err != nil {
@@ -137,9 +137,14 @@ func choosePACE(cardAccess []byte) (paceChoice, error) {
 	return best, nil
 }
 
+// rankPACE prefers PACE-CAM (it authenticates the chip too), then generic mapping, then
+// the stronger cipher.
 func rankPACE(c paceChoice) int {
 	r := int(c.cipher)
-	if c.mapping == paceECDHGM {
+	switch c.mapping {
+	case paceECDHCAM:
+		r += 20
+	case paceECDHGM:
 		r += 10
 	}
 	return r
@@ -194,12 +199,33 @@ func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []
 
 // pace runs PACE with ECDH generic mapping (ICAO 9303-11 §4.4) and starts secure messaging.
 func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) error {
+	_, err := paceRun(ctx, c, key, ch, rand)
+	return err
+}
+
+// camData is what PACE-CAM leaves to check once the chip's static key is known:
+// PK_Map,IC must equal CA_IC · PK_IC.
+type camData struct {
+	curve   *ecc.Curve
+	caIC    *big.Int
+	pkMapIC ecc.Point
+}
+
+// camIV is the IV of the encrypted chip authentication data: E(KSenc, -1), the block
+// with every bit set (ICAO 9303-11 §4.4.3.5.2).
+func camIV(c sm.Cipher, ksenc []byte) ([]byte, error) {
+	ones := bytes.Repeat([]byte{0xFF}, c.BlockSize())
+	return c.EncryptBlock(ksenc, ones)
+}
+
+// paceRun runs PACE; for PACE-CAM it also returns the chip authentication data.
+func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) (*camData, error) {
 	if key.IsZero() {
-		return errors.New("pace: no access key")
+		return nil, errors.New("pace: no access key")
 	}
 	oidDER, err := asn1.Marshal(ch.oid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// MSE:Set AT: 80 protocol OID (value only), 83 password reference, 84 parameter ID.
 	mse := paceTLV(0x80, oidDER[2:])
@@ -207,10 +233,10 @@ func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io
 	mse = append(mse, paceTLV(0x84, []byte{byte(ch.paramID)})...)
 	r, err := c.transmit(ctx, sm.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
 	if err != nil {
-		return fmt.Errorf("pace: MSE:Set AT: %w", err)
+		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
 	}
 	if r.SW != 0x9000 && r.SW>>8 != 0x63 { // 63Cx: password retry counter, still usable
-		return &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
+		return nil, &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
 	}
 
 	ga := func(step string, chained bool, tag int, v []byte) (sm.Response, error) {
@@ -233,83 +259,83 @@ func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io
 	// Step 1: the encrypted nonce.
 	r, err = ga("nonce", true, 0, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.SW != 0x9000 {
-		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (nonce)", SW: r.SW}
+		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (nonce)", SW: r.SW}
 	}
 	z, err := gaData(r.Data, 0x80, "nonce")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kpi := sm.KDF(ch.cipher, key.pacePassword(), sm.CounterPI)
 	if len(z) == 0 || len(z)%ch.cipher.BlockSize() != 0 || len(z) > 64 {
-		return fmt.Errorf("%w: pace: encrypted nonce of %d bytes", ErrProtocol, len(z))
+		return nil, fmt.Errorf("%w: pace: encrypted nonce of %d bytes", ErrProtocol, len(z))
 	}
 	s, err := ch.cipher.Decrypt(kpi, nil, z)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	curve := ch.curve
 	// Step 2: generic mapping.
 	skMap, pkMap, err := curve.GenerateKey(rand)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err = ga("mapping", true, 0x81, curve.Marshal(pkMap))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.SW != 0x9000 {
-		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (mapping)", SW: r.SW}
+		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mapping)", SW: r.SW}
 	}
 	raw, err := gaData(r.Data, 0x82, "mapping")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pkMapIC, err := curve.Unmarshal(raw)
 	if err != nil {
-		return fmt.Errorf("%w: pace: chip's mapping key: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: pace: chip's mapping key: %v", ErrProtocol, err)
 	}
 	if pkMapIC.Equal(pkMap) {
-		return fmt.Errorf("%w: pace: chip echoed our mapping key", ErrProtocol)
+		return nil, fmt.Errorf("%w: pace: chip echoed our mapping key", ErrProtocol)
 	}
 	h, err := curve.ECDH(skMap, pkMapIC)
 	if err != nil {
-		return fmt.Errorf("%w: pace: mapping: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: pace: mapping: %v", ErrProtocol, err)
 	}
 	gHat := curve.Add(curve.Mul(curve.Generator(), new(big.Int).SetBytes(s)), h)
 	mapped, err := curve.WithGenerator(gHat)
 	if err != nil {
-		return fmt.Errorf("%w: pace: mapped generator: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: pace: mapped generator: %v", ErrProtocol, err)
 	}
 	// Step 3: key agreement on the mapped generator.
 	skEph, pkEph, err := mapped.GenerateKey(rand)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pkEphBytes := mapped.Marshal(pkEph)
 	r, err = ga("key agreement", true, 0x83, pkEphBytes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.SW != 0x9000 {
-		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (key agreement)", SW: r.SW}
+		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (key agreement)", SW: r.SW}
 	}
 	pkEphICBytes, err := gaData(r.Data, 0x84, "key agreement")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pkEphIC, err := mapped.Unmarshal(pkEphICBytes)
 	if err != nil {
-		return fmt.Errorf("%w: pace: chip's ephemeral key: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: pace: chip's ephemeral key: %v", ErrProtocol, err)
 	}
 	if pkEphIC.Equal(pkEph) {
-		return fmt.Errorf("%w: pace: chip echoed our ephemeral key", ErrProtocol)
+		return nil, fmt.Errorf("%w: pace: chip echoed our ephemeral key", ErrProtocol)
 	}
 	shared, err := mapped.ECDH(skEph, pkEphIC)
 	if err != nil {
-		return fmt.Errorf("%w: pace: key agreement: %v", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: pace: key agreement: %v", ErrProtocol, err)
 	}
 	k := mapped.MarshalField(shared.X)
 	ksenc := sm.KDF(ch.cipher, k, sm.CounterEnc)
@@ -317,33 +343,119 @@ func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io
 	// Step 4: mutual authentication.
 	tIFD, err := paceAuthToken(ch.cipher, ksmac, ch.oid, mapped.Marshal(pkEphIC))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r, err = ga("mutual authentication", false, 0x85, tIFD)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case r.SW>>8 == 0x63 || r.SW == 0x6300 || r.SW == 0x6982:
-		return fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
+		return nil, fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
 	case r.SW != 0x9000:
-		return &StatusError{Op: "pace: GENERAL AUTHENTICATE (mutual authentication)", SW: r.SW}
+		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mutual authentication)", SW: r.SW}
 	}
 	tIC, err := gaData(r.Data, 0x86, "mutual authentication")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	want, err := paceAuthToken(ch.cipher, ksmac, ch.oid, pkEphBytes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(tIC) != len(want) || subtle.ConstantTimeCompare(tIC, want) != 1 {
-		return fmt.Errorf("pace: chip's authentication token: %w", ErrMAC)
+		return nil, fmt.Errorf("pace: chip's authentication token: %w", ErrMAC)
+	}
+	var cam *camData
+	if ch.mapping == paceECDHCAM {
+		a, err := gaData(r.Data, 0x8A, "mutual authentication (CAM)")
+		if err != nil {
+			return nil, err
+		}
+		if len(a) == 0 || len(a)%ch.cipher.BlockSize() != 0 || len(a) > 128 {
+			return nil, fmt.Errorf("%w: pace-cam: chip authentication data of %d bytes", ErrProtocol, len(a))
+		}
+		iv, err := camIV(ch.cipher, ksenc)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := ch.cipher.Decrypt(ksenc, iv, a)
+		if err != nil {
+			return nil, err
+		}
+		ca, err := sm.Unpad(pt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: pace-cam: chip authentication data: %v", ErrProtocol, err)
+		}
+		cam = &camData{curve: curve, caIC: new(big.Int).SetBytes(ca), pkMapIC: pkMapIC}
 	}
 	sess, err := sm.NewSession(ch.cipher, ksenc, ksmac, make([]byte, ch.cipher.BlockSize()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.sm = sess
+	return cam, nil
+}
+
+// verifyCAM checks PACE-CAM once the chip's static ECDH key is known (from EF.CardSecurity,
+// else DG14): PK_Map,IC = CA_IC · PK_IC on the PACE domain parameters.
+func verifyCAM(cam *camData, files Files) error {
+	pub, src, err := camStaticKey(files)
+	if err != nil {
+		return err
+	}
+	if !pub.Curve.impl.Same(cam.curve) {
+		return fmt.Errorf("pace-cam: the %s key is not on the PACE domain parameters", src)
+	}
+	if cam.caIC.Sign() <= 0 || cam.caIC.Cmp(cam.curve.N) >= 0 {
+		return fmt.Errorf("pace-cam: chip authentication data out of range")
+	}
+	q := ecc.Point{X: pub.X, Y: pub.Y}
+	if !cam.curve.IsOnCurve(q.X, q.Y) {
+		return fmt.Errorf("pace-cam: the %s key is not on the curve", src)
+	}
+	if !cam.curve.Mul(q, cam.caIC).Equal(cam.pkMapIC) {
+		return fmt.Errorf("pace-cam: CA_IC · PK_IC differs from the chip's mapping key (key from %s)", src)
+	}
 	return nil
+}
+
+// camStaticKey finds the chip's ECDH Chip Authentication key in EF.CardSecurity or DG14.
+func camStaticKey(files Files) (*ECPublicKey, string, error) {
+	var infos []struct {
+		name string
+		si   *SecurityInfos
+	}
+	if cs, ok := files["EF.CardSecurity"]; ok {
+		sd, err := ParseSignedData(cs)
+		if err != nil {
+			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity: %w", err)
+		}
+		si, err := ParseSecurityInfos(sd.Content)
+		if err != nil {
+			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity content: %w", err)
+		}
+		infos = append(infos, struct {
+			name string
+			si   *SecurityInfos
+		}{"EF.CardSecurity", si})
+	}
+	if dg14, ok := files["DG14"]; ok {
+		si, err := ParseSecurityInfos(dg14)
+		if err != nil {
+			return nil, "", fmt.Errorf("pace-cam: DG14: %w", err)
+		}
+		infos = append(infos, struct {
+			name string
+			si   *SecurityInfos
+		}{"DG14", si})
+	}
+	for _, x := range infos {
+		for _, k := range x.si.ChipAuthKeys {
+			if pub, ok := k.PublicKey.(*ECPublicKey); ok && pub.Curve.impl != nil {
+				return pub, x.name, nil
+			}
+		}
+	}
+	return nil, "", errors.New("pace-cam: neither EF.CardSecurity nor DG14 holds an ECDH chip authentication key")
 }

@@ -91,13 +91,19 @@ type ReadInfo struct {
 	Missing      []string // files the chip does not have (6A82)
 	Denied       []string // files the chip refused (6982: EAC-protected)
 	LeFallbacks  int      // times a READ BINARY was retried with a smaller Le
-	Link         LinkStats
-	CA           string      // Chip Authentication protocol run, "" if none
-	CAConfirmed  bool        // a response verified under the Chip Authentication keys
-	CAError      string      // why Chip Authentication was not run, if asked for
-	AA           *AAExchange // Active Authentication exchange, nil if not run
-	AAError      string      // why Active Authentication could not run, if asked for
-	Duration     time.Duration
+	// Reestablished counts the times access control was run again because the chip ended
+	// secure messaging on a length it refused.
+	Reestablished int
+	Link          LinkStats
+	CA            string      // Chip Authentication protocol run, "" if none
+	CAConfirmed   bool        // a response verified under the Chip Authentication keys
+	CAError       string      // why Chip Authentication was not run, if asked for
+	CAM           string      // "pass" once PACE-CAM's chip authentication data verified; "" otherwise
+	AA            *AAExchange // Active Authentication exchange, nil if not run
+	AAError       string      // why Active Authentication could not run, if asked for
+	Duration      time.Duration
+
+	cam *camData // PACE-CAM data awaiting the chip's static key
 }
 
 // AAExchange is the chip side of Active Authentication: the challenge sent and the
@@ -165,6 +171,24 @@ func comDataGroups(com []byte) ([]string, error) {
 }
 
 var errNotFound = errors.New("file not found")
+
+// leRefused is a READ BINARY whose length the chip refused with an unprotected status,
+// which ends secure messaging: Read re-establishes access and asks for less.
+type leRefused struct {
+	le       int
+	extended bool
+	sw       uint16
+	err      error
+}
+
+func (e *leRefused) Error() string {
+	return fmt.Sprintf("READ BINARY with Le %d refused (status %04X) and secure messaging ended", e.le, e.sw)
+}
+
+func (e *leRefused) Unwrap() error { return e.err }
+
+// maxReestablish bounds how often Read re-runs access control after a refused length.
+const maxReestablish = 4
 
 // selectFile selects an EF by file identifier (P2 0C: no response data).
 func selectFile(ctx context.Context, c *channel, name string, fid uint16) error {
@@ -262,6 +286,11 @@ func readFile(ctx context.Context, c *channel, name string, opts *ReadOpts, info
 	if err != nil {
 		return nil, err
 	}
+	return readFileID(ctx, c, name, fid, opts, info)
+}
+
+// readFileID is readFile for an explicit file identifier.
+func readFileID(ctx context.Context, c *channel, name string, fid uint16, opts *ReadOpts, info *ReadInfo) ([]byte, error) {
 	if err := selectFile(ctx, c, name, fid); err != nil {
 		return nil, err
 	}
@@ -280,6 +309,11 @@ func readFile(ctx context.Context, c *channel, name string, opts *ReadOpts, info
 			}
 		}
 		r, err := readBinary(ctx, c, len(data), want)
+		var se *StatusError
+		if errors.As(err, &se) && se.sessionEnded && (se.SW == 0x6700 || se.SW>>8 == 0x6C) {
+			// The chip refused the length in the clear and dropped secure messaging.
+			return nil, &leRefused{le: want, extended: want > sm.MaxShortNe || opts.ExtendedLength, sw: se.SW, err: err}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("READ BINARY %s at %d: %w", name, len(data), err)
 		}
@@ -315,6 +349,7 @@ func readFile(ctx context.Context, c *channel, name string, opts *ReadOpts, info
 				return nil, &StatusError{Op: fmt.Sprintf("READ BINARY %s at %d with Le %d", name, len(data), want), SW: r.SW}
 			}
 			le = next
+			opts.MaxLe = le // later files start at the length that works
 			info.LeFallbacks++
 		default:
 			return nil, &StatusError{Op: fmt.Sprintf("READ BINARY %s at %d", name, len(data)), SW: r.SW}
@@ -393,6 +428,24 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		}
 		tried[name] = true
 		b, err := readFile(ctx, c, name, &o, info)
+		for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
+			if lr.extended {
+				o.ExtendedLength, o.MaxLe = false, sm.MaxShortNe
+			} else if next := nextLe(lr.le); next > 0 {
+				o.MaxLe = next
+				if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {
+					o.MaxLe = int(lr.sw & 0xFF)
+				}
+			} else {
+				break
+			}
+			info.LeFallbacks++
+			info.Reestablished++
+			if rerr := reestablish(ctx, c, key, &o, info, files); rerr != nil {
+				return files, info, fmt.Errorf("re-establishing access after a refused length: %w", rerr)
+			}
+			b, err = readFile(ctx, c, name, &o, info)
+		}
 		var se *StatusError
 		switch {
 		case errors.Is(err, errNotFound):
@@ -413,7 +466,7 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		if info.CA != "" {
 			info.CAConfirmed = true
 		}
-		if name == "DG14" && o.ChipAuthentication && info.CA == "" {
+		if name == "DG14" && o.ChipAuthentication && info.CA == "" && info.cam == nil {
 			ch, err := chooseCA(b)
 			if err != nil {
 				info.CAError = err.Error()
@@ -424,6 +477,12 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 			}
 			info.CA = ch.name
 		}
+	}
+	if info.cam != nil {
+		if err := verifyCAM(info.cam, files); err != nil {
+			return files, info, fmt.Errorf("%w: %w", ErrChipAuth, err)
+		}
+		info.CAM = "pass"
 	}
 	if o.ActiveAuthentication {
 		if _, ok := files["DG15"]; ok {
@@ -448,12 +507,25 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 			if cerr != nil {
 				why = cerr
 			} else {
-				perr := pace(ctx, c, key, ch, o.Rand)
+				cam, perr := paceRun(ctx, c, key, ch, o.Rand)
 				if perr == nil {
+					info.cam = cam
 					info.Access = "PACE"
 					info.PACEProtocol = paceProtocolName(ch.oid)
 					info.PACECurve = ch.curve.Name
 					info.Cipher = ch.cipher.String()
+					// EF.CardSecurity (master file, PACE only) exists on chips with PACE-CAM
+					// or terminal authentication; most passports have none.
+					if _, done := files["EF.CardSecurity"]; !done {
+						cs, err := readFileID(ctx, c, "EF.CardSecurity", 0x011D, o, info)
+						switch {
+						case err == nil:
+							files["EF.CardSecurity"] = cs
+							info.Read = append(info.Read, "EF.CardSecurity")
+						case !errors.Is(err, errNotFound):
+							return err
+						}
+					}
 					return selectApplication(ctx, c)
 				}
 				if errors.Is(perr, ErrAccessDenied) || errors.Is(perr, ErrMAC) || ctx.Err() != nil {
@@ -484,5 +556,25 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 	}
 	info.Access = "BAC"
 	info.Cipher = sm.TDES.String()
+	return nil
+}
+
+// reestablish runs access control again after the chip ended secure messaging, and Chip
+// Authentication if it had been run.
+func reestablish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+	c.sm = nil
+	if err := establish(ctx, c, key, o, info, files); err != nil {
+		return err
+	}
+	if info.CA == "" {
+		return nil
+	}
+	ch, err := chooseCA(files["DG14"])
+	if err != nil {
+		return err
+	}
+	if err := chipAuthenticate(ctx, c, ch, o.Rand); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrChipAuth, ch.name, err)
+	}
 	return nil
 }

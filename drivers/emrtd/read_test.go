@@ -121,13 +121,14 @@ func TestReadPACE(t *testing.T) {
 
 func TestReadPACEWithCAN(t *testing.T) {
 	files := testFiles(t, 1000)
+	files["EF.CardSecurity"] = emrtd.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
 	chip := newChip(t, emrtdtest.Opts{Files: files, CAN: "123456", PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	can, _ := emrtd.NewCANKey("123456")
 	got, info, err := emrtd.Read(context.Background(), chip, can, nil)
 	if err != nil {
 		t.Fatalf("Read with CAN: %v", err)
 	}
-	checkFiles(t, got, files, "DG1", "DG2")
+	checkFiles(t, got, files, "DG1", "DG2", "EF.CardSecurity")
 	if info.Access != "PACE" {
 		t.Errorf("access %s, want PACE", info.Access)
 	}
@@ -231,6 +232,7 @@ func TestReadLeFallbackAndExtended(t *testing.T) {
 		{"chip refuses Le above 160", emrtdtest.Opts{RefuseLeAbove: 160}, emrtd.ReadOpts{}, 2, 1 + 2 + (dg2+159)/160},
 		{"chip caps responses at 200", emrtdtest.Opts{MaxLe: 200}, emrtd.ReadOpts{}, 0, 1 + (dg2+199)/200 + 1},
 		{"extended, chip max 4096", emrtdtest.Opts{ExtendedLength: true, MaxLe: 4096}, emrtd.ReadOpts{ExtendedLength: true, MaxLe: 4096}, 0, 1 + (dg2+4095)/4096},
+		{"chip refuses above 160 in the clear", emrtdtest.Opts{RefuseLeAbove: 160, PlainErrors: true}, emrtd.ReadOpts{}, 2, 0},
 		{"extended asked, chip short only", emrtdtest.Opts{}, emrtd.ReadOpts{ExtendedLength: true}, 1, 0},
 	}
 	for _, tt := range tests {
@@ -239,29 +241,30 @@ func TestReadLeFallbackAndExtended(t *testing.T) {
 			o.Files, o.MRZInformation, o.BAC = files, key.MRZInformation(), true
 			chip := newChip(t, o)
 			ro := tt.read
-			ro.Files = []string{"DG1"}
-			_, _, err := emrtd.Read(context.Background(), chip, key, &ro)
-			if err != nil && tt.maxDG2 > 0 {
-				t.Fatalf("Read DG1: %v", err)
+			ro.Files = []string{"DG1", "DG2"}
+			got, info, err := emrtd.Read(context.Background(), chip, key, &ro)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			checkFiles(t, got, files, "DG1", "DG2")
+			if info.LeFallbacks != tt.fallbacks {
+				t.Errorf("LeFallbacks = %d, want %d", info.LeFallbacks, tt.fallbacks)
 			}
 			if tt.maxDG2 == 0 {
-				// A chip without extended length answers 6700 to the extended APDU, in the
-				// clear, which ends secure messaging: a clear error, not data.
-				if err == nil {
-					t.Fatalf("extended APDUs to a short-only chip succeeded")
+				// The chip ended secure messaging on the refused length; Read ran access
+				// control again and went on with a smaller Le.
+				if info.Reestablished == 0 {
+					t.Errorf("Reestablished = 0, want > 0")
 				}
 				return
 			}
 			ro.Files = []string{"DG2"}
 			chip.Halt()
-			got, info, err := emrtd.Read(context.Background(), chip, key, &ro)
+			got, info, err = emrtd.Read(context.Background(), chip, key, &ro)
 			if err != nil {
 				t.Fatalf("Read DG2: %v", err)
 			}
 			checkFiles(t, got, files, "DG2")
-			if info.LeFallbacks != tt.fallbacks {
-				t.Errorf("LeFallbacks = %d, want %d", info.LeFallbacks, tt.fallbacks)
-			}
 			// Access costs 4 APDUs (SELECT EF.CardAccess, SELECT app, GET CHALLENGE, EXT AUTH).
 			if got := info.Link.APDUs - 4; got > tt.maxDG2 {
 				t.Errorf("DG2 took %d APDUs, want at most %d", got, tt.maxDG2)
@@ -338,5 +341,35 @@ func TestReadActiveAuthentication(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// cancelAfter cancels the context after n exchanges, like a kiosk giving up mid-read.
+type cancelAfter struct {
+	chip   emrtd.Transceiver
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
+	c.n--
+	if c.n == 0 {
+		c.cancel()
+	}
+	return c.chip.Transceive(ctx, cmd)
+}
+
+func TestReadCancelled(t *testing.T) {
+	key := mrzKey(t)
+	files := testFiles(t, 20000)
+	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, info, err := emrtd.Read(ctx, &cancelAfter{chip: chip, n: 10, cancel: cancel}, key, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read error = %v, want context.Canceled", err)
+	}
+	if info.Link.APDUs > 10 {
+		t.Errorf("%d APDUs sent after cancellation at 10", info.Link.APDUs)
 	}
 }

@@ -27,6 +27,8 @@ var (
 type StatusError struct {
 	Op string // "SELECT DG2", "READ BINARY DG2 at 512", "GET CHALLENGE"
 	SW uint16
+
+	sessionEnded bool // the status came unprotected and ended secure messaging
 }
 
 func (e *StatusError) Error() string {
@@ -147,7 +149,7 @@ func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, er
 		if errors.As(err, &so) {
 			// The chip dropped secure messaging; nothing more can be read in this session.
 			c.sm = nil
-			return sm.Response{}, &StatusError{Op: "secure messaging ended by the chip", SW: so.SW}
+			return sm.Response{}, &StatusError{Op: "secure messaging ended by the chip", SW: so.SW, sessionEnded: true}
 		}
 		if errors.Is(err, sm.ErrMAC) {
 			return sm.Response{}, err

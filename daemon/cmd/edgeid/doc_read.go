@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -30,8 +32,9 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	access := fs.String("access", "auto", "access control: auto (PACE, else BAC), pace or bac")
 	extended := fs.Bool("extended", false, "use extended-length READ BINARY")
 	maxLe := fs.Int("max-le", 0, "largest Le to ask for (default 256, or 65536 with --extended)")
+	record := fs.String("record", "", "record the session (APDUs and the reader's randomness) into this transcript file for replay in tests; it can be decrypted with the access key, so record specimens only")
 	simDump := fs.String("sim-dump", "", "sim: folder of files the virtual chip serves (EF.COM, EF.SOD, DG1 ...)")
-	simPACE := fs.String("sim-pace", "AES-128:13", "sim: PACE offers CIPHER:PARAMID[,...] (12 P-256, 13 brainpoolP256r1, 15 P-384, 16 brainpoolP384r1, 17 brainpoolP512r1, 18 P-521) or none")
+	simPACE := fs.String("sim-pace", "AES-128:13", "sim: PACE offers [GM:|CAM:]CIPHER:PARAMID[,...] (12 P-256, 13 brainpoolP256r1, 15 P-384, 16 brainpoolP384r1, 17 brainpoolP512r1, 18 P-521) or none")
 	simBAC := fs.Bool("sim-bac", true, "sim: the chip offers BAC")
 	simCAN := fs.String("sim-can", "", "sim: the chip's card access number")
 	simMaxLe := fs.Int("sim-max-le", 0, "sim: largest response the chip sends (default 256, 65536 with --sim-extended)")
@@ -70,9 +73,26 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	opts.Access = emrtd.Access(*access)
 	opts.ExtendedLength = *extended
 	opts.MaxLe = *maxLe
+	var rec *emrtdtest.Record
+	if *record != "" {
+		rec = &emrtdtest.Record{T: t}
+		t = rec
+		opts.Rand = rec.RecordRand(rand.Reader)
+	}
 	files, info, err := emrtd.Read(ctx, t, key, &opts)
+	if rec != nil {
+		var buf bytes.Buffer
+		if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
+			werr = emrtd.WriteFileAtomic(*record, buf.Bytes(), 0o600)
+			if werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
 	if err != nil {
-		if errors.Is(err, emrtd.ErrAccessDenied) {
+		if errors.Is(err, emrtd.ErrAccessDenied) || errors.Is(err, emrtd.ErrChipAuth) {
+			// Negative outcomes, not faults: the key is wrong, or the chip failed to prove
+			// it holds its Chip Authentication key (a possible clone).
 			return &exitStatus{code: 1, msg: "edgeid doc read: " + err.Error()}
 		}
 		return err
@@ -141,12 +161,19 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 	}
 	if paceSpec != "none" && paceSpec != "" {
 		for _, s := range strings.Split(paceSpec, ",") {
-			c, id, ok := strings.Cut(s, ":")
-			n, err := strconv.Atoi(id)
-			if !ok || err != nil {
-				return nil, usagef("--sim-pace %q: want CIPHER:PARAMID, e.g. AES-128:13", s)
+			parts := strings.Split(s, ":")
+			mapping := "GM"
+			if len(parts) == 3 {
+				mapping, parts = parts[0], parts[1:]
 			}
-			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Cipher: c, ParamID: n})
+			if len(parts) != 2 {
+				return nil, usagef("--sim-pace %q: want [GM:|CAM:]CIPHER:PARAMID, e.g. AES-128:13", s)
+			}
+			n, err := strconv.Atoi(parts[1])
+			if err != nil {
+				return nil, usagef("--sim-pace %q: parameter ID %q is not a number", s, parts[1])
+			}
+			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
 		}
 	}
 	if aaKeyFile != "" {
@@ -198,6 +225,7 @@ type readResult struct {
 	BytesSent    int64          `json:"bytes_sent"`
 	BytesRecv    int64          `json:"bytes_received"`
 	LeFallbacks  int            `json:"le_fallbacks"`
+	CAM          string         `json:"pace_cam,omitempty"`
 	CA           string         `json:"chip_authentication,omitempty"`
 	CAConfirmed  bool           `json:"chip_authentication_confirmed"`
 	CAError      string         `json:"chip_authentication_error,omitempty"`
@@ -212,7 +240,7 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 		Access: info.Access, PACEProtocol: info.PACEProtocol, PACECurve: info.PACECurve, PACEFallback: info.PACEFallback,
 		Cipher: info.Cipher, Files: map[string]int{}, Missing: info.Missing, Denied: info.Denied,
 		APDUs: info.Link.APDUs, BytesSent: info.Link.BytesSent, BytesRecv: info.Link.BytesReceived,
-		LeFallbacks: info.LeFallbacks, CA: info.CA, CAConfirmed: info.CAConfirmed, CAError: info.CAError, AA: "not run", AAError: info.AAError,
+		LeFallbacks: info.LeFallbacks, CAM: info.CAM, CA: info.CA, CAConfirmed: info.CAConfirmed, CAError: info.CAError, AA: "not run", AAError: info.AAError,
 		DurationMS: float64(info.Duration.Microseconds()) / 1000, Dump: dump,
 	}
 	for n, b := range files {
@@ -255,6 +283,8 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 		fmt.Fprintf(w, "refused:  %s (access needs terminal authentication)\n", strings.Join(r.Denied, " "))
 	}
 	switch {
+	case r.CAM != "":
+		fmt.Fprintf(w, "CA:       PACE-CAM %s\n", r.CAM)
 	case r.CA != "":
 		fmt.Fprintf(w, "CA:       %s, confirmed %v\n", r.CA, r.CAConfirmed)
 	case r.CAError != "":

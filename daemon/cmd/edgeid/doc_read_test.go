@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -102,5 +106,25 @@ func TestDocReadSimSpecimenAACA(t *testing.T) {
 	}
 	if r.AA != "pass" || r.CA != "id-CA-ECDH-3DES-CBC-CBC" || !r.CAConfirmed {
 		t.Errorf("AA %q (%s), CA %q confirmed %v; want pass and a confirmed 3DES CA", r.AA, r.AAError, r.CA, r.CAConfirmed)
+	}
+}
+
+// A chip that does not hold its DG14 key (a clone) is a negative outcome: exit 1.
+func TestDocReadSimCloneChip(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("specimen absent: %v", err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	keyFile := filepath.Join(t.TempDir(), "other.pkcs8")
+	if err := os.WriteFile(keyFile, der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"doc", "read", "--reader", "sim", "--sim-dump", dir,
+		"--mrz", "C11T002JM4D<<9608122F2310314<<<<<<<<<<<<<<<4", "--sim-ca-key", keyFile}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "chip authentication failed") {
+		t.Errorf("exit %d, stderr %q; want 1 and a chip authentication failure", code, stderr.String())
 	}
 }

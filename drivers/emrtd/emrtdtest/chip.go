@@ -27,6 +27,9 @@ import (
 
 // PACEOffer is one PACE protocol the chip offers in EF.CardAccess.
 type PACEOffer struct {
+	// Mapping is "GM" (generic mapping, the default) or "CAM" (chip authentication
+	// mapping, AES only; needs Opts.CAKey on the same curve).
+	Mapping string
 	Cipher  string // "3DES", "AES-128", "AES-192" or "AES-256"
 	ParamID int    // standardized ECDH domain parameters: 12 P-256, 13 brainpoolP256r1, 15 P-384, 16 brainpoolP384r1, 17 brainpoolP512r1, 18 P-521 (8..18)
 }
@@ -48,13 +51,17 @@ type Opts struct {
 	MaxLe int
 	// RefuseLeAbove makes READ BINARY with a larger Ne fail with 6700 (0: never).
 	RefuseLeAbove int
+	// PlainErrors answers a refused length (6700) in the clear and ends secure messaging,
+	// as some chips do, instead of a protected 6700.
+	PlainErrors bool
 	// ExtendedLength accepts extended-length APDUs; without it they get 6700.
 	ExtendedLength bool
 	// AAKey answers INTERNAL AUTHENTICATE: *rsa.PrivateKey (ISO/IEC 9796-2 scheme 1, SHA-1)
 	// or *ecdsa.PrivateKey (plain r||s over SHA-256 of the challenge). Nil: no AA.
 	AAKey crypto.Signer
 	// CAKey is the Chip Authentication private key, EC in PKCS#8 or SEC 1 DER, matching the
-	// ECDH ChipAuthenticationInfo and public key of Files["DG14"]. Nil: no CA.
+	// ECDH public key of Files["DG14"] or Files["EF.CardSecurity"]; the protocol comes from
+	// their ChipAuthenticationInfo. It also serves PACE-CAM. Nil: no CA.
 	CAKey []byte
 	// Rand is the chip's randomness; nil means crypto/rand.
 	Rand io.Reader
@@ -166,8 +173,12 @@ func New(opts *Opts) (*Chip, error) {
 			if err != nil {
 				return nil, err
 			}
-			if ecc.ByStandardizedID(p.ParamID) == nil {
+			pc := ecc.ByStandardizedID(p.ParamID)
+			if pc == nil {
 				return nil, fmt.Errorf("emrtdtest: PACE parameter ID %d is not an ECDH set", p.ParamID)
+			}
+			if p.Mapping == "CAM" && (c.ca == nil || !c.ca.curve.Same(pc)) {
+				return nil, fmt.Errorf("emrtdtest: PACE-CAM on parameter ID %d needs a CAKey on %s", p.ParamID, pc.Name)
 			}
 			der, _ := asn1.Marshal(struct {
 				OID     asn1.ObjectIdentifier
@@ -223,7 +234,18 @@ func paceOID(p PACEOffer) (asn1.ObjectIdentifier, sm.Cipher, error) {
 	if cph == 0 {
 		return nil, 0, fmt.Errorf("emrtdtest: unknown PACE cipher %q", p.Cipher)
 	}
-	return asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, int(cph)}, cph, nil
+	mapping := 2
+	switch p.Mapping {
+	case "", "GM":
+	case "CAM":
+		if cph == sm.TDES {
+			return nil, 0, errors.New("emrtdtest: PACE-CAM needs AES")
+		}
+		mapping = 6
+	default:
+		return nil, 0, fmt.Errorf("emrtdtest: unknown PACE mapping %q (want GM or CAM)", p.Mapping)
+	}
+	return asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, mapping, int(cph)}, cph, nil
 }
 
 func appFileID(name string) (uint16, bool) {
@@ -259,6 +281,7 @@ func (c *Chip) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
 
 func (c *Chip) handle(raw []byte) []byte {
 	if len(raw) > 5 && raw[4] == 0 && !c.opts.ExtendedLength {
+		c.st = state{} // a chip that cannot parse the APDU drops secure messaging
 		return sw(0x6700).Bytes()
 	}
 	cmd, err := sm.ParseCommand(raw)
@@ -280,6 +303,10 @@ func (c *Chip) handle(raw []byte) []byte {
 		return sw(0x6987).Bytes()
 	}
 	r := c.dispatch(cmd)
+	if protected && c.opts.PlainErrors && r.SW == 0x6700 {
+		c.st = state{}
+		return r.Bytes()
+	}
 	if !protected || c.st.sess == nil {
 		return r.Bytes()
 	}
@@ -338,6 +365,13 @@ func (c *Chip) selectFile(cmd sm.Command) sm.Response {
 		if !c.st.appSelected {
 			if fid == 0x011C && c.cardAcc != nil {
 				c.st.current = "EF.CardAccess"
+				return sw(0x9000)
+			}
+			if _, ok := c.opts.Files["EF.CardSecurity"]; ok && fid == 0x011D {
+				if c.st.sess == nil {
+					return sw(0x6982) // readable after PACE only
+				}
+				c.st.current = "EF.CardSecurity"
 				return sw(0x9000)
 			}
 			return sw(0x6A82)
@@ -639,6 +673,18 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 			return fail(0x6300)
 		}
 		tIC, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkIFD)
+		resp := tlv(0x86, tIC)
+		if p.offer.Mapping == "CAM" {
+			// CA_IC = SK_IC⁻¹ · SK_Map,IC mod n, sent encrypted under KSenc with IV E(KSenc, -1).
+			caIC := new(big.Int).ModInverse(c.ca.d, p.curve.N)
+			caIC.Mul(caIC, p.skMap).Mod(caIC, p.curve.N)
+			iv, _ := p.cipher.EncryptBlock(p.ksenc, bytes.Repeat([]byte{0xFF}, p.cipher.BlockSize()))
+			a, err := p.cipher.Encrypt(p.ksenc, iv, sm.Pad(p.curve.MarshalScalar(caIC), p.cipher.BlockSize()))
+			if err != nil {
+				return fail(0x6F00)
+			}
+			resp = append(resp, tlv(0x8A, a)...)
+		}
 		sess, err := sm.NewSession(p.cipher, p.ksenc, p.ksmac, make([]byte, p.cipher.BlockSize()))
 		if err != nil {
 			return fail(0x6F00)
@@ -646,7 +692,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		c.st.pace = nil
 		// The token response still goes out unprotected; SM starts with the next command.
 		c.st.sess = sess
-		return sm.Response{Data: tlv(0x7C, tlv(0x86, tIC)), SW: 0x9000}
+		return sm.Response{Data: tlv(0x7C, resp), SW: 0x9000}
 	}
 	return fail(0x6985)
 }
@@ -673,23 +719,34 @@ func (c *Chip) loadCA() error {
 	if err != nil {
 		return fmt.Errorf("emrtdtest: CA key: %w", err)
 	}
-	dg14, ok := c.opts.Files["DG14"]
-	if !ok {
-		return errors.New("emrtdtest: CAKey given but Files has no DG14")
+	c.ca = &caKey{curve: curve, d: d}
+	// The Chip Authentication protocol comes from DG14, else EF.CardSecurity. Without one
+	// the key serves PACE-CAM only.
+	var sources [][]byte
+	if dg14, ok := c.opts.Files["DG14"]; ok {
+		sources = append(sources, dg14)
 	}
-	si, err := emrtd.ParseSecurityInfos(dg14)
-	if err != nil {
-		return fmt.Errorf("emrtdtest: DG14: %w", err)
-	}
-	for _, ci := range si.ChipAuth {
-		if ci.KeyAgreement != "ECDH" {
-			continue
+	if cs, ok := c.opts.Files["EF.CardSecurity"]; ok {
+		sd, err := emrtd.ParseSignedData(cs)
+		if err != nil {
+			return fmt.Errorf("emrtdtest: EF.CardSecurity: %w", err)
 		}
-		cph := map[int]sm.Cipher{112: sm.TDES, 128: sm.AES128, 192: sm.AES192, 256: sm.AES256}[ci.KeyBits]
-		c.ca = &caKey{curve: curve, d: d, oid: ci.Protocol, cipher: cph}
-		return nil
+		sources = append(sources, sd.Content)
 	}
-	return errors.New("emrtdtest: DG14 has no ECDH ChipAuthenticationInfo")
+	for _, src := range sources {
+		si, err := emrtd.ParseSecurityInfos(src)
+		if err != nil {
+			return fmt.Errorf("emrtdtest: security infos: %w", err)
+		}
+		for _, ci := range si.ChipAuth {
+			if ci.KeyAgreement == "ECDH" {
+				c.ca.oid = ci.Protocol
+				c.ca.cipher = map[int]sm.Cipher{112: sm.TDES, 128: sm.AES128, 192: sm.AES192, 256: sm.AES256}[ci.KeyBits]
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // caAgree computes the new session keys from the terminal's ephemeral key.
@@ -714,7 +771,7 @@ func (c *Chip) caAgree(pk []byte) sm.Response {
 
 // caMSE handles MSE:Set KAT (3DES Chip Authentication) and MSE:Set AT for CA.
 func (c *Chip) caMSE(cmd sm.Command) sm.Response {
-	if c.ca == nil {
+	if c.ca == nil || c.ca.cipher == 0 {
 		return sw(0x6A80)
 	}
 	if c.st.sess == nil {

@@ -7,8 +7,8 @@ import (
 	"math/big"
 )
 
-var oidPrimeField = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
-var oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+func oidPrimeField() asn1.ObjectIdentifier  { return asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1} }
+func oidECPublicKey() asn1.ObjectIdentifier { return asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1} }
 
 type explicitParams struct {
 	Version int
@@ -44,7 +44,7 @@ func ParseParameters(der []byte) (*Curve, error) {
 	if rest, err := asn1.Unmarshal(der, &e); err != nil || len(rest) != 0 {
 		return nil, fmt.Errorf("%w: explicit EC parameters: %v", ErrBadParameter, err)
 	}
-	if !e.FieldID.Type.Equal(oidPrimeField) {
+	if !e.FieldID.Type.Equal(oidPrimeField()) {
 		return nil, fmt.Errorf("%w: field type %v is not prime-field", ErrBadParameter, e.FieldID.Type)
 	}
 	p := e.FieldID.Prime
@@ -86,7 +86,7 @@ func ParsePrivateKey(der []byte) (*Curve, *big.Int, error) {
 		PrivateKey []byte
 	}
 	if rest, err := asn1.Unmarshal(der, &p8); err == nil && len(rest) == 0 {
-		if !p8.Algo.Algorithm.Equal(oidECPublicKey) {
+		if !p8.Algo.Algorithm.Equal(oidECPublicKey()) {
 			return nil, nil, fmt.Errorf("ecc: PKCS#8 key algorithm %v is not id-ecPublicKey", p8.Algo.Algorithm)
 		}
 		c, err := ParseParameters(p8.Algo.Parameters.FullBytes)
