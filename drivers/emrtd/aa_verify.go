@@ -14,16 +14,6 @@ var iso9796HashIDs = map[byte]crypto.Hash{
 	0x33: crypto.SHA1, 0x34: crypto.SHA256, 0x35: crypto.SHA512, 0x36: crypto.SHA384, 0x38: crypto.SHA224,
 }
 
-// ISO9796HashID returns the ISO/IEC 10118-3 hash identifier of h for a two-byte trailer.
-func ISO9796HashID(h crypto.Hash) (byte, bool) {
-	for id, hh := range iso9796HashIDs {
-		if hh == h {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
 // VerifyActiveAuthentication checks a chip's INTERNAL AUTHENTICATE response to challenge
 // with its DG15 key (ICAO 9303-11 section 6.1). RSA keys use ISO/IEC 9796-2 digital
 // signature scheme 1 (partial message recovery; the challenge is the non-recoverable part).

@@ -108,10 +108,24 @@ func decodeTime(t *TLV, what string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s at offset %d: tag %s is not a time", what, t.Offset, t.Tag)
 	}
 	var tm time.Time
-	if _, err := asn1.Unmarshal(EncodeTLV(t.Tag, t.Value), &tm); err != nil {
-		return time.Time{}, fmt.Errorf("%s at offset %d: %w", what, t.Offset, err)
+	_, err := asn1.Unmarshal(EncodeTLV(t.Tag, t.Value), &tm)
+	if err == nil {
+		return tm, nil
 	}
-	return tm, nil
+	// encoding/asn1 is strict DER; some issuers write fractional seconds or omit them.
+	layouts := []string{"20060102150405.999999999Z0700", "200601021504Z0700"}
+	if t.Tag == tagUTCTime {
+		layouts = []string{"0601021504Z0700"}
+	}
+	for _, l := range layouts {
+		if tm, perr := time.Parse(l, string(t.Value)); perr == nil {
+			if t.Tag == tagUTCTime && tm.Year() >= 2050 {
+				tm = tm.AddDate(-100, 0, 0)
+			}
+			return tm.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s at offset %d: %w", what, t.Offset, err)
 }
 
 // bitStringBytes returns the content of a BIT STRING with no unused bits.

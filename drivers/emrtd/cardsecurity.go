@@ -32,7 +32,7 @@ func VerifyCardSecurity(b []byte, opts *PAOpts) (*SecurityInfos, *Report) {
 		}
 		return nil, r
 	}
-	sd, err := ParseSignedData(b)
+	sd, err := parseChipSignedData(b)
 	if err != nil {
 		return fail("%v", err)
 	}

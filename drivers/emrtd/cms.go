@@ -9,9 +9,13 @@ import (
 	"math/big"
 )
 
-// maxCMSCertificates bounds the certificates taken from one SignedData (master lists hold
-// several hundred).
-const maxCMSCertificates = 4096
+// Bounds on the certificates in one SignedData. Master lists hold several hundred; a chip's
+// SOD or EF.CardSecurity holds one, and each certificate may cost an explicit-curve
+// validation, so chip data gets a small bound.
+const (
+	maxCMSCertificates  = 4096
+	maxChipCertificates = 8
+)
 
 // SignedData is a CMS SignedData (RFC 5652) as used by EF.SOD, EF.CardSecurity and CSCA
 // master lists. BER indefinite lengths and constructed octet strings are accepted.
@@ -66,10 +70,19 @@ func ParseSignedData(b []byte) (*SignedData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseContentInfo(t)
+	return parseContentInfo(t, maxCMSCertificates)
 }
 
-func parseContentInfo(t *TLV) (*SignedData, error) {
+// parseChipSignedData parses a SignedData read from a chip (EF.CardSecurity).
+func parseChipSignedData(b []byte) (*SignedData, error) {
+	t, err := parseDER(b, "cms")
+	if err != nil {
+		return nil, err
+	}
+	return parseContentInfo(t, maxChipCertificates)
+}
+
+func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
 	if t.Tag != tagSequence {
 		return nil, fmt.Errorf("cms: content info at offset %d: tag %s, want a sequence", t.Offset, t.Tag)
 	}
@@ -127,8 +140,8 @@ func parseContentInfo(t *TLV) (*SignedData, error) {
 		switch c.Tag {
 		case 0xA0:
 			for j := range c.Children {
-				if len(out.Certificates) >= maxCMSCertificates {
-					return nil, fmt.Errorf("cms: more than %d certificates", maxCMSCertificates)
+				if len(out.Certificates) >= maxCerts {
+					return nil, fmt.Errorf("cms: more than %d certificates", maxCerts)
 				}
 				if c.Children[j].Tag != tagSequence {
 					continue // other certificate formats (attribute certificates) are ignored

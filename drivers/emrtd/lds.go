@@ -242,6 +242,10 @@ var (
 	oidAAInfo = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 5}
 )
 
+// maxSecurityInfos bounds the entries of one SecurityInfos set (each key may cost an
+// explicit-curve validation); real files hold a handful.
+const maxSecurityInfos = 64
+
 // SecurityInfos is the content of DG14, EF.CardAccess and EF.CardSecurity.
 type SecurityInfos struct {
 	PACE             []PACEInfo
@@ -315,6 +319,9 @@ func ParseSecurityInfos(b []byte) (*SecurityInfos, error) {
 	}
 	if t.Tag != tagSet {
 		return nil, fmt.Errorf("security infos at offset %d: tag %s, want a set", t.Offset, t.Tag)
+	}
+	if len(t.Children) > maxSecurityInfos {
+		return nil, fmt.Errorf("security infos: %d entries, more than %d", len(t.Children), maxSecurityInfos)
 	}
 	s := &SecurityInfos{}
 	for i := range t.Children {

@@ -34,7 +34,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 		}
 		t = &t.Children[0]
 	}
-	sd, err := parseContentInfo(t)
+	sd, err := parseContentInfo(t, maxChipCertificates)
 	if err != nil {
 		return nil, fmt.Errorf("sod: %w", err)
 	}

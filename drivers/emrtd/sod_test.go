@@ -105,3 +105,31 @@ func TestSignerIdentifiesReorderedName(t *testing.T) {
 		}
 	}
 }
+
+func TestSODCertificateBound(t *testing.T) {
+	b := readShared(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin")
+	top, err := ParseTLVExpect(b, 0x77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 77 { 30 { 06, A0 { 30 { version, digests, content, A0 certificates, signers } } } }
+	sd := &top.Children[0].Children[1].Children[0]
+	certs, ok := sd.Find(0xA0)
+	if !ok || len(certs.Children) != 1 {
+		t.Fatalf("certificates not where expected: %v", ok)
+	}
+	for len(certs.Children) <= maxChipCertificates {
+		certs.Children = append(certs.Children, certs.Children[0])
+	}
+	_, err = ParseSOD(top.Encode())
+	if err == nil || !strings.Contains(err.Error(), "more than 8 certificates") {
+		t.Errorf("SOD with %d certificates: got %v", len(certs.Children), err)
+	}
+	many := make([][]byte, maxSecurityInfos+1)
+	for i := range many {
+		many[i] = EncodeConstructed(0x30, mustOID(oidTA), EncodeTLV(0x02, []byte{1}))
+	}
+	if _, err := ParseSecurityInfos(EncodeConstructed(0x31, many...)); err == nil || !strings.Contains(err.Error(), "more than 64") {
+		t.Errorf("65 security infos: got %v", err)
+	}
+}

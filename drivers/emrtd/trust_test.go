@@ -63,7 +63,17 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 	}
 	var verified, noIssuer int
 	algs := map[string]int{}
+	seen := map[string]bool{}
 	for _, c := range s.CSCAs() {
+		if raceEnabled {
+			// One certificate per signature algorithm and issuer key type is enough to
+			// look for races; the full sweep runs without the race detector.
+			k := c.SignatureAlgorithm.OID.String() + KeyDescription(c.PublicKey)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
 		iss, err := findIssuer(c, s.CSCAs())
 		if err != nil {
 			if strings.Contains(err.Error(), "does not verify") {
@@ -78,7 +88,7 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 		verified++
 	}
 	t.Logf("%d verified, %d without their issuer in the store; by algorithm: %v", verified, noIssuer, algs)
-	if verified < 600 {
+	if verified < 30 || !raceEnabled && verified < 600 {
 		t.Errorf("only %d of %d certificates verified against an issuer in the store", verified, s.Len())
 	}
 }

@@ -99,6 +99,14 @@ func TestTrustImportList(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "ds-revocation") {
 		t.Errorf("verify with the imported CRL: exit %d, %q", code, errs)
 	}
+	if !strings.Contains(out, "CRL C=UT") || !strings.Contains(out, "1 revoked") {
+		t.Errorf("list: CRL line missing: %q", out)
+	}
+	// A CRL no trusted CSCA signed is refused.
+	_, otherTrust := writeDoc(t, emrtdtest.DocumentOpts{Now: now, RevokeDS: true})
+	if code, _, errs := runCLI(t, "trust", "import", filepath.Join(otherTrust, "csca.crl"), "--state", state); code != 2 || !strings.Contains(errs, "signed this CRL") {
+		t.Errorf("foreign CRL: exit %d, %q", code, errs)
+	}
 	// A file that is no trust material is refused, and nothing is written.
 	junk := filepath.Join(t.TempDir(), "junk.cer")
 	os.WriteFile(junk, []byte("not a certificate"), 0o600)

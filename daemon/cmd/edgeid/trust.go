@@ -68,6 +68,27 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 		}
 	}
 	for _, it := range items {
+		if it.tf.Kind == emrtd.KindMasterList {
+			roots = append(roots, it.tf.MasterList.CSCAs...)
+		}
+	}
+	// A CRL is kept only when a trusted CSCA of its issuer name signed it.
+	for _, it := range items {
+		if it.tf.Kind != emrtd.KindCRL {
+			continue
+		}
+		signed := false
+		for _, c := range roots {
+			if it.tf.CRL.Issuer.Equal(c.Subject) && it.tf.CRL.CheckSignatureFrom(c) == nil {
+				signed = true
+				break
+			}
+		}
+		if !signed {
+			return fmt.Errorf("%s: refused: no trusted CSCA named %s signed this CRL", it.src, it.tf.CRL.Issuer)
+		}
+	}
+	for _, it := range items {
 		switch it.tf.Kind {
 		case emrtd.KindCertificates:
 			for _, c := range it.tf.Certificates {
@@ -148,6 +169,13 @@ func runTrustList(_ context.Context, e env, args []string) error {
 	}
 	for _, r := range rows {
 		fmt.Fprintf(e.stdout, "%-3s %s .. %s  %-28s %s  [%s]\n", r.Country, r.NotBefore, r.NotAfter, r.Key, r.Subject, r.Source)
+	}
+	for _, c := range store.CRLs() {
+		next := "no next update"
+		if !c.NextUpdate.IsZero() {
+			next = "next " + c.NextUpdate.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(e.stdout, "CRL %s: %d revoked, issued %s, %s\n", c.Issuer, len(c.Revoked), c.ThisUpdate.UTC().Format("2006-01-02"), next)
 	}
 	fmt.Fprintf(e.stdout, "%d trusted CSCA certificates, %d CRLs in %s\n", len(rows), len(store.CRLs()), dir)
 	return nil

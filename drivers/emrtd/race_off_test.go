@@ -1,0 +1,5 @@
+//go:build !race
+
+package emrtd
+
+const raceEnabled = false
