@@ -285,7 +285,9 @@ func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Documen
 			}
 		}
 	}
-	if !hasPassed(doc.Checks, "passive_authentication") && !contains(reasons, ReasonPassiveAuth) {
+	// Passive Authentication must have passed; a chip refused for another reason (a clone
+	// failing Chip Authentication) is refused for that reason alone.
+	if len(reasons) == 0 && !hasPassed(doc.Checks, "passive_authentication") {
 		reasons = append(reasons, ReasonPassiveAuth)
 	}
 	return doc, reasons

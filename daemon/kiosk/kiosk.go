@@ -111,9 +111,10 @@ type Document struct {
 	DateOfExpiry   time.Time
 	Photo          []byte // the DG2 face image, JPEG or JPEG 2000
 	Checks         []DocCheck
-	// SignerIssuer and SignerSerial identify the document signer certificate (for revocation).
+	// SignerIssuer (canonical name) and SignerSerial (big-endian bytes, no leading zeros)
+	// identify the document signer certificate, for revocation.
 	SignerIssuer string
-	SignerSerial string
+	SignerSerial []byte
 }
 
 // DocumentReader reads and authenticates a document through an open card.
@@ -132,7 +133,7 @@ type RevocationQuery struct {
 	IssuingState   string
 	DocumentNumber string
 	SignerIssuer   string
-	SignerSerial   string
+	SignerSerial   []byte
 }
 
 // RevocationResult is the answer of the local revocation list.

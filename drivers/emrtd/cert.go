@@ -137,6 +137,10 @@ func (n Name) Equal(m Name) bool {
 	return true
 }
 
+// Canonical is the name in a form that does not depend on the order, case or spacing of its
+// parts: the key under which revocation lists name a certificate issuer.
+func (n Name) Canonical() string { return strings.Join(n.canon(), ",") }
+
 func (n Name) canon() []string {
 	out := make([]string, len(n))
 	for i, a := range n {
