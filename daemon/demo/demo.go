@@ -1,0 +1,167 @@
+// Package demo is the simulation behind `make run`: a made-up PKI, four generated passports
+// with known outcomes (the holder, someone else, a revoked document, a forged one), and a
+// PN532 emulator on a fake I2C bus that presents them in turn to the real reader driver.
+// No real person's data: the names are invented and the photos are public-domain samples.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/nfc"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/readers"
+)
+
+// Document is one demo passport and what the kiosk should decide for it.
+type Document struct {
+	Name    string
+	Key     kiosk.AccessKey
+	State   string
+	Number  string
+	Expect  kiosk.Outcome
+	Reason  string // the expected reason code, "" for accepted
+	card    *pn532test.Card
+	revoked bool
+}
+
+// Demo holds the documents, the trust store that vouches for them and the emulated reader.
+type Demo struct {
+	Docs   []Document
+	Trust  *emrtd.TrustStore
+	Reader nfc.Reader
+	field  *pn532test.Chip
+
+	mu      sync.Mutex
+	current int // index into Docs of the document in the field, -1 when empty
+}
+
+// New builds the documents from the photos in faceDir (astronaut-320.jp2, camera-320.jp2).
+func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
+	astronaut, err := os.ReadFile(filepath.Join(faceDir, "astronaut-320.jp2"))
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	cameraman, err := os.ReadFile(filepath.Join(faceDir, "camera-320.jp2"))
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	specs := []struct {
+		name, number string
+		photo        []byte
+		tamper       string
+		revoked      bool
+		expect       kiosk.Outcome
+		reason       string
+	}{
+		{"holder", "UA0000001", astronaut, "", false, kiosk.Accepted, ""},
+		{"someone_else", "UA0000002", cameraman, "", false, kiosk.Rejected, kiosk.ReasonFaceMismatch},
+		{"revoked", "UA0000003", astronaut, "", true, kiosk.Rejected, kiosk.ReasonRevokedDocument},
+		{"forged", "UA0000004", astronaut, "DG2", false, kiosk.Rejected, kiosk.ReasonPassiveAuth},
+	}
+	d := &Demo{Trust: emrtd.NewTrustStore(), current: -1}
+	for i, s := range specs {
+		h := emrtdtest.Holder{IssuingState: "UTO", Surname: "SPECIMEN", GivenNames: fmt.Sprintf("DEMO %c", 'A'+i), DocumentNumber: s.number,
+			Nationality: "UTO", DateOfBirth: "800101", Sex: "F", DateOfExpiry: now.AddDate(5, 0, 0).Format("060102")}
+		mrz, err := emrtdtest.TD3(h)
+		if err != nil {
+			return nil, err
+		}
+		gen, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: mrz, Face: s.photo, Now: now, Country: "UT", AAKey: emrtdtest.AAECP256, Tamper: s.tamper})
+		if err != nil {
+			return nil, fmt.Errorf("demo: %s: %w", s.name, err)
+		}
+		for _, c := range gen.Trust.CSCAs() {
+			d.Trust.AddCSCA(c, "demo PKI")
+		}
+		key := kiosk.AccessKey{DocumentNumber: h.DocumentNumber, DateOfBirth: h.DateOfBirth, DateOfExpiry: h.DateOfExpiry}
+		ek, err := emrtd.NewMRZKey(key.DocumentNumber, key.DateOfBirth, key.DateOfExpiry)
+		if err != nil {
+			return nil, err
+		}
+		co := emrtdtest.DefaultOpts()
+		co.Files, co.MRZInformation, co.AAKey = gen.Files, ek.MRZInformation(), gen.AAKey
+		co.PACE = []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
+		chip, err := emrtdtest.New(&co)
+		if err != nil {
+			return nil, err
+		}
+		d.Docs = append(d.Docs, Document{Name: s.name, Key: key, State: "UTO", Number: s.number, Expect: s.expect, Reason: s.reason,
+			card: pn532test.PassportA(chip), revoked: s.revoked})
+	}
+	r, field, err := readers.OpenSim(ctx, readers.Opts{})
+	if err != nil {
+		return nil, err
+	}
+	field.Remove() // the field starts empty; Present puts the documents in
+	d.Reader, d.field = r, field
+	return d, nil
+}
+
+// Revoked lists the documents that the local revocation list must name.
+func (d *Demo) Revoked() []Document {
+	var out []Document
+	for _, doc := range d.Docs {
+		if doc.revoked {
+			out = append(out, doc)
+		}
+	}
+	return out
+}
+
+// AccessKey is the key of the document in the field: the demo types it for the person.
+func (d *Demo) AccessKey(ctx context.Context) (kiosk.AccessKey, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.current < 0 {
+		return kiosk.AccessKey{}, fmt.Errorf("demo: no document in the field")
+	}
+	return d.Docs[d.current].Key, nil
+}
+
+// Present puts the documents on the reader one after another, forever: each stays until the
+// kiosk has decided, then is taken away, and the next follows after interval.
+func (d *Demo) Present(ctx context.Context, events <-chan kiosk.Event, interval time.Duration) error {
+	for i := 0; ; i = (i + 1) % len(d.Docs) {
+		select {
+		case <-time.After(interval):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		d.mu.Lock()
+		d.current = i
+		d.mu.Unlock()
+		d.field.Insert(d.Docs[i].card)
+		deadline := time.After(2 * time.Minute)
+	wait:
+		for {
+			select {
+			case e := <-events:
+				if e.Stage == kiosk.StageDecision {
+					break wait
+				}
+			case <-deadline:
+				break wait
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		// Leave the result on screen for a moment, as a person takes their passport back.
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		d.field.Remove()
+		d.mu.Lock()
+		d.current = -1
+		d.mu.Unlock()
+	}
+}
