@@ -1,0 +1,281 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/store"
+)
+
+// Decision is what the kiosk reports for one check. DocNumber is hashed with the kiosk's HMAC
+// key and then forgotten; it is never stored.
+type Decision struct {
+	Flow      string // "document" (1:1) or "enrolled" (1:N)
+	Outcome   string // "accept", "reject", "error", ...
+	Reasons   []string
+	Scores    map[string]float64
+	DocState  string // issuing state of the document, if one was read
+	DocNumber string
+	Identity  string // enrolled identity id for 1:N, if any
+}
+
+// Opts configures New.
+type Opts struct {
+	Kiosk           string             // this kiosk's id
+	SigningKey      ed25519.PrivateKey // signs checkpoints
+	DocKey          []byte             // HMAC key for document numbers, at least 16 bytes
+	CheckpointEvery int                // attach a checkpoint every n records; default 100
+	Now             func() time.Time   // default time.Now
+}
+
+// Log is the kiosk's audit log. It is safe for concurrent use.
+type Log struct {
+	db   *store.DB
+	opts Opts
+
+	mu      sync.Mutex
+	seq     uint64
+	head    string
+	notify  chan struct{}
+}
+
+var headKey = store.Meta.Key([]byte("audit-head"))
+
+// New opens the log stored in db.
+func New(db *store.DB, o *Opts) (*Log, error) {
+	if o == nil {
+		return nil, errors.New("audit: no options")
+	}
+	opts := *o
+	switch {
+	case opts.Kiosk == "" || strings.ContainsAny(opts.Kiosk, " \n/#+\u2014"):
+		return nil, fmt.Errorf("audit: kiosk id %q is empty or has a space, newline, slash, # or +", opts.Kiosk)
+	case len(opts.SigningKey) != ed25519.PrivateKeySize:
+		return nil, errors.New("audit: no Ed25519 signing key")
+	case len(opts.DocKey) < 16:
+		return nil, fmt.Errorf("audit: document HMAC key is %d bytes, want at least 16", len(opts.DocKey))
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &Log{db: db, opts: opts, head: ZeroHash, notify: make(chan struct{}, 1)}
+	v, ok, err := db.Get(headKey)
+	if err != nil {
+		return nil, fmt.Errorf("audit: read head: %w", err)
+	}
+	if ok {
+		if len(v) != 8+sha256.Size {
+			return nil, fmt.Errorf("audit: head record is %d bytes, want %d", len(v), 8+sha256.Size)
+		}
+		l.seq = binary.BigEndian.Uint64(v)
+		l.head = hex.EncodeToString(v[8:])
+	}
+	return l, nil
+}
+
+// DocHMAC returns the keyed hash recorded instead of a document number.
+func (l *Log) DocHMAC(state, number string) string {
+	m := hmac.New(sha256.New, l.opts.DocKey)
+	m.Write([]byte(strings.ToUpper(strings.TrimSpace(state))))
+	m.Write([]byte{0})
+	m.Write([]byte(strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(number), "<", ""))))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func recordKey(seq uint64) []byte { return store.Audit.Key(store.U64(seq)) }
+func outboxKey(seq uint64) []byte { return store.Outbox.Key(store.U64(seq)) }
+
+// Append writes one record durably (record, outbox entry and chain head in one synchronous
+// transaction) and returns it. When Append returns nil the record survives a power cut.
+func (l *Log) Append(ctx context.Context, d Decision) (*Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Record{
+		Time:     l.opts.Now().UTC().Round(time.Microsecond),
+		Kiosk:    l.opts.Kiosk,
+		Flow:     d.Flow,
+		Outcome:  d.Outcome,
+		Reasons:  d.Reasons,
+		Scores:   d.Scores,
+		Identity: d.Identity,
+	}
+	if d.DocNumber != "" {
+		r.DocHMAC = l.DocHMAC(d.DocState, d.DocNumber)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r.Seq = l.seq + 1
+	r.Prev = l.head
+	h, err := r.ComputeHash()
+	if err != nil {
+		return nil, err
+	}
+	r.Hash = h
+	raw, _ := hex.DecodeString(h)
+	if r.Seq%uint64(l.opts.CheckpointEvery) == 0 {
+		r.Checkpoint = SignCheckpoint(l.opts.Kiosk, r.Seq, raw, l.opts.SigningKey)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode record %d: %w", r.Seq, err)
+	}
+	if len(b) > MaxRecordSize {
+		return nil, fmt.Errorf("audit: record %d is %d bytes, limit %d", r.Seq, len(b), MaxRecordSize)
+	}
+	head := append(store.U64(r.Seq), raw...)
+	err = l.db.Update(func(txn *store.Txn) error {
+		if err := txn.Set(recordKey(r.Seq), b); err != nil {
+			return err
+		}
+		if err := txn.Set(outboxKey(r.Seq), nil); err != nil {
+			return err
+		}
+		return txn.Set(headKey, head)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: write record %d: %w", r.Seq, err)
+	}
+	l.seq, l.head = r.Seq, h
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+	return r, nil
+}
+
+// Head returns the chain length and head hash.
+func (l *Log) Head() (uint64, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq, l.head
+}
+
+// Checkpoint returns a signed note over the current head.
+func (l *Log) Checkpoint() string {
+	seq, head := l.Head()
+	raw, _ := hex.DecodeString(head)
+	return SignCheckpoint(l.opts.Kiosk, seq, raw, l.opts.SigningKey)
+}
+
+// Queued is an audit record waiting in the outbox.
+type Queued struct {
+	Seq  uint64
+	Data []byte // the JSON record
+}
+
+// Notify is signalled (without blocking) after each Append.
+func (l *Log) Notify() <-chan struct{} { return l.notify }
+
+// Pending returns up to max queued records with a sequence number above after, in order.
+func (l *Log) Pending(ctx context.Context, after uint64, max int) ([]Queued, error) {
+	var out []Queued
+	var seqs []uint64
+	err := l.db.Iterate(ctx, store.Outbox.Key(), func(k, _ []byte) error {
+		seq := binary.BigEndian.Uint64(k[len(store.Outbox):])
+		if seq <= after {
+			return nil
+		}
+		seqs = append(seqs, seq)
+		if len(seqs) >= max {
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: read outbox: %w", err)
+	}
+	for _, s := range seqs {
+		v, ok, err := l.db.Get(recordKey(s))
+		if err != nil {
+			return nil, fmt.Errorf("audit: read record %d: %w", s, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("audit: outbox names record %d, which is missing", s)
+		}
+		out = append(out, Queued{Seq: s, Data: v})
+	}
+	return out, nil
+}
+
+// OutboxLen counts queued records.
+func (l *Log) OutboxLen(ctx context.Context) (int, error) {
+	n := 0
+	err := l.db.Iterate(ctx, store.Outbox.Key(), func(_, _ []byte) error { n++; return nil })
+	return n, err
+}
+
+// Ack removes every outbox entry up to and including seq (the collector's acks are
+// cumulative because records are delivered in order) and returns how many it removed.
+func (l *Log) Ack(ctx context.Context, seq uint64) (int, error) {
+	var keys [][]byte
+	err := l.db.Iterate(ctx, store.Outbox.Key(), func(k, _ []byte) error {
+		if binary.BigEndian.Uint64(k[len(store.Outbox):]) > seq {
+			return store.ErrStop
+		}
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit: read outbox: %w", err)
+	}
+	total := len(keys)
+	for len(keys) > 0 {
+		n := min(len(keys), 1000)
+		err := l.db.Update(func(txn *store.Txn) error {
+			for _, k := range keys[:n] {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("audit: remove acked records: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return total, nil
+}
+
+// Records calls fn for every stored record in order.
+func (l *Log) Records(ctx context.Context, fn func(raw []byte) error) error {
+	return l.db.Iterate(ctx, store.Audit.Key(), func(_, v []byte) error { return fn(v) })
+}
+
+// VerifyLocal checks the stored chain and its checkpoints with the kiosk's own key.
+func (l *Log) VerifyLocal(ctx context.Context) (*Summary, error) {
+	v := NewVerifier(map[string]ed25519.PublicKey{l.opts.Kiosk: l.opts.SigningKey.Public().(ed25519.PublicKey)})
+	i := 0
+	err := l.Records(ctx, func(raw []byte) error {
+		i++
+		v.AddRaw(i, raw)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := v.Finish()
+	k := s.Kiosks[l.opts.Kiosk]
+	if seq, head := l.Head(); k.Last != seq || (seq > 0 && k.Head != head) {
+		s.Problems = append(s.Problems, Problem{Kiosk: l.opts.Kiosk, Seq: seq,
+			Msg: fmt.Sprintf("stored head is %d/%s but the records end at %d/%s", seq, head, k.Last, k.Head)})
+	}
+	if len(s.Problems) > 0 {
+		return s, fmt.Errorf("audit: local chain: %s", s.Problems[0])
+	}
+	return s, nil
+}
