@@ -43,10 +43,10 @@ type Log struct {
 	db   *store.DB
 	opts Opts
 
-	mu      sync.Mutex
-	seq     uint64
-	head    string
-	notify  chan struct{}
+	mu     sync.Mutex
+	seq    uint64
+	head   string
+	notify chan struct{}
 }
 
 var headKey = store.Meta.Key([]byte("audit-head"))
