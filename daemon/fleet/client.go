@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -47,8 +48,9 @@ type Client struct {
 	in      chan mqtt.Message
 	connect chan struct{} // signalled on every (re)connect
 	acked   chan uint64   // cumulative acks, from the message worker to the outbox loop
-	resub   chan string   // snapshot topics to re-subscribe after a gap
 	handler mqtt.MessageHandler
+
+	needRev, needTmpl atomic.Bool // subscribe to the snapshot topic
 }
 
 // NewClient validates o. Configuration that would let two kiosks share an identity is refused:
@@ -107,20 +109,38 @@ func NewClient(o *ClientOpts) (*Client, error) {
 	c.in = make(chan mqtt.Message, 16)
 	c.connect = make(chan struct{}, 1)
 	c.acked = make(chan uint64, 16)
-	c.resub = make(chan string, 4)
 	return c, nil
 }
 
+// subscriptions returns the topics to subscribe on connect. Snapshot topics are subscribed
+// only while the kiosk needs a snapshot (no list yet, a gap, or a stale list): the retained
+// snapshot can be large, and deltas keep a kiosk current.
 func (c *Client) subscriptions() map[string]byte {
-	s := map[string]byte{c.topics.RevSnapshot(): 1, c.topics.RevDelta(): 1}
+	s := map[string]byte{c.topics.RevDelta(): 1}
+	if c.needRev.Load() {
+		s[c.topics.RevSnapshot()] = 1
+	}
 	if c.o.Templates != nil {
-		s[c.topics.TmplSnapshot(c.o.Site)] = 1
 		s[c.topics.TmplDelta(c.o.Site)] = 1
+		if c.needTmpl.Load() {
+			s[c.topics.TmplSnapshot(c.o.Site)] = 1
+		}
 	}
 	if c.o.Audit != nil {
 		s[c.topics.AuditAck(c.o.Kiosk)] = 1
 	}
 	return s
+}
+
+func (c *Client) allTopics() []string {
+	t := []string{c.topics.RevSnapshot(), c.topics.RevDelta()}
+	if c.o.Templates != nil {
+		t = append(t, c.topics.TmplSnapshot(c.o.Site), c.topics.TmplDelta(c.o.Site))
+	}
+	if c.o.Audit != nil {
+		t = append(t, c.topics.AuditAck(c.o.Kiosk))
+	}
+	return t
 }
 
 // Run connects (retrying until ctx ends), applies incoming messages and drains the audit
@@ -129,7 +149,8 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
 		return fmt.Errorf("fleet: session dir: %w", err)
 	}
-	subs := c.subscriptions()
+	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
+	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
 	opts := mqtt.NewClientOptions().
 		AddBroker(c.o.Broker).
 		SetClientID(c.o.Kiosk).
@@ -150,7 +171,7 @@ func (c *Client) Run(ctx context.Context) error {
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		c.o.Logger.Info("fleet: connected", "broker", c.o.Broker)
 		// Subscribing from the handler must not block it; the token completes later.
-		cl.SubscribeMultiple(subs, nil)
+		cl.SubscribeMultiple(c.subscriptions(), nil)
 		select {
 		case c.connect <- struct{}{}:
 		default:
@@ -166,7 +187,7 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	for t := range subs {
+	for _, t := range c.allTopics() {
 		cl.AddRoute(t, handler)
 	}
 	c.handler = handler
@@ -189,61 +210,71 @@ func (c *Client) Run(ctx context.Context) error {
 	return outErr
 }
 
-// worker applies messages in arrival order, outside paho's goroutine.
+// worker applies messages in arrival order, outside paho's goroutine, and asks for the
+// retained snapshot again when the revocation list goes stale.
 func (c *Client) worker(ctx context.Context) {
+	stale := time.NewTicker(30 * time.Second)
+	defer stale.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case t := <-c.resub:
-			c.o.Logger.Info("fleet: asking for the retained snapshot again", "topic", t)
-			// Unsubscribe drops paho's route too, so subscribe with the handler again.
-			c.cl.Unsubscribe(t).WaitTimeout(5 * time.Second)
-			c.cl.Subscribe(t, 1, c.handler)
+		case <-stale.C:
+			if c.o.Revocations.Stale(time.Now()) && !c.needRev.Load() {
+				c.wantSnapshot(&c.needRev, c.topics.RevSnapshot())
+			}
 		case m := <-c.in:
 			c.handle(ctx, m)
 		}
 	}
 }
 
-func (c *Client) gap(topic string) func(have, base uint64) {
-	return func(have, base uint64) {
-		select {
-		case c.resub <- topic:
-		default:
+// wantSnapshot subscribes to a snapshot topic; (re)subscribing makes the broker send the
+// retained snapshot again.
+func (c *Client) wantSnapshot(flag *atomic.Bool, topic string) {
+	flag.Store(true)
+	c.o.Logger.Info("fleet: asking for the retained snapshot", "topic", topic)
+	c.cl.Subscribe(topic, 1, c.handler)
+}
+
+// doneSnapshot unsubscribes from a snapshot topic once a snapshot was handled.
+func (c *Client) doneSnapshot(flag *atomic.Bool, topic string, err error) {
+	if err == nil || errors.Is(err, ErrReplay) || errors.Is(err, ErrRollback) {
+		if flag.CompareAndSwap(true, false) {
+			c.cl.Unsubscribe(topic) // also drops paho's route; wantSnapshot adds it back
 		}
 	}
 }
 
 func (c *Client) handle(ctx context.Context, m mqtt.Message) {
-	var err error
 	switch t := m.Topic(); t {
-	case c.topics.RevSnapshot(), c.topics.RevDelta():
-		err = c.o.Revocations.Apply(ctx, m.Payload())
-		if errors.Is(err, ErrGap) {
-			c.gap(c.topics.RevSnapshot())(0, 0)
+	case c.topics.RevSnapshot():
+		c.doneSnapshot(&c.needRev, t, c.o.Revocations.Apply(ctx, m.Payload()))
+	case c.topics.RevDelta():
+		if err := c.o.Revocations.Apply(ctx, m.Payload()); errors.Is(err, ErrGap) {
+			c.wantSnapshot(&c.needRev, c.topics.RevSnapshot())
 		}
-	case c.topics.TmplSnapshot(c.o.Site), c.topics.TmplDelta(c.o.Site):
-		err = c.o.Templates.Apply(ctx, m.Payload())
-		if errors.Is(err, ErrGap) {
-			c.gap(c.topics.TmplSnapshot(c.o.Site))(0, 0)
+	case c.topics.TmplSnapshot(c.o.Site):
+		c.doneSnapshot(&c.needTmpl, t, c.o.Templates.Apply(ctx, m.Payload()))
+	case c.topics.TmplDelta(c.o.Site):
+		if err := c.o.Templates.Apply(ctx, m.Payload()); errors.Is(err, ErrGap) {
+			c.wantSnapshot(&c.needTmpl, c.topics.TmplSnapshot(c.o.Site))
 		}
 	case c.topics.AuditAck(c.o.Kiosk):
-		var seq uint64
-		seq, err = c.handleAck(m.Payload())
-		if err == nil {
-			select {
-			case c.acked <- seq:
-			case <-ctx.Done():
-			}
-		} else {
+		seq, err := c.handleAck(m.Payload())
+		if err != nil {
 			c.o.Metrics.Refused.WithLabelValues("audit-ack", Reason(err)).Inc()
 			c.o.Logger.Warn("fleet: audit ack refused", "err", err)
+			return
+		}
+		select {
+		case c.acked <- seq:
+		case <-ctx.Done():
 		}
 	default:
 		c.o.Logger.Warn("fleet: message on an unexpected topic", "topic", t)
 	}
-	_ = err // revocation and template refusals are logged and counted by Apply
+	// Revocation and template refusals are logged and counted by Apply.
 }
 
 func (c *Client) handleAck(msg []byte) (uint64, error) {
