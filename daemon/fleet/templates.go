@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -368,19 +369,47 @@ func (t *Templates) Version() uint64 {
 func (t *Templates) DeleteIdentity(id string) (int, error) {
 	t.apply.Lock()
 	defer t.apply.Unlock()
-	t.mu.RLock()
-	gen, n := t.hdr.Gen, len(t.idx[id])
-	t.mu.RUnlock()
-	if gen != 0 {
-		if err := t.db.Erase(append(t.gs.prefix(gen), tmplPrefix(id)...)); err != nil {
-			return 0, fmt.Errorf("templates: erase %s: %w", id, err)
-		}
+	n, err := EraseIdentity(t.db, id)
+	if err != nil {
+		return 0, err
 	}
 	t.mu.Lock()
 	delete(t.idx, id)
 	t.mu.Unlock()
 	if n > 0 && t.opts.OnChange != nil {
 		t.opts.OnChange()
+	}
+	return n, nil
+}
+
+// EraseIdentity erases every stored template of id (all stored versions, in every generation)
+// without loading the template cache; edgeid enroll delete uses it on a stopped daemon's store.
+func EraseIdentity(db *store.DB, id string) (int, error) {
+	if id == "" || len(id) > maxIDLen || strings.IndexFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return 0, fmt.Errorf("templates: identity %q: want 1 to %d bytes of printable ASCII", id, maxIDLen)
+	}
+	gs := genSet{db: db, space: store.Templates, meta: tmplMeta}
+	v, ok, err := db.Get(tmplMeta)
+	if err != nil || !ok {
+		return 0, err
+	}
+	h, err := parseGenHeader(v)
+	if err != nil {
+		return 0, fmt.Errorf("templates: %w", err)
+	}
+	n := 0
+	for _, gen := range []uint64{h.Gen, h.Pending} {
+		if gen == 0 {
+			continue
+		}
+		pfx := append(gs.prefix(gen), tmplPrefix(id)...)
+		err := db.Iterate(context.Background(), pfx, func(_, _ []byte) error { n++; return nil })
+		if err != nil {
+			return 0, err
+		}
+		if err := db.Erase(pfx); err != nil {
+			return 0, fmt.Errorf("templates: erase %s: %w", id, err)
+		}
 	}
 	return n, nil
 }

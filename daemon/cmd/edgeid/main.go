@@ -44,6 +44,7 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "enroll delete", summary: "erase an enrolled identity's templates from the local store", run: runEnrollDelete},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds
