@@ -53,23 +53,9 @@ var headKey = store.Meta.Key([]byte("audit-head"))
 
 // New opens the log stored in db.
 func New(db *store.DB, o *Opts) (*Log, error) {
-	if o == nil {
-		return nil, errors.New("audit: no options")
-	}
-	opts := *o
-	switch {
-	case opts.Kiosk == "" || strings.ContainsAny(opts.Kiosk, " \n/#+\u2014"):
-		return nil, fmt.Errorf("audit: kiosk id %q is empty or has a space, newline, slash, # or +", opts.Kiosk)
-	case len(opts.SigningKey) != ed25519.PrivateKeySize:
-		return nil, errors.New("audit: no Ed25519 signing key")
-	case len(opts.DocKey) < 16:
-		return nil, fmt.Errorf("audit: document HMAC key is %d bytes, want at least 16", len(opts.DocKey))
-	}
-	if opts.CheckpointEvery <= 0 {
-		opts.CheckpointEvery = 100
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	opts, err := checkOpts(o)
+	if err != nil {
+		return nil, err
 	}
 	l := &Log{db: db, opts: opts, head: ZeroHash, notify: make(chan struct{}, 1)}
 	v, ok, err := db.Get(headKey)
@@ -86,9 +72,33 @@ func New(db *store.DB, o *Opts) (*Log, error) {
 	return l, nil
 }
 
+func checkOpts(o *Opts) (Opts, error) {
+	if o == nil {
+		return Opts{}, errors.New("audit: no options")
+	}
+	opts := *o
+	switch {
+	case opts.Kiosk == "" || strings.ContainsAny(opts.Kiosk, " \n/#+\u2014"):
+		return Opts{}, fmt.Errorf("audit: kiosk id %q is empty or has a space, newline, slash, # or +", opts.Kiosk)
+	case len(opts.SigningKey) != ed25519.PrivateKeySize:
+		return Opts{}, errors.New("audit: no Ed25519 signing key")
+	case len(opts.DocKey) < 16:
+		return Opts{}, fmt.Errorf("audit: document HMAC key is %d bytes, want at least 16", len(opts.DocKey))
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return opts, nil
+}
+
 // DocHMAC returns the keyed hash recorded instead of a document number.
-func (l *Log) DocHMAC(state, number string) string {
-	m := hmac.New(sha256.New, l.opts.DocKey)
+func (l *Log) DocHMAC(state, number string) string { return docHMAC(l.opts.DocKey, state, number) }
+
+func docHMAC(key []byte, state, number string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(strings.ToUpper(strings.TrimSpace(state))))
 	m.Write([]byte{0})
 	m.Write([]byte(strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(number), "<", ""))))
@@ -104,38 +114,13 @@ func (l *Log) Append(ctx context.Context, d Decision) (*Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &Record{
-		Time:     l.opts.Now().UTC().Round(time.Microsecond),
-		Kiosk:    l.opts.Kiosk,
-		Flow:     d.Flow,
-		Outcome:  d.Outcome,
-		Reasons:  d.Reasons,
-		Scores:   d.Scores,
-		Identity: d.Identity,
-	}
-	if d.DocNumber != "" {
-		r.DocHMAC = l.DocHMAC(d.DocState, d.DocNumber)
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r.Seq = l.seq + 1
-	r.Prev = l.head
-	h, err := r.ComputeHash()
+	r, b, err := build(&l.opts, l.seq, l.head, d)
 	if err != nil {
 		return nil, err
 	}
-	r.Hash = h
-	raw, _ := hex.DecodeString(h)
-	if r.Seq%uint64(l.opts.CheckpointEvery) == 0 {
-		r.Checkpoint = SignCheckpoint(l.opts.Kiosk, r.Seq, raw, l.opts.SigningKey)
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("audit: encode record %d: %w", r.Seq, err)
-	}
-	if len(b) > MaxRecordSize {
-		return nil, fmt.Errorf("audit: record %d is %d bytes, limit %d", r.Seq, len(b), MaxRecordSize)
-	}
+	raw, _ := hex.DecodeString(r.Hash)
 	head := append(store.U64(r.Seq), raw...)
 	err = l.db.Update(func(txn *store.Txn) error {
 		if err := txn.Set(recordKey(r.Seq), b); err != nil {
@@ -149,12 +134,74 @@ func (l *Log) Append(ctx context.Context, d Decision) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: write record %d: %w", r.Seq, err)
 	}
-	l.seq, l.head = r.Seq, h
+	l.seq, l.head = r.Seq, r.Hash
 	select {
 	case l.notify <- struct{}{}:
 	default:
 	}
 	return r, nil
+}
+
+// build makes the record that follows (seq, head) and its encoding.
+func build(o *Opts, seq uint64, head string, d Decision) (*Record, []byte, error) {
+	r := &Record{
+		Seq:      seq + 1,
+		Time:     o.Now().UTC().Round(time.Microsecond),
+		Kiosk:    o.Kiosk,
+		Flow:     d.Flow,
+		Outcome:  d.Outcome,
+		Reasons:  d.Reasons,
+		Scores:   d.Scores,
+		Identity: d.Identity,
+		Prev:     head,
+	}
+	if d.DocNumber != "" {
+		r.DocHMAC = docHMAC(o.DocKey, d.DocState, d.DocNumber)
+	}
+	h, err := r.ComputeHash()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Hash = h
+	if r.Seq%uint64(o.CheckpointEvery) == 0 {
+		raw, _ := hex.DecodeString(h)
+		r.Checkpoint = SignCheckpoint(o.Kiosk, r.Seq, raw, o.SigningKey)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit: encode record %d: %w", r.Seq, err)
+	}
+	if len(b) > MaxRecordSize {
+		return nil, nil, fmt.Errorf("audit: record %d is %d bytes, limit %d", r.Seq, len(b), MaxRecordSize)
+	}
+	return r, b, nil
+}
+
+// Chain builds hash-chained, checkpointed records in memory without storing them (the
+// fleet simulator's kiosks use it; a kiosk uses Log).
+type Chain struct {
+	opts Opts
+	seq  uint64
+	head string
+}
+
+// NewChain starts an empty chain.
+func NewChain(o *Opts) (*Chain, error) {
+	opts, err := checkOpts(o)
+	if err != nil {
+		return nil, err
+	}
+	return &Chain{opts: opts, head: ZeroHash}, nil
+}
+
+// Next returns the next record and its JSON encoding.
+func (c *Chain) Next(d Decision) (*Record, []byte, error) {
+	r, b, err := build(&c.opts, c.seq, c.head, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.seq, c.head = r.Seq, r.Hash
+	return r, b, nil
 }
 
 // Head returns the chain length and head hash.

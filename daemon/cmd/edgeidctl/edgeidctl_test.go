@@ -164,7 +164,9 @@ func TestFleetRoundTrip(t *testing.T) {
 	wait("snapshot 1", func() bool { v, _ := revs.Version(); return v == 1 })
 	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:BBB000002")
 	ctl(t, ctx, 0, append([]string{"revoke", "publish", "-state", state, "-key", fk + ".key"}, conn(pubCert, pubKey)...)...)
-	wait("delta 1->2", func() bool { return errors.Is(revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked) })
+	wait("delta 1->2", func() bool {
+		return errors.Is(revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked)
+	})
 
 	// Templates.
 	if err := os.WriteFile(filepath.Join(dir, "alice.tmpl"), []byte("opaque-template-bytes"), 0o600); err != nil {

@@ -115,8 +115,10 @@ func (f *entryFlags) entries() ([]fleet.Entry, error) {
 	return out, nil
 }
 
-func runRevokeAdd(_ context.Context, e env, args []string) error    { return revokeEdit(e, "add", args) }
-func runRevokeRemove(_ context.Context, e env, args []string) error { return revokeEdit(e, "remove", args) }
+func runRevokeAdd(_ context.Context, e env, args []string) error { return revokeEdit(e, "add", args) }
+func runRevokeRemove(_ context.Context, e env, args []string) error {
+	return revokeEdit(e, "remove", args)
+}
 
 func revokeEdit(e env, verb string, args []string) error {
 	fs := newFlags(e, "revoke "+verb, "")
