@@ -32,6 +32,9 @@ type CollectorOpts struct {
 	Fleet      string
 	ClientID   string // default "collector"; its session is persistent
 	SessionDir string
+	// CleanSession starts without the broker's stored session (the simulator); a real
+	// collector keeps its session so that records published while it is away wait for it.
+	CleanSession bool
 
 	Key       ed25519.PrivateKey           // signs acks (its public key is in the kiosks' AckKeys)
 	KioskKeys map[string]ed25519.PublicKey // checks checkpoints of the kiosks it knows
@@ -109,7 +112,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	opts := mqtt.NewClientOptions().
 		AddBroker(c.o.Broker).
 		SetClientID(c.o.ClientID).
-		SetCleanSession(false).
+		SetCleanSession(c.o.CleanSession).
 		SetStore(mqtt.NewFileStore(c.o.SessionDir)).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).

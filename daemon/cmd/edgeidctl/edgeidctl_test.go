@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +215,27 @@ func TestFleetRoundTrip(t *testing.T) {
 	got = ctl(t, ctx, 1, "audit", "verify", bad, "-kiosk-key", "kiosk-1="+kk+".pub")
 	if !strings.Contains(got, "kiosk kiosk-1 record 14: gap: record 13 is missing") {
 		t.Errorf("verify of a file without record 13: got %q", got)
+	}
+}
+
+func TestSim(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: "f1", Admins: []string{"collector", "publisher"}})
+	caCert, caKey := b.CAFiles()
+	_, _, ca := b.ClientFiles("unused")
+	// EDGEIDCTL_SIM_KIOSKS=500 gives the fleet simulation (the default keeps go test fast).
+	n, records := 20, 5
+	if v, err := strconv.Atoi(os.Getenv("EDGEIDCTL_SIM_KIOSKS")); err == nil && v > 0 {
+		n, records = v, 20
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	got := ctl(t, ctx, 0, "sim", "-kiosks", strconv.Itoa(n), "-records", strconv.Itoa(records), "-rounds", "5", "-timeout", "60s",
+		"-broker", b.URL, "-fleet", "f1", "-ca", ca, "-mint-ca-cert", caCert, "-mint-ca-key", caKey)
+	t.Log(got)
+	for _, want := range []string{fmt.Sprintf("sim: %d kiosks connected", n), fmt.Sprintf("revocation fan-out: 5 deltas of 100 entries to %d kiosks: p50", n),
+		fmt.Sprintf("audit ingest: %d records from %d kiosks", n*records, n), "(chain problems: 0)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("sim output %q lacks %q", got, want)
+		}
 	}
 }

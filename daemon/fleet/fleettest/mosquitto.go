@@ -218,6 +218,17 @@ func (b *Broker) makeCA() {
 	b.caKey = key
 	b.caCert, _ = x509.ParseCertificate(der)
 	write(b.t, filepath.Join(b.Dir, "ca.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	kd, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	write(b.t, filepath.Join(b.Dir, "ca.key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})))
+}
+
+// CAFiles returns the test CA's certificate and key paths (edgeidctl sim mints kiosk
+// certificates with them).
+func (b *Broker) CAFiles() (cert, key string) {
+	return filepath.Join(b.Dir, "ca.crt"), filepath.Join(b.Dir, "ca.key")
 }
 
 // issue writes a certificate and key for cn and returns their paths.
