@@ -31,6 +31,9 @@ type CollectorOpts struct {
 	TLS        *tls.Config
 	Fleet      string
 	ClientID   string // default "collector"; its session is persistent
+	// SessionDir holds paho's file store. Empty keeps paho's in-flight state in memory: the
+	// broker's persistent session and the output file are what make collection durable, and
+	// the file store costs a file per in-flight message (see the sim numbers in the README).
 	SessionDir string
 	// CleanSession starts without the broker's stored session (the simulator); a real
 	// collector keeps its session so that records published while it is away wait for it.
@@ -63,8 +66,8 @@ type Collector struct {
 
 // NewCollector validates o.
 func NewCollector(o *CollectorOpts) (*Collector, error) {
-	if o == nil || o.Broker == "" || o.Out == nil || len(o.Key) != ed25519.PrivateKeySize || o.SessionDir == "" {
-		return nil, errors.New("collector: broker, output, session directory and signing key are required")
+	if o == nil || o.Broker == "" || o.Out == nil || len(o.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("collector: broker, output and signing key are required")
 	}
 	if err := checkName("fleet", o.Fleet); err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
@@ -113,13 +116,17 @@ func (c *Collector) Run(ctx context.Context) error {
 		AddBroker(c.o.Broker).
 		SetClientID(c.o.ClientID).
 		SetCleanSession(c.o.CleanSession).
-		SetStore(mqtt.NewFileStore(c.o.SessionDir)).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(500 * time.Millisecond).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetResumeSubs(true)
+	if c.o.SessionDir != "" {
+		opts.SetStore(mqtt.NewFileStore(c.o.SessionDir))
+	} else {
+		opts.SetStore(mqtt.NewMemoryStore())
+	}
 	if c.o.TLS != nil {
 		opts.SetTLSConfig(c.o.TLS)
 	}

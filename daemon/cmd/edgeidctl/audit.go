@@ -16,7 +16,7 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "audit collect", "")
 	out := fs.String("out", "audit.jsonl", "JSON-lines file to append records to (read at start to resume)")
 	keyFile := fs.String("key", "", "collector signing key for acks (PEM); kiosks trust its public key")
-	session := fs.String("session", "collector-session", "directory for the persistent MQTT session")
+	session := fs.String("session", "", "directory for paho's file store (default: in memory; the broker keeps the persistent session)")
 	dur := fs.Duration("for", 0, "stop after this long (0: until interrupted)")
 	var kk multi
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE to check that kiosk's checkpoints (repeatable)")
