@@ -157,7 +157,11 @@ func drainOnce(b *testing.B, n int, pubBin string) (ours, peer time.Duration) {
 	colDone := make(chan error, 1)
 	go func() { colDone <- col.Run(ctx) }()
 	defer func() { cancel(); <-colDone }()
-	time.Sleep(300 * time.Millisecond) // let the collector subscribe
+	select {
+	case <-col.Ready():
+	case <-time.After(20 * time.Second):
+		b.Fatal("collector not subscribed")
+	}
 	cl, err := NewClient(&ClientOpts{Broker: broker.URL, TLS: broker.ClientTLS("kiosk-1"), Fleet: fleetName, Kiosk: "kiosk-1",
 		SessionDir: b.TempDir(), Revocations: revs, Audit: log, AckKeys: NewKeyring(collKey.Public().(ed25519.PublicKey))})
 	if err != nil {

@@ -108,6 +108,11 @@ func startCollector(t *testing.T, b *fleettest.Broker, key ed25519.PrivateKey, k
 		t.Fatal(err)
 	}
 	run(t, out.c.Run)
+	select {
+	case <-out.c.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("collector not subscribed after 20 s")
+	}
 	return out
 }
 
@@ -134,13 +139,13 @@ func TestBrokerOutageLosesNothing(t *testing.T) {
 	run(t, k.client.Run)
 
 	appendN(t, k.log, 10)
-	waitFor(t, "the first 10 records at the collector", 10*time.Second, func() bool { return col.n.Load() == 10 })
+	waitFor(t, "the first 10 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 10 })
 	b.Stop()
 	start := time.Now()
 	appendN(t, k.log, 1000)
 	t.Logf("1000 decisions recorded with the broker down in %v", time.Since(start))
 	b.Start()
-	waitFor(t, "1010 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 1010 })
+	waitFor(t, "1010 records at the collector", 30*time.Second, func() bool { return col.n.Load() == 1010 })
 	waitFor(t, "an empty outbox", 10*time.Second, func() bool {
 		n, err := k.log.OutboxLen(context.Background())
 		return err == nil && n == 0

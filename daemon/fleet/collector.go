@@ -27,10 +27,10 @@ type Position struct {
 
 // CollectorOpts configures the fleet-side audit collector.
 type CollectorOpts struct {
-	Broker     string
-	TLS        *tls.Config
-	Fleet      string
-	ClientID   string // default "collector"; its session is persistent
+	Broker   string
+	TLS      *tls.Config
+	Fleet    string
+	ClientID string // default "collector"; its session is persistent
 	// SessionDir holds paho's file store. Empty keeps paho's in-flight state in memory: the
 	// broker's persistent session and the output file are what make collection durable, and
 	// the file store costs a file per in-flight message (see the sim numbers in the README).
@@ -58,6 +58,9 @@ type Collector struct {
 	o   CollectorOpts
 	top Topics
 
+	ready     chan struct{}
+	readyOnce sync.Once
+
 	mu       sync.Mutex
 	pos      map[string]Position
 	dirty    map[string]bool
@@ -72,7 +75,7 @@ func NewCollector(o *CollectorOpts) (*Collector, error) {
 	if err := checkName("fleet", o.Fleet); err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
-	c := &Collector{o: *o, top: NewTopics(o.Fleet), pos: map[string]Position{}, dirty: map[string]bool{}}
+	c := &Collector{o: *o, top: NewTopics(o.Fleet), pos: map[string]Position{}, dirty: map[string]bool{}, ready: make(chan struct{})}
 	if c.o.ClientID == "" {
 		c.o.ClientID = "collector"
 	}
@@ -90,6 +93,9 @@ func NewCollector(o *CollectorOpts) (*Collector, error) {
 	}
 	return c, nil
 }
+
+// Ready is closed once the collector's subscription is in place for the first time.
+func (c *Collector) Ready() <-chan struct{} { return c.ready }
 
 // Positions returns a copy of the collected positions.
 func (c *Collector) Positions() map[string]Position {
@@ -131,7 +137,12 @@ func (c *Collector) Run(ctx context.Context) error {
 		opts.SetTLSConfig(c.o.TLS)
 	}
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
-		cl.Subscribe(c.top.AuditAll(), 1, nil)
+		tok := cl.Subscribe(c.top.AuditAll(), 1, nil)
+		go func() {
+			if tok.WaitTimeout(30*time.Second) && tok.Error() == nil {
+				c.readyOnce.Do(func() { close(c.ready) })
+			}
+		}()
 		c.mu.Lock()
 		for k := range c.pos {
 			c.dirty[k] = true // re-ack after a reconnect in case an ack was lost

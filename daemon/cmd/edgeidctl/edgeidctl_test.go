@@ -145,7 +145,8 @@ func TestFleetRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS("kiosk-1"), Fleet: "f1", Kiosk: "kiosk-1", Site: "lobby",
-		SessionDir: t.TempDir(), Revocations: revs, Templates: tmpls, Audit: log, AckKeys: fleet.NewKeyring(colPub)})
+		SessionDir: t.TempDir(), Revocations: revs, Templates: tmpls, Audit: log, AckKeys: fleet.NewKeyring(colPub),
+		ResendAfter: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,6 +181,13 @@ func runSim(ctx context.Context, e env, args []string) error {
 	colErr := make(chan error, 1)
 	go func() { colErr <- col.Run(cctx) }()
 	defer func() { ccancel(); <-colErr }()
+	select {
+	case <-col.Ready():
+	case <-time.After(*timeout):
+		return fmt.Errorf("sim: collector not subscribed within %v", *timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 
 	// Kiosks.
 	arrivals := make(chan arrival, *n**rounds+16)
