@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
 DEB_BUILD := pkg-config libopencv-dev
-DEB_TEST  := $(DEB_BUILD)
+DEB_TEST  := $(DEB_BUILD) mosquitto mosquitto-clients
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy
 
 .PHONY: deps deps-test deps-bench build run test lint unit fuzz bench clean
