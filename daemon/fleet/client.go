@@ -198,16 +198,23 @@ func (c *Client) Run(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(ctx)
 	wg.Add(1)
 	go func() { defer wg.Done(); c.worker(wctx) }()
-	var outErr error
+	outErr := make(chan error, 1)
 	if c.o.Audit != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); outErr = c.outbox(wctx) }()
+		go func() { defer wg.Done(); outErr <- c.outbox(wctx) }()
 	}
-	<-ctx.Done()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-outErr: // the outbox cannot read the store: stop, the caller decides
+	}
 	cancel()
 	wg.Wait()
 	cl.Disconnect(250)
-	return outErr
+	if err != nil {
+		return fmt.Errorf("fleet: audit outbox: %w", err)
+	}
+	return nil
 }
 
 // worker applies messages in arrival order, outside paho's goroutine, and asks for the
@@ -237,9 +244,11 @@ func (c *Client) wantSnapshot(flag *atomic.Bool, topic string) {
 	c.cl.Subscribe(topic, 1, c.handler)
 }
 
-// doneSnapshot unsubscribes from a snapshot topic once a snapshot was handled.
+// doneSnapshot unsubscribes from a snapshot topic once the kiosk holds that snapshot's version
+// (applied, or the same version already live). After a rollback refusal it stays subscribed,
+// so that a newer retained snapshot reaches it when the fleet publishes one.
 func (c *Client) doneSnapshot(flag *atomic.Bool, topic string, err error) {
-	if err == nil || errors.Is(err, ErrReplay) || errors.Is(err, ErrRollback) {
+	if err == nil || errors.Is(err, ErrReplay) {
 		if flag.CompareAndSwap(true, false) {
 			c.cl.Unsubscribe(topic) // also drops paho's route; wantSnapshot adds it back
 		}

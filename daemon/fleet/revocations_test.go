@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -319,5 +320,20 @@ func FuzzParseRevocationList(f *testing.F) {
 			}
 		}
 		_, _, _ = Unseal(b, keys, 1<<20)
+	})
+}
+
+func FuzzParseAuditAck(f *testing.F) {
+	f.Add((&AuditAck{Kiosk: "kiosk-1", Seq: 42}).Marshal())
+	f.Add([]byte{0, 0})
+	f.Add([]byte{0xff, 0xff, 'a'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := ParseAuditAck(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(a.Marshal(), b) {
+			t.Fatalf("re-encoding %+v gives other bytes", a)
+		}
 	})
 }

@@ -218,3 +218,18 @@ func TestGCStopsWithContext(t *testing.T) {
 		t.Fatal("GC did not return after its context ended")
 	}
 }
+
+func FuzzParseKey(f *testing.F) {
+	f.Add([]byte("00112233445566778899aabbccddeeff"))
+	f.Add(bytes.Repeat([]byte{1}, 32))
+	f.Add([]byte(" 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := ParseKey(b)
+		if err != nil {
+			return
+		}
+		if n := len(k); n != 16 && n != 24 && n != 32 {
+			t.Fatalf("accepted a %d-byte key", n)
+		}
+	})
+}
