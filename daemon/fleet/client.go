@@ -171,7 +171,7 @@ func (c *Client) Run(ctx context.Context) error {
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		c.o.Logger.Info("fleet: connected", "broker", c.o.Broker)
 		// Subscribing from the handler must not block it; the token completes later.
-		cl.SubscribeMultiple(c.subscriptions(), nil)
+		cl.SubscribeMultiple(c.subscriptions(), c.handler) // re-adds routes an Unsubscribe dropped
 		select {
 		case c.connect <- struct{}{}:
 		default:

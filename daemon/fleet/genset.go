@@ -18,17 +18,19 @@ import (
 type genHeader struct {
 	Gen     uint64
 	Pending uint64 // generation being written, 0 when none
+	Old     uint64 // replaced generation not yet erased, 0 when none
 	Version uint64
 	Issued  int64
 	Expires int64
 }
 
-const genHeaderLen = 40
+const genHeaderLen = 48
 
 func (h genHeader) marshal() []byte {
 	b := make([]byte, 0, genHeaderLen)
 	b = binary.BigEndian.AppendUint64(b, h.Gen)
 	b = binary.BigEndian.AppendUint64(b, h.Pending)
+	b = binary.BigEndian.AppendUint64(b, h.Old)
 	b = binary.BigEndian.AppendUint64(b, h.Version)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.Issued))
 	return binary.BigEndian.AppendUint64(b, uint64(h.Expires))
@@ -41,9 +43,10 @@ func parseGenHeader(b []byte) (genHeader, error) {
 	return genHeader{
 		Gen:     binary.BigEndian.Uint64(b),
 		Pending: binary.BigEndian.Uint64(b[8:]),
-		Version: binary.BigEndian.Uint64(b[16:]),
-		Issued:  int64(binary.BigEndian.Uint64(b[24:])),
-		Expires: int64(binary.BigEndian.Uint64(b[32:])),
+		Old:     binary.BigEndian.Uint64(b[16:]),
+		Version: binary.BigEndian.Uint64(b[24:]),
+		Issued:  int64(binary.BigEndian.Uint64(b[32:])),
+		Expires: int64(binary.BigEndian.Uint64(b[40:])),
 	}, nil
 }
 
@@ -56,7 +59,8 @@ type genSet struct {
 
 func (g *genSet) prefix(gen uint64) []byte { return g.space.Key(store.U64(gen)) }
 
-// load reads the header and erases a generation a crash left half written.
+// load reads the header and erases a generation a crash left half written or replaced but
+// not yet erased.
 func (g *genSet) load() (genHeader, error) {
 	v, ok, err := g.db.Get(g.meta)
 	if err != nil {
@@ -69,11 +73,15 @@ func (g *genSet) load() (genHeader, error) {
 	if err != nil {
 		return genHeader{}, err
 	}
-	if h.Pending != 0 {
-		if err := g.db.Erase(g.prefix(h.Pending)); err != nil {
-			return genHeader{}, err
+	if h.Pending != 0 || h.Old != 0 {
+		for _, gen := range []uint64{h.Pending, h.Old} {
+			if gen != 0 && gen != h.Gen {
+				if err := g.db.Erase(g.prefix(gen)); err != nil {
+					return genHeader{}, err
+				}
+			}
 		}
-		h.Pending = 0
+		h.Pending, h.Old = 0, 0
 		if err := g.db.Update(func(txn *store.Txn) error { return txn.Set(g.meta, h.marshal()) }); err != nil {
 			return genHeader{}, err
 		}
@@ -84,10 +92,7 @@ func (g *genSet) load() (genHeader, error) {
 // replace writes a new generation with put and makes it live with header next (whose Gen
 // is chosen here). The old generation is erased afterwards.
 func (g *genSet) replace(ctx context.Context, cur, next genHeader, put func(set func(k, v []byte) error) error) (genHeader, error) {
-	next.Gen = cur.Gen + 1
-	if cur.Pending >= next.Gen {
-		next.Gen = cur.Pending + 1
-	}
+	next.Gen = max(cur.Gen, cur.Pending, cur.Old) + 1
 	mark := cur
 	mark.Pending = next.Gen
 	if err := g.db.Update(func(txn *store.Txn) error { return txn.Set(g.meta, mark.marshal()) }); err != nil {
@@ -111,13 +116,17 @@ func (g *genSet) replace(ctx context.Context, cur, next genHeader, put func(set 
 		// Leave the pending mark: the next load erases the partial generation.
 		return cur, fmt.Errorf("write generation %d: %w", next.Gen, err)
 	}
-	next.Pending = 0
+	next.Pending, next.Old = 0, cur.Gen
 	if err := g.db.Update(func(txn *store.Txn) error { return txn.Set(g.meta, next.marshal()) }); err != nil {
 		return cur, err
 	}
-	if cur.Gen != 0 {
-		if err := g.db.Erase(g.prefix(cur.Gen)); err != nil {
-			return next, fmt.Errorf("erase old generation %d: %w", cur.Gen, err)
+	if next.Old != 0 {
+		if err := g.db.Erase(g.prefix(next.Old)); err != nil {
+			return next, fmt.Errorf("erase old generation %d: %w", next.Old, err)
+		}
+		next.Old = 0
+		if err := g.db.Update(func(txn *store.Txn) error { return txn.Set(g.meta, next.marshal()) }); err != nil {
+			return next, err
 		}
 	}
 	return next, nil
@@ -126,7 +135,7 @@ func (g *genSet) replace(ctx context.Context, cur, next genHeader, put func(set 
 // update applies a delta to the live generation in one transaction together with the new
 // header, so the delta is all there or not at all.
 func (g *genSet) update(cur, next genHeader, fn func(set func(k, v []byte) error, del func(k []byte) error) error) error {
-	next.Gen = cur.Gen
+	next.Gen, next.Old = cur.Gen, cur.Old
 	pfx := g.prefix(cur.Gen)
 	err := g.db.Update(func(txn *store.Txn) error {
 		key := func(k []byte) []byte {

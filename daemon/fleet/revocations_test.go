@@ -299,6 +299,31 @@ func TestSnapshotApplyIsAtomic(t *testing.T) {
 	if err := r.Apply(context.Background(), snapshot(key, 2, docs("NEW", 10))); err != nil {
 		t.Fatalf("snapshot after recovery: %v", err)
 	}
+
+	// A crash after the new generation went live but before the old one was erased: the
+	// header names the old generation, and the next start erases it.
+	stale := r.hdr
+	stale.Old = stale.Gen + 7
+	err = db.Update(func(txn *store.Txn) error {
+		for _, e := range docs("GHOST", 5) {
+			if err := txn.Set(append(r.gs.prefix(stale.Old), entryKey(e)...), nil); err != nil {
+				return err
+			}
+		}
+		return txn.Set(revMeta, stale.marshal())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = newRevs(t, db, key)
+	leftover = 0
+	err = db.Iterate(context.Background(), store.Revocations.Key(), func(k, v []byte) error { leftover++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leftover != 10 || r.Len() != 10 {
+		t.Errorf("after a start with an unerased old generation: %d keys on disk, %d live; want 10 and 10", leftover, r.Len())
+	}
 }
 
 func FuzzParseRevocationList(f *testing.F) {
