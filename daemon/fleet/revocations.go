@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,8 @@ type Revocations struct {
 	set   map[Entry]struct{}
 	local map[Entry]struct{}
 	hdr   genHeader
+
+	deltas, deltaEntries int // delta records in the live generation (guarded by apply)
 }
 
 var revMeta = store.Meta.Key([]byte("revocations"))
@@ -99,15 +102,7 @@ func NewRevocations(ctx context.Context, db *store.DB, o *RevocationOpts) (*Revo
 	}
 	r.hdr = hdr
 	if hdr.Gen != 0 {
-		err := r.gs.each(ctx, hdr.Gen, func(k, _ []byte) error {
-			e, err := entryFromKey(k)
-			if err != nil {
-				return err
-			}
-			r.set[e] = struct{}{}
-			return nil
-		})
-		if err != nil {
+		if err := r.load(ctx, hdr.Gen); err != nil {
 			return nil, fmt.Errorf("revocations: load generation %d: %w", hdr.Gen, err)
 		}
 	}
@@ -124,6 +119,67 @@ func NewRevocations(ctx context.Context, db *store.DB, o *RevocationOpts) (*Revo
 	}
 	opts.Metrics.Versions.WithLabelValues("revocations").Set(float64(hdr.Version))
 	return r, nil
+}
+
+// A generation holds the snapshot in chunks of up to chunkEntries entries under 'c' + index,
+// and the deltas applied since under 'd' + version; loading reads the chunks and replays the
+// deltas in order. When the deltas grow past compactDeltas records or compactEntries entries,
+// the next delta rewrites the whole list as a new generation.
+const (
+	chunkEntries   = 4096
+	compactDeltas  = 256
+	compactEntries = 200000
+)
+
+func chunkKey(i uint32) []byte {
+	return []byte{'c', byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+}
+func deltaKey(v uint64) []byte { return append([]byte{'d'}, store.U64(v)...) }
+func encodeEntries(es []Entry) []byte {
+	b := make([]byte, 0, len(es)*entrySize)
+	for _, e := range es {
+		b = append(b, byte(e.Kind))
+		b = append(b, e.Digest[:]...)
+	}
+	return b
+}
+
+func decodeEntries(b []byte, fn func(Entry)) error {
+	if len(b)%entrySize != 0 {
+		return fmt.Errorf("stored chunk of %d bytes is not a multiple of %d", len(b), entrySize)
+	}
+	for ; len(b) > 0; b = b[entrySize:] {
+		var e Entry
+		e.Kind = EntryKind(b[0])
+		copy(e.Digest[:], b[1:entrySize])
+		fn(e)
+	}
+	return nil
+}
+
+// load reads generation gen into r.set and counts its deltas.
+func (r *Revocations) load(ctx context.Context, gen uint64) error {
+	return r.gs.each(ctx, gen, func(k, v []byte) error {
+		switch {
+		case len(k) == 5 && k[0] == 'c':
+			return decodeEntries(v, func(e Entry) { r.set[e] = struct{}{} })
+		case len(k) == 9 && k[0] == 'd':
+			l, err := ParseRevocationList(v)
+			if err != nil {
+				return fmt.Errorf("stored delta %d: %w", binary.BigEndian.Uint64(k[1:]), err)
+			}
+			for _, e := range l.Remove {
+				delete(r.set, e)
+			}
+			for _, e := range l.Add {
+				r.set[e] = struct{}{}
+			}
+			r.deltas++
+			r.deltaEntries += len(l.Add) + len(l.Remove)
+			return nil
+		}
+		return fmt.Errorf("unexpected stored key %x", k)
+	})
 }
 
 func entryKey(e Entry) []byte {
@@ -195,24 +251,10 @@ func (r *Revocations) applyMsg(ctx context.Context, msg []byte) error {
 		for _, e := range l.Add {
 			set[e] = struct{}{}
 		}
-		hdr, err := r.gs.replace(ctx, cur, next, func(put func(k, v []byte) error) error {
-			for e := range set {
-				if err := put(entryKey(e), nil); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil && hdr.Version != l.Version {
+		if err := r.writeSnapshot(ctx, cur, next, set); err != nil {
 			return fmt.Errorf("revocations: persist snapshot %d: %w", l.Version, err)
 		}
-		r.mu.Lock()
-		r.set, r.hdr = set, hdr
-		r.mu.Unlock()
 		r.done("snapshot", l)
-		if err != nil { // the new list is live; only the clean-up of the old one failed
-			r.opts.Logger.Warn("revocations: old generation left behind", "err", err)
-		}
 		return nil
 	}
 	switch {
@@ -225,23 +267,33 @@ func (r *Revocations) applyMsg(ctx context.Context, msg []byte) error {
 	case len(l.Add)+len(l.Remove) > r.opts.MaxDelta:
 		return fmt.Errorf("revocations: delta with %d entries, limit %d: %w", len(l.Add)+len(l.Remove), r.opts.MaxDelta, ErrOversize)
 	}
-	err = r.gs.update(cur, next, func(set func(k, v []byte) error, del func(k []byte) error) error {
+	if r.deltas+1 > compactDeltas || r.deltaEntries+len(l.Add)+len(l.Remove) > compactEntries {
+		// Rewrite the whole list as a new generation instead of growing the delta log.
+		r.mu.RLock()
+		set := make(map[Entry]struct{}, len(r.set)+len(l.Add))
+		for e := range r.set {
+			set[e] = struct{}{}
+		}
+		r.mu.RUnlock()
 		for _, e := range l.Remove {
-			if err := del(entryKey(e)); err != nil {
-				return err
-			}
+			delete(set, e)
 		}
 		for _, e := range l.Add {
-			if err := set(entryKey(e), nil); err != nil {
-				return err
-			}
+			set[e] = struct{}{}
 		}
+		if err := r.writeSnapshot(ctx, cur, next, set); err != nil {
+			return fmt.Errorf("revocations: persist delta %d->%d as a new generation: %w", l.Base, l.Version, err)
+		}
+		r.done("delta", l)
 		return nil
+	}
+	err = r.gs.update(cur, next, func(set func(k, v []byte) error, _ func(k []byte) error) error {
+		return set(deltaKey(l.Version), l.Marshal())
 	})
 	if err != nil {
 		return fmt.Errorf("revocations: persist delta %d->%d: %w", l.Base, l.Version, err)
 	}
-	next.Gen = cur.Gen
+	next.Gen, next.Old = cur.Gen, cur.Old
 	r.mu.Lock()
 	for _, e := range l.Remove {
 		delete(r.set, e)
@@ -250,8 +302,47 @@ func (r *Revocations) applyMsg(ctx context.Context, msg []byte) error {
 		r.set[e] = struct{}{}
 	}
 	r.hdr = next
+	r.deltas++
+	r.deltaEntries += len(l.Add) + len(l.Remove)
 	r.mu.Unlock()
 	r.done("delta", l)
+	return nil
+}
+
+// writeSnapshot persists set as a new generation with header next and makes it live in memory.
+func (r *Revocations) writeSnapshot(ctx context.Context, cur, next genHeader, set map[Entry]struct{}) error {
+	hdr, err := r.gs.replace(ctx, cur, next, func(put func(k, v []byte) error) error {
+		chunk := make([]Entry, 0, chunkEntries)
+		var idx uint32
+		flush := func() error {
+			if len(chunk) == 0 {
+				return nil
+			}
+			err := put(chunkKey(idx), encodeEntries(chunk))
+			idx++
+			chunk = chunk[:0]
+			return err
+		}
+		for e := range set {
+			chunk = append(chunk, e)
+			if len(chunk) == chunkEntries {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+	if err != nil && hdr.Version != next.Version {
+		return err
+	}
+	r.mu.Lock()
+	r.set, r.hdr = set, hdr
+	r.deltas, r.deltaEntries = 0, 0
+	r.mu.Unlock()
+	if err != nil { // the new list is live; only the erasure of the old one failed (retried at start)
+		r.opts.Logger.Warn("revocations: old generation left behind", "err", err)
+	}
 	return nil
 }
 

@@ -293,8 +293,8 @@ func TestSnapshotApplyIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if leftover != len(old) {
-		t.Errorf("revocation keys on disk: got %d, want %d (partial generation not erased)", leftover, len(old))
+	if leftover != 1 {
+		t.Errorf("revocation keys on disk: got %d, want 1 chunk (partial generation not erased)", leftover)
 	}
 	if err := r.Apply(context.Background(), snapshot(key, 2, docs("NEW", 10))); err != nil {
 		t.Fatalf("snapshot after recovery: %v", err)
@@ -321,8 +321,59 @@ func TestSnapshotApplyIsAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if leftover != 10 || r.Len() != 10 {
-		t.Errorf("after a start with an unerased old generation: %d keys on disk, %d live; want 10 and 10", leftover, r.Len())
+	if leftover != 1 || r.Len() != 10 {
+		t.Errorf("after a start with an unerased old generation: %d keys on disk, %d entries live; want 1 chunk and 10", leftover, r.Len())
+	}
+}
+
+// Many deltas: the delta log is compacted into a new generation, and a restart at any point
+// gives the same set as the in-memory one.
+func TestDeltaLogCompaction(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	dir := t.TempDir()
+	db := openStore(t, dir)
+	r := newRevs(t, db, key)
+	if err := r.Apply(ctx, snapshot(key, 1, docs("S", 5000))); err != nil {
+		t.Fatal(err)
+	}
+	want := map[Entry]bool{}
+	for _, e := range docs("S", 5000) {
+		want[e] = true
+	}
+	v := uint64(1)
+	for i := 0; i < compactDeltas+10; i++ {
+		add := docs(fmt.Sprintf("A%d-", i), 3)
+		rm := docs("S", 5000)[i*2 : i*2+2]
+		if err := r.Apply(ctx, delta(key, v, v+1, add, rm)); err != nil {
+			t.Fatalf("delta %d: %v", v, err)
+		}
+		v++
+		for _, e := range add {
+			want[e] = true
+		}
+		for _, e := range rm {
+			delete(want, e)
+		}
+	}
+	if r.deltas >= compactDeltas {
+		t.Errorf("delta records after %d deltas: got %d, want fewer than %d (compaction)", compactDeltas+10, r.deltas, compactDeltas)
+	}
+	db.Halt()
+	db = openStore(t, dir)
+	defer db.Halt()
+	r = newRevs(t, db, key)
+	if got, _ := r.Version(); got != v {
+		t.Errorf("version after reopen: got %d, want %d", got, v)
+	}
+	if r.Len() != len(want) {
+		t.Errorf("entries after reopen: got %d, want %d", r.Len(), len(want))
+	}
+	now := t0.Add(time.Hour)
+	for e := range want {
+		if err := r.Check(e, now); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("entry missing after reopen: %v", err)
+		}
 	}
 }
 
