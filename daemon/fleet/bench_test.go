@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -226,4 +227,22 @@ func drainOnce(b *testing.B, n int, pubBin string) (ours, peer time.Duration) {
 	peer = time.Since(start)
 	b.StartTimer()
 	return ours, peer
+}
+
+// BenchmarkIndexMemory reports the heap used by the in-memory lookup set for 1,000,000 entries.
+func BenchmarkIndexMemory(b *testing.B) {
+	entries := docs("M", 1000000)
+	var before, after runtime.MemStats
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		set := make(map[Entry]struct{}, len(entries))
+		for _, e := range entries {
+			set[e] = struct{}{}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB/1M-entries")
+		runtime.KeepAlive(set)
+	}
 }
