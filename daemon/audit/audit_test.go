@@ -136,6 +136,54 @@ func TestOutboxAck(t *testing.T) {
 	}
 }
 
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	db := openStore(t, dir)
+	ctx := context.Background()
+	l, err := New(db, testOpts(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, l, 30)
+	if _, err := l.Ack(ctx, 20); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		upTo uint64
+		want int
+	}{
+		{5, 5},   // 1-5
+		{25, 15}, // 6-20: 21-25 are not acked yet
+		{25, 0},
+	} {
+		n, err := l.Prune(ctx, tc.upTo)
+		if err != nil || n != tc.want {
+			t.Errorf("Prune(%d): got %d, %v; want %d", tc.upTo, n, err, tc.want)
+		}
+	}
+	fill(t, l, 3)
+	s, err := l.VerifyLocal(ctx)
+	if err != nil {
+		t.Fatalf("VerifyLocal after prune: %v", err)
+	}
+	if got := s.Kiosks["kiosk-1"].Records; got != 13 {
+		t.Errorf("records kept: got %d, want 13", got)
+	}
+	db.Halt()
+	db = openStore(t, dir)
+	defer db.Halt()
+	l, err = New(db, testOpts(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.VerifyLocal(ctx); err != nil {
+		t.Errorf("VerifyLocal after reopen: %v", err)
+	}
+	if p, _ := l.Pending(ctx, 0, 100); len(p) != 13 || p[0].Seq != 21 {
+		t.Errorf("outbox after prune: got %d records, want 13 from 21", len(p))
+	}
+}
+
 func TestVerifyNamesTampering(t *testing.T) {
 	db := openStore(t, t.TempDir())
 	defer db.Halt()

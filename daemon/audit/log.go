@@ -49,7 +49,10 @@ type Log struct {
 	notify chan struct{}
 }
 
-var headKey = store.Meta.Key([]byte("audit-head"))
+var (
+	headKey = store.Meta.Key([]byte("audit-head"))
+	baseKey = store.Meta.Key([]byte("audit-base")) // seq + hash of the last pruned record
+)
 
 // New opens the log stored in db.
 func New(db *store.DB, o *Opts) (*Log, error) {
@@ -303,12 +306,92 @@ func (l *Log) Records(ctx context.Context, fn func(raw []byte) error) error {
 	return l.db.Iterate(ctx, store.Audit.Key(), func(_, v []byte) error { return fn(v) })
 }
 
-// VerifyLocal checks the stored chain and its checkpoints with the kiosk's own key.
+// Prune deletes stored records up to and including upTo that the collector has acknowledged
+// (records still in the outbox are kept), so that the local log does not grow without bound.
+// The last pruned record's sequence number and hash are kept so that VerifyLocal checks the
+// rest of the chain from there. It returns how many records it deleted.
+func (l *Log) Prune(ctx context.Context, upTo uint64) (int, error) {
+	head, _ := l.Head()
+	limit := min(upTo, head)
+	first, err := l.Pending(ctx, 0, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(first) > 0 {
+		limit = min(limit, first[0].Seq-1)
+	}
+	base, _, err := l.base()
+	if err != nil {
+		return 0, err
+	}
+	if limit <= base {
+		return 0, nil
+	}
+	v, ok, err := l.db.Get(recordKey(limit))
+	if err != nil || !ok {
+		return 0, fmt.Errorf("audit: prune: record %d: found=%t: %v", limit, ok, err)
+	}
+	r, err := ParseRecord(v)
+	if err != nil {
+		return 0, fmt.Errorf("audit: prune: %w", err)
+	}
+	raw, _ := hex.DecodeString(r.Hash)
+	// The base moves first: after a crash half way, VerifyLocal skips what is at or below it.
+	if err := l.db.Update(func(txn *store.Txn) error { return txn.Set(baseKey, append(store.U64(limit), raw...)) }); err != nil {
+		return 0, fmt.Errorf("audit: prune: %w", err)
+	}
+	n := 0
+	for seq := base + 1; seq <= limit; {
+		end := min(limit, seq+999)
+		err := l.db.Update(func(txn *store.Txn) error {
+			for s := seq; s <= end; s++ {
+				if err := txn.Delete(recordKey(s)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("audit: prune: %w", err)
+		}
+		n += int(end - seq + 1)
+		seq = end + 1
+	}
+	return n, nil
+}
+
+// base returns the last pruned record (0 and the zero hash when nothing was pruned).
+func (l *Log) base() (uint64, string, error) {
+	v, ok, err := l.db.Get(baseKey)
+	if err != nil {
+		return 0, "", fmt.Errorf("audit: read prune base: %w", err)
+	}
+	if !ok {
+		return 0, ZeroHash, nil
+	}
+	if len(v) != 8+sha256.Size {
+		return 0, "", fmt.Errorf("audit: prune base is %d bytes, want %d", len(v), 8+sha256.Size)
+	}
+	return binary.BigEndian.Uint64(v), hex.EncodeToString(v[8:]), nil
+}
+
+// VerifyLocal checks the stored chain (from the prune base on) and its checkpoints with the
+// kiosk's own key.
 func (l *Log) VerifyLocal(ctx context.Context) (*Summary, error) {
 	v := NewVerifier(map[string]ed25519.PublicKey{l.opts.Kiosk: l.opts.SigningKey.Public().(ed25519.PublicKey)})
+	base, baseHash, err := l.base()
+	if err != nil {
+		return nil, err
+	}
+	if base > 0 {
+		v.Start(l.opts.Kiosk, base, baseHash)
+	}
 	i := 0
-	err := l.Records(ctx, func(raw []byte) error {
+	err = l.db.Iterate(ctx, store.Audit.Key(), func(k, raw []byte) error {
 		i++
+		if binary.BigEndian.Uint64(k[len(store.Audit):]) <= base {
+			return nil // left by a prune that a crash cut short
+		}
 		v.AddRaw(i, raw)
 		return nil
 	})

@@ -56,6 +56,12 @@ func NewVerifier(keys map[string]ed25519.PublicKey) *Verifier {
 	return &Verifier{keys: keys, chains: map[string]*chain{}}
 }
 
+// Start makes kiosk's chain continue from (seq, hash) instead of from the beginning, for a
+// log whose earlier records were pruned or a file that starts later.
+func (v *Verifier) Start(kiosk string, seq uint64, hash string) {
+	v.chains[kiosk] = &chain{KioskSummary: KioskSummary{Last: seq, Head: hash}}
+}
+
 func (v *Verifier) problem(line int, kiosk string, seq uint64, format string, a ...any) {
 	v.probs = append(v.probs, Problem{Line: line, Kiosk: kiosk, Seq: seq, Msg: fmt.Sprintf(format, a...)})
 }
