@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -65,9 +66,11 @@ func DocumentEntry(issuingState, number string) Entry {
 	return Entry{Document, digest(Document, norm(issuingState), norm(number))}
 }
 
-// DSCertEntry names a document signer certificate by its DER-encoded issuer name and serial
-// number bytes (as in the certificate).
+// DSCertEntry names a document signer certificate by its DER-encoded issuer name
+// (x509.Certificate.RawIssuer) and serial number as big-endian magnitude bytes
+// (SerialNumber.Bytes()); leading zero bytes are ignored.
 func DSCertEntry(issuerDER, serial []byte) Entry {
+	serial = bytes.TrimLeft(serial, "\x00")
 	return Entry{DSCert, digest(DSCert, string(issuerDER), string(serial))}
 }
 

@@ -133,6 +133,25 @@ func TestRevocationsApplyAndCheck(t *testing.T) {
 	}
 }
 
+func TestEntryNormalisation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b Entry
+		same bool
+	}{
+		{"mrz fillers and case", DocumentEntry("uto", "l898902c3<"), DocumentEntry("UTO", "L898902C3"), true},
+		{"other state", DocumentEntry("UTO", "L898902C3"), DocumentEntry("D", "L898902C3"), false},
+		{"serial leading zeros", DSCertEntry([]byte{0x30}, []byte{0, 5}), DSCertEntry([]byte{0x30}, []byte{5}), true},
+		{"other issuer", DSCertEntry([]byte{0x30}, []byte{5}), DSCertEntry([]byte{0x31}, []byte{5}), false},
+		{"field boundaries", DocumentEntry("UTO", "AB"), DocumentEntry("UTOA", "B"), false},
+		{"kinds differ", IdentityEntry("x"), Entry{Document, IdentityEntry("x").Digest}, false},
+	} {
+		if got := tc.a == tc.b; got != tc.same {
+			t.Errorf("%s: equal = %t, want %t", tc.name, got, tc.same)
+		}
+	}
+}
+
 func TestWarnPolicyKeepsChecking(t *testing.T) {
 	key := newKey(t)
 	db := openStore(t, t.TempDir())
