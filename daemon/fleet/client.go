@@ -343,9 +343,9 @@ func (c *Client) outbox(ctx context.Context) error {
 				c.o.Metrics.Sent.Inc()
 				sent = r.Seq
 			}
-			if n, err := c.o.Audit.OutboxLen(ctx); err == nil {
-				c.o.Metrics.Outbox.Set(float64(n))
-			}
+		}
+		if head, _ := c.o.Audit.Head(); head >= acked {
+			c.o.Metrics.Outbox.Set(float64(head - acked)) // the outbox holds (acked, head]
 		}
 		select {
 		case <-ctx.Done():
