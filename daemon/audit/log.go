@@ -43,10 +43,14 @@ type Log struct {
 	db   *store.DB
 	opts Opts
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards seq and head
 	seq    uint64
 	head   string
 	notify chan struct{}
+
+	qmu     sync.Mutex // guards queue and leading
+	queue   []*appendReq
+	leading bool
 }
 
 var (
@@ -113,36 +117,107 @@ func outboxKey(seq uint64) []byte { return store.Outbox.Key(store.U64(seq)) }
 
 // Append writes one record durably (record, outbox entry and chain head in one synchronous
 // transaction) and returns it. When Append returns nil the record survives a power cut.
+//
+// Concurrent calls are committed together (group commit): one caller at a time leads and
+// writes every queued record, its own first in line, in one transaction; then it hands the
+// lead to the first caller still waiting. No goroutine is started.
 func (l *Log) Append(ctx context.Context, d Decision) (*Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	req := &appendReq{d: d, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	l.qmu.Lock()
+	l.queue = append(l.queue, req)
+	if l.leading {
+		l.qmu.Unlock()
+		select {
+		case <-req.done:
+			return req.r, req.err
+		case <-req.lead: // handed the lead: req is now first in the queue
+		}
+		l.qmu.Lock()
+	}
+	l.leading = true
+	n := min(len(l.queue), maxGroup)
+	batch := l.queue[:n:n]
+	l.queue = l.queue[n:]
+	l.qmu.Unlock()
+	l.commit(batch)
+	l.qmu.Lock()
+	if len(l.queue) > 0 {
+		l.queue[0].lead <- struct{}{}
+	} else {
+		l.leading = false
+	}
+	l.qmu.Unlock()
+	return req.r, req.err
+}
+
+// maxGroup bounds the records committed in one transaction.
+const maxGroup = 256
+
+type appendReq struct {
+	d    Decision
+	r    *Record
+	err  error
+	done chan struct{} // closed when r or err is set
+	lead chan struct{} // receives when this caller is to lead the next commit
+}
+
+// commit chains and writes a batch of appends in one transaction and wakes their callers.
+func (l *Log) commit(batch []*appendReq) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r, b, err := build(&l.opts, l.seq, l.head, d)
-	if err != nil {
-		return nil, err
+	type built struct {
+		req *appendReq
+		r   *Record
+		b   []byte
 	}
-	raw, _ := hex.DecodeString(r.Hash)
-	head := append(store.U64(r.Seq), raw...)
-	err = l.db.Update(func(txn *store.Txn) error {
-		if err := txn.Set(recordKey(r.Seq), b); err != nil {
-			return err
+	var ok []built
+	seq, head := l.seq, l.head
+	for _, q := range batch {
+		r, b, err := build(&l.opts, seq, head, q.d)
+		if err != nil {
+			q.err = err
+			close(q.done)
+			continue
 		}
-		if err := txn.Set(outboxKey(r.Seq), nil); err != nil {
-			return err
+		ok = append(ok, built{q, r, b})
+		seq, head = r.Seq, r.Hash
+	}
+	if len(ok) == 0 {
+		return
+	}
+	raw, _ := hex.DecodeString(head)
+	headVal := append(store.U64(seq), raw...)
+	err := l.db.Update(func(txn *store.Txn) error {
+		for _, x := range ok {
+			if err := txn.Set(recordKey(x.r.Seq), x.b); err != nil {
+				return err
+			}
+			if err := txn.Set(outboxKey(x.r.Seq), nil); err != nil {
+				return err
+			}
 		}
-		return txn.Set(headKey, head)
+		return txn.Set(headKey, headVal)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("audit: write record %d: %w", r.Seq, err)
+	if err == nil {
+		l.seq, l.head = seq, head
 	}
-	l.seq, l.head = r.Seq, r.Hash
-	select {
-	case l.notify <- struct{}{}:
-	default:
+	for _, x := range ok {
+		if err != nil {
+			x.req.err = fmt.Errorf("audit: write records %d-%d: %w", ok[0].r.Seq, seq, err)
+		} else {
+			x.req.r = x.r
+		}
+		close(x.req.done)
 	}
-	return r, nil
+	if err == nil {
+		select {
+		case l.notify <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // build makes the record that follows (seq, head) and its encoding.
