@@ -53,10 +53,9 @@ type Log struct {
 	leading bool
 }
 
-var (
-	headKey = store.Meta.Key([]byte("audit-head"))
-	baseKey = store.Meta.Key([]byte("audit-base")) // seq + hash of the last pruned record
-)
+// headKey() holds seq + hash of the chain head; baseKey() seq + hash of the last pruned record.
+func headKey() []byte { return store.Meta.Key([]byte("audit-head")) }
+func baseKey() []byte { return store.Meta.Key([]byte("audit-base")) }
 
 // New opens the log stored in db.
 func New(db *store.DB, o *Opts) (*Log, error) {
@@ -65,7 +64,7 @@ func New(db *store.DB, o *Opts) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{db: db, opts: opts, head: ZeroHash, notify: make(chan struct{}, 1)}
-	v, ok, err := db.Get(headKey)
+	v, ok, err := db.Get(headKey())
 	if err != nil {
 		return nil, fmt.Errorf("audit: read head: %w", err)
 	}
@@ -199,7 +198,7 @@ func (l *Log) commit(batch []*appendReq) {
 				return err
 			}
 		}
-		return txn.Set(headKey, headVal)
+		return txn.Set(headKey(), headVal)
 	})
 	if err == nil {
 		l.seq, l.head = seq, head
@@ -412,7 +411,7 @@ func (l *Log) Prune(ctx context.Context, upTo uint64) (int, error) {
 	}
 	raw, _ := hex.DecodeString(r.Hash)
 	// The base moves first: after a crash half way, VerifyLocal skips what is at or below it.
-	if err := l.db.Update(func(txn *store.Txn) error { return txn.Set(baseKey, append(store.U64(limit), raw...)) }); err != nil {
+	if err := l.db.Update(func(txn *store.Txn) error { return txn.Set(baseKey(), append(store.U64(limit), raw...)) }); err != nil {
 		return 0, fmt.Errorf("audit: prune: %w", err)
 	}
 	n := 0
@@ -437,7 +436,7 @@ func (l *Log) Prune(ctx context.Context, upTo uint64) (int, error) {
 
 // base returns the last pruned record (0 and the zero hash when nothing was pruned).
 func (l *Log) base() (uint64, string, error) {
-	v, ok, err := l.db.Get(baseKey)
+	v, ok, err := l.db.Get(baseKey())
 	if err != nil {
 		return 0, "", fmt.Errorf("audit: read prune base: %w", err)
 	}

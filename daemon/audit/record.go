@@ -37,7 +37,7 @@ type Record struct {
 }
 
 // ZeroHash is the Prev of the first record.
-var ZeroHash = hex.EncodeToString(make([]byte, sha256.Size))
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 const hashDomain = "edgeid-audit/1\n"
 

@@ -70,7 +70,7 @@ type Revocations struct {
 	deltas, deltaEntries int // delta records in the live generation (guarded by apply)
 }
 
-var revMeta = store.Meta.Key([]byte("revocations"))
+func revMeta() []byte { return store.Meta.Key([]byte("revocations")) }
 
 // NewRevocations loads the persisted lists (finishing or discarding an apply a crash cut short).
 func NewRevocations(ctx context.Context, db *store.DB, o *RevocationOpts) (*Revocations, error) {
@@ -94,7 +94,7 @@ func NewRevocations(ctx context.Context, db *store.DB, o *RevocationOpts) (*Revo
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	r := &Revocations{opts: opts, db: db, gs: genSet{db: db, space: store.Revocations, meta: revMeta},
+	r := &Revocations{opts: opts, db: db, gs: genSet{db: db, space: store.Revocations, meta: revMeta()},
 		set: map[Entry]struct{}{}, local: map[Entry]struct{}{}}
 	hdr, err := r.gs.load()
 	if err != nil {

@@ -329,7 +329,7 @@ func TestSnapshotApplyIsAtomic(t *testing.T) {
 				return err
 			}
 		}
-		return txn.Set(revMeta, stale.marshal())
+		return txn.Set(revMeta(), stale.marshal())
 	})
 	if err != nil {
 		t.Fatal(err)

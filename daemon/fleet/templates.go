@@ -137,7 +137,7 @@ type Templates struct {
 	hdr genHeader
 }
 
-var tmplMeta = store.Meta.Key([]byte("templates"))
+func tmplMeta() []byte { return store.Meta.Key([]byte("templates")) }
 
 func tmplKey(id, model string) []byte {
 	b := appendStr(nil, id)
@@ -167,7 +167,7 @@ func NewTemplates(ctx context.Context, db *store.DB, o *TemplateOpts) (*Template
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	t := &Templates{opts: opts, db: db, gs: genSet{db: db, space: store.Templates, meta: tmplMeta}, idx: map[string][]Template{}}
+	t := &Templates{opts: opts, db: db, gs: genSet{db: db, space: store.Templates, meta: tmplMeta()}, idx: map[string][]Template{}}
 	hdr, err := t.gs.load()
 	if err != nil {
 		return nil, fmt.Errorf("templates: load: %w", err)
@@ -388,8 +388,8 @@ func EraseIdentity(db *store.DB, id string) (int, error) {
 	if id == "" || len(id) > maxIDLen || strings.IndexFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
 		return 0, fmt.Errorf("templates: identity %q: want 1 to %d bytes of printable ASCII", id, maxIDLen)
 	}
-	gs := genSet{db: db, space: store.Templates, meta: tmplMeta}
-	v, ok, err := db.Get(tmplMeta)
+	gs := genSet{db: db, space: store.Templates, meta: tmplMeta()}
+	v, ok, err := db.Get(tmplMeta())
 	if err != nil || !ok {
 		return 0, err
 	}

@@ -68,7 +68,8 @@ func U64(v uint64) []byte {
 	return b[:]
 }
 
-var schemaKey = Meta.Key([]byte("schema"))
+// schemaKey() holds the layout version.
+func schemaKey() []byte { return Meta.Key([]byte("schema")) }
 
 // Opts configures Open.
 type Opts struct {
@@ -191,9 +192,9 @@ var ErrSchema = errors.New("store: unknown schema version")
 
 func (s *DB) checkSchema() error {
 	return s.db.Update(func(txn *badger.Txn) error {
-		it, err := txn.Get(schemaKey)
+		it, err := txn.Get(schemaKey())
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return txn.Set(schemaKey, U64(SchemaVersion))
+			return txn.Set(schemaKey(), U64(SchemaVersion))
 		}
 		if err != nil {
 			return fmt.Errorf("store: read schema version: %w", err)

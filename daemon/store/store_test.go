@@ -155,7 +155,7 @@ func TestSchemaVersion(t *testing.T) {
 	dir := t.TempDir()
 	key := testKey(t)
 	db := open(t, dir, key)
-	if err := db.Update(func(txn *Txn) error { return txn.Set(schemaKey, U64(SchemaVersion+1)) }); err != nil {
+	if err := db.Update(func(txn *Txn) error { return txn.Set(schemaKey(), U64(SchemaVersion+1)) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Halt()
