@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
-DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk
+DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
 .PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 fuzz bench calibrate clean

@@ -54,6 +54,7 @@ func commands() []command {
 		{path: "doc verify", summary: "Passive Authentication of a document dump folder", run: runDocVerify},
 		{path: "trust import", summary: "add CSCA certificates, master lists or CRLs to the trust store", run: runTrustImport},
 		{path: "trust list", summary: "list the trusted CSCA certificates", run: runTrustList},
+		{path: "enroll delete", summary: "erase an enrolled identity's templates from the local store", run: runEnrollDelete},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
 	return cmds

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/fleet"
+)
+
+func runAuditCollect(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "audit collect", "")
+	out := fs.String("out", "audit.jsonl", "JSON-lines file to append records to (read at start to resume)")
+	keyFile := fs.String("key", "", "collector signing key for acks (PEM); kiosks trust its public key")
+	session := fs.String("session", "", "directory for paho's file store (default: in memory; the broker keeps the persistent session)")
+	dur := fs.Duration("for", 0, "stop after this long (0: until interrupted)")
+	var kk multi
+	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE to check that kiosk's checkpoints (repeatable)")
+	cf := addConnFlags(fs, "collector")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected arguments %q", pos)
+	}
+	if *keyFile == "" {
+		return usagef("-key is required")
+	}
+	conn, err := cf.conn()
+	if err != nil {
+		return err
+	}
+	key, err := fleet.LoadPrivateKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	keys, err := kioskKeys(kk)
+	if err != nil {
+		return err
+	}
+	start, err := fleet.ResumePositions(*out)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	f, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
+		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Out: f, Sync: f.Sync,
+		Start: start, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if *dur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *dur)
+		defer cancel()
+	}
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	pos2 := c.Positions()
+	ids := make([]string, 0, len(pos2))
+	for k := range pos2 {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	for _, k := range ids {
+		fmt.Fprintf(e.stdout, "%s: collected through %d\n", k, pos2[k].Seq)
+	}
+	if n := c.Problems(); n > 0 {
+		return &exitStatus{code: 1, msg: fmt.Sprintf("%d chain problems seen while collecting (logged above); run audit verify", n)}
+	}
+	return f.Sync()
+}
+
+func runAuditVerify(_ context.Context, e env, args []string) error {
+	fs := newFlags(e, "audit verify", "FILE.jsonl")
+	var kk multi
+	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE (repeatable); checkpoints of kiosks without a key are reported")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one file")
+	}
+	keys, err := kioskKeys(kk)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	t := time.Now()
+	s, err := audit.VerifyJSONLines(f, keys)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(s.Kiosks))
+	for k := range s.Kiosks {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	for _, k := range ids {
+		ks := s.Kiosks[k]
+		fmt.Fprintf(e.stdout, "%s: %d records, last %d, %d checkpoints, signed through %d", k, ks.Records, ks.Last, ks.Checkpoints, ks.Signed)
+		if ks.Signed < ks.Last {
+			fmt.Fprintf(e.stdout, " (%d records after the last checkpoint are covered by the chain only)", ks.Last-ks.Signed)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	for _, p := range s.Problems {
+		fmt.Fprintln(e.stdout, p)
+	}
+	if len(s.Problems) > 0 {
+		return &exitStatus{code: 1, msg: fmt.Sprintf("audit verify: %d problems in %s", len(s.Problems), pos[0])}
+	}
+	fmt.Fprintf(e.stdout, "ok: chains and checkpoints verify (%v)\n", time.Since(t).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,307 @@
+package fleet
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
+	"github.com/edgeid/edgeid/daemon/store"
+)
+
+const fleetName = "f1"
+
+// kiosk is one kiosk's state for broker tests.
+type kiosk struct {
+	id      string
+	db      *store.DB
+	log     *audit.Log
+	revs    *Revocations
+	metrics *Metrics
+	client  *Client
+	sign    ed25519.PrivateKey
+}
+
+func newKiosk(t *testing.T, b *fleettest.Broker, id string, fleetKey, collectorKey ed25519.PrivateKey) *kiosk {
+	t.Helper()
+	k := &kiosk{id: id, db: openStore(t, t.TempDir()), sign: newKey(t), metrics: NewMetrics(nil)}
+	t.Cleanup(func() { k.db.Halt() })
+	var err error
+	k.log, err = audit.New(k.db, &audit.Opts{Kiosk: id, SigningKey: k.sign, DocKey: bytes.Repeat([]byte{3}, 32), CheckpointEvery: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := DefaultRevocationOpts()
+	ro.Keys = NewKeyring(fleetKey.Public().(ed25519.PublicKey))
+	ro.Metrics = k.metrics
+	k.revs, err = NewRevocations(context.Background(), k.db, &ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.client, err = NewClient(&ClientOpts{Broker: b.URL, TLS: b.ClientTLS(id), Fleet: fleetName, Kiosk: id,
+		SessionDir: t.TempDir(), Revocations: k.revs, Audit: k.log, Metrics: k.metrics,
+		AckKeys: NewKeyring(collectorKey.Public().(ed25519.PublicKey)), ResendAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// run starts fn in a goroutine owned by the test: cancelled and waited for at cleanup.
+func run(t *testing.T, fn func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type collected struct {
+	path string
+	f    *os.File
+	n    atomic.Int64
+	c    *Collector
+}
+
+func startCollector(t *testing.T, b *fleettest.Broker, key ed25519.PrivateKey, kioskKeys map[string]ed25519.PublicKey) *collected {
+	t.Helper()
+	out := &collected{path: filepath.Join(t.TempDir(), "audit.jsonl")}
+	var err error
+	out.f, err = os.OpenFile(out.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.f.Close() })
+	out.c, err = NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector"), Fleet: fleetName,
+		SessionDir: t.TempDir(), Key: key, KioskKeys: kioskKeys, Out: out.f, Sync: out.f.Sync,
+		AckInterval: 50 * time.Millisecond, OnRecord: func(*audit.Record) { out.n.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, out.c.Run)
+	select {
+	case <-out.c.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("collector not subscribed after 20 s")
+	}
+	return out
+}
+
+func appendN(t *testing.T, l *audit.Log, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		_, err := l.Append(context.Background(), audit.Decision{Flow: "document", Outcome: "accept",
+			Reasons: []string{"ok"}, DocState: "UTO", DocNumber: fmt.Sprintf("Z%08d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBrokerOutageLosesNothing: the broker is stopped while 1,000 decisions are recorded and
+// then restarted; the collector ends up with every record, in order, once, and the chain and
+// checkpoints verify.
+func TestBrokerOutageLosesNothing(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "publisher"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	pubs := map[string]ed25519.PublicKey{k.id: k.sign.Public().(ed25519.PublicKey)}
+	col := startCollector(t, b, collKey, pubs)
+	run(t, k.client.Run)
+
+	appendN(t, k.log, 10)
+	waitFor(t, "the first 10 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 10 })
+	b.Stop()
+	start := time.Now()
+	appendN(t, k.log, 1000)
+	t.Logf("1000 decisions recorded with the broker down in %v", time.Since(start))
+	b.Start()
+	waitFor(t, "1010 records at the collector", 30*time.Second, func() bool { return col.n.Load() == 1010 })
+	waitFor(t, "an empty outbox", 10*time.Second, func() bool {
+		n, err := k.log.OutboxLen(context.Background())
+		return err == nil && n == 0
+	})
+
+	f, err := os.Open(col.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var seqs []uint64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r audit.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	if len(seqs) != 1010 {
+		t.Fatalf("records in the collector's file: got %d, want 1010", len(seqs))
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("record %d in the file has seq %d: out of order or duplicated", i+1, s)
+		}
+	}
+	f.Seek(0, 0)
+	sum, err := audit.VerifyJSONLines(f, pubs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Problems) != 0 || sum.Kiosks[k.id].Signed != 1000 {
+		t.Errorf("verify: got problems %v, last signed checkpoint %d; want none and 1000", sum.Problems, sum.Kiosks[k.id].Signed)
+	}
+	if col.c.Problems() != 0 {
+		t.Errorf("collector chain problems: got %d, want 0", col.c.Problems())
+	}
+}
+
+// TestRevocationsOverBroker: a retained snapshot and a delta reach the kiosk; a forged one is
+// refused and counted; a kiosk cannot publish fleet messages or another kiosk's audit records
+// (ACL); a gap makes the kiosk fetch the retained snapshot again.
+func TestRevocationsOverBroker(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "publisher"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pub, err := Dial(ctx, Conn{Broker: b.URL, TLS: b.ClientTLS("publisher"), ClientID: "publisher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect(100)
+	top := NewTopics(fleetName)
+	a, c := DocumentEntry("UTO", "A0001"), DocumentEntry("UTO", "C0003")
+	if err := Publish(ctx, pub, top.RevSnapshot(), snapshot(fleetKey, 1, []Entry{a}), true); err != nil {
+		t.Fatal(err)
+	}
+	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	col := startCollector(t, b, collKey, nil)
+	run(t, k.client.Run)
+	now := t0.Add(time.Hour)
+	waitFor(t, "the retained snapshot", 10*time.Second, func() bool { return errors.Is(k.revs.Check(a, now), ErrRevoked) })
+	if err := Publish(ctx, pub, top.RevDelta(), delta(fleetKey, 1, 2, []Entry{c}, nil), false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the delta", 10*time.Second, func() bool { return errors.Is(k.revs.Check(c, now), ErrRevoked) })
+
+	forged := delta(newKey(t), 2, 3, nil, []Entry{a})
+	if err := Publish(ctx, pub, top.RevDelta(), forged, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the forged delta to be refused", 10*time.Second, func() bool {
+		return testutil.ToFloat64(k.metrics.Refused.WithLabelValues("revocations", "unknown-key")) == 1
+	})
+	// A gap: the kiosk re-subscribes and gets the retained snapshot (v1) again, which it
+	// refuses as older than its v2.
+	if err := Publish(ctx, pub, top.RevDelta(), delta(fleetKey, 7, 8, []Entry{DocumentEntry("UTO", "G")}, nil), false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the gap and the re-fetched snapshot", 10*time.Second, func() bool {
+		return testutil.ToFloat64(k.metrics.Refused.WithLabelValues("revocations", "gap")) == 1 &&
+			testutil.ToFloat64(k.metrics.Refused.WithLabelValues("revocations", "rollback")) == 1
+	})
+	if v, _ := k.revs.Version(); v != 2 {
+		t.Errorf("version: got %d, want 2", v)
+	}
+
+	// ACLs: kiosk-2 tries to overwrite the retained snapshot and to write kiosk-1's audit topic.
+	evil, err := Dial(ctx, Conn{Broker: b.URL, TLS: b.ClientTLS("kiosk-2"), ClientID: "kiosk-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evil.Disconnect(100)
+	_ = Publish(ctx, evil, top.RevSnapshot(), []byte("junk"), true)
+	_ = Publish(ctx, evil, top.Audit("kiosk-1"), []byte(`{"seq":1}`), false)
+	probe, err := Dial(ctx, Conn{Broker: b.URL, TLS: b.ClientTLS("publisher"), ClientID: "publisher-probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Disconnect(100)
+	got := make(chan []byte, 1)
+	probe.Subscribe(top.RevSnapshot(), 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case got <- m.Payload():
+		default:
+		}
+	})
+	select {
+	case p := <-got:
+		if !bytes.Equal(p, snapshot(fleetKey, 1, []Entry{a})) {
+			t.Errorf("retained snapshot after kiosk-2's publish: got %q..., want the fleet's", p[:min(len(p), 16)])
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no retained snapshot")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := col.n.Load(); n != 0 {
+		t.Errorf("collector records after kiosk-2 wrote kiosk-1's topic: got %d, want 0", n)
+	}
+}
+
+// TestSameKioskIDRefused: a kiosk configured with an id that is not its certificate's name is
+// refused before it connects, and a client that claims another kiosk's client id over MQTT gets
+// its certificate's id instead (use_username_as_clientid), so the two never fight.
+func TestSameKioskIDRefused(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName})
+	fleetKey := newKey(t)
+	db := openStore(t, t.TempDir())
+	defer db.Halt()
+	revs := newRevs(t, db, fleetKey)
+	_, err := NewClient(&ClientOpts{Broker: b.URL, TLS: b.ClientTLS("kiosk-b"), Fleet: fleetName, Kiosk: "kiosk-a",
+		SessionDir: t.TempDir(), Revocations: revs})
+	if err == nil {
+		t.Fatal("NewClient with kiosk id kiosk-a and certificate kiosk-b: got nil error, want a refusal")
+	}
+
+	var lostA atomic.Int32
+	optsA := mqtt.NewClientOptions().AddBroker(b.URL).SetClientID("kiosk-a").SetTLSConfig(b.ClientTLS("kiosk-a")).
+		SetAutoReconnect(false).SetConnectionLostHandler(func(mqtt.Client, error) { lostA.Add(1) })
+	a := mqtt.NewClient(optsA)
+	if tok := a.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("kiosk-a connect: %v", tok.Error())
+	}
+	defer a.Disconnect(100)
+	optsB := mqtt.NewClientOptions().AddBroker(b.URL).SetClientID("kiosk-a").SetTLSConfig(b.ClientTLS("kiosk-b")).
+		SetAutoReconnect(false)
+	bc := mqtt.NewClient(optsB)
+	if tok := bc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("kiosk-b connect: %v", tok.Error())
+	}
+	defer bc.Disconnect(100)
+	time.Sleep(500 * time.Millisecond)
+	if lostA.Load() != 0 || !a.IsConnectionOpen() {
+		t.Errorf("kiosk-a lost its connection when kiosk-b claimed its client id (lost %d times)", lostA.Load())
+	}
+}
+
+var _ sync.Locker = (*sync.Mutex)(nil)

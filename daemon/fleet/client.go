@@ -1,0 +1,373 @@
+package fleet
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/edgeid/edgeid/daemon/audit"
+)
+
+// ClientOpts configures a kiosk's fleet link.
+type ClientOpts struct {
+	Broker     string      // e.g. ssl://fleet.example:8883
+	TLS        *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
+	Fleet      string
+	Kiosk      string // kiosk id: MQTT client id and audit topic name
+	Site       string // template site; empty when Templates is nil
+	SessionDir string // paho's persistent session store (CleanSession=false)
+
+	Revocations *Revocations // required
+	Templates   *Templates   // optional
+	Audit       *audit.Log   // optional: publishes the outbox
+	AckKeys     Keyring      // keys that sign the collector's acks
+
+	Window      int           // audit records published but not yet acked; default 256
+	ResendAfter time.Duration // re-send unacked records after this long without an ack; default 10 s
+	Logger      *slog.Logger
+	Metrics     *Metrics
+}
+
+// Client is a kiosk's MQTT link: it applies revocation and template messages and drains the
+// audit outbox. Create it with NewClient, then call Run.
+type Client struct {
+	o      ClientOpts
+	topics Topics
+	cl     mqtt.Client
+
+	in      chan mqtt.Message
+	connect chan struct{} // signalled on every (re)connect
+	acked   chan uint64   // cumulative acks, from the message worker to the outbox loop
+	handler mqtt.MessageHandler
+
+	needRev, needTmpl atomic.Bool // subscribe to the snapshot topic
+}
+
+// NewClient validates o. Configuration that would let two kiosks share an identity is refused:
+// the MQTT client id is the kiosk id, and it must be the common name of the client certificate
+// (the broker config maps the certificate name to the user name and client id).
+func NewClient(o *ClientOpts) (*Client, error) {
+	if o == nil {
+		return nil, errors.New("fleet: no client options")
+	}
+	c := &Client{o: *o, topics: NewTopics(o.Fleet)}
+	for _, n := range []struct{ what, v string }{{"fleet", o.Fleet}, {"kiosk id", o.Kiosk}} {
+		if err := checkName(n.what, n.v); err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+	}
+	if o.Templates != nil {
+		if err := checkName("site", o.Site); err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+	}
+	switch {
+	case o.Broker == "":
+		return nil, errors.New("fleet: no broker URL")
+	case o.Revocations == nil:
+		return nil, errors.New("fleet: no revocation state")
+	case o.SessionDir == "":
+		return nil, errors.New("fleet: no session directory for the persistent MQTT session")
+	case o.Audit != nil && len(o.AckKeys) == 0:
+		return nil, errors.New("fleet: audit outbox configured without collector ack keys")
+	}
+	if o.TLS != nil {
+		if len(o.TLS.Certificates) == 0 {
+			return nil, errors.New("fleet: TLS without a client certificate")
+		}
+		leaf, err := x509.ParseCertificate(o.TLS.Certificates[0].Certificate[0])
+		if err != nil {
+			return nil, fmt.Errorf("fleet: client certificate: %w", err)
+		}
+		if leaf.Subject.CommonName != o.Kiosk {
+			return nil, fmt.Errorf("fleet: kiosk id %q differs from the client certificate's name %q: two kiosks must not share an id",
+				o.Kiosk, leaf.Subject.CommonName)
+		}
+	}
+	if c.o.Window <= 0 {
+		c.o.Window = 256
+	}
+	if c.o.ResendAfter <= 0 {
+		c.o.ResendAfter = 10 * time.Second
+	}
+	if c.o.Logger == nil {
+		c.o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.o.Metrics == nil {
+		c.o.Metrics = NewMetrics(nil)
+	}
+	c.in = make(chan mqtt.Message, 16)
+	c.connect = make(chan struct{}, 1)
+	c.acked = make(chan uint64, 16)
+	return c, nil
+}
+
+// subscriptions returns the topics to subscribe on connect. Snapshot topics are subscribed
+// only while the kiosk needs a snapshot (no list yet, a gap, or a stale list): the retained
+// snapshot can be large, and deltas keep a kiosk current.
+func (c *Client) subscriptions() map[string]byte {
+	s := map[string]byte{c.topics.RevDelta(): 1}
+	if c.needRev.Load() {
+		s[c.topics.RevSnapshot()] = 1
+	}
+	if c.o.Templates != nil {
+		s[c.topics.TmplDelta(c.o.Site)] = 1
+		if c.needTmpl.Load() {
+			s[c.topics.TmplSnapshot(c.o.Site)] = 1
+		}
+	}
+	if c.o.Audit != nil {
+		s[c.topics.AuditAck(c.o.Kiosk)] = 1
+	}
+	return s
+}
+
+func (c *Client) allTopics() []string {
+	t := []string{c.topics.RevSnapshot(), c.topics.RevDelta()}
+	if c.o.Templates != nil {
+		t = append(t, c.topics.TmplSnapshot(c.o.Site), c.topics.TmplDelta(c.o.Site))
+	}
+	if c.o.Audit != nil {
+		t = append(t, c.topics.AuditAck(c.o.Kiosk))
+	}
+	return t
+}
+
+// Run connects (retrying until ctx ends), applies incoming messages and drains the audit
+// outbox until ctx is done; it then disconnects within a bounded time.
+func (c *Client) Run(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
+		return fmt.Errorf("fleet: session dir: %w", err)
+	}
+	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
+	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
+	opts := mqtt.NewClientOptions().
+		AddBroker(c.o.Broker).
+		SetClientID(c.o.Kiosk).
+		SetCleanSession(false).
+		SetStore(mqtt.NewFileStore(c.o.SessionDir)).
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(500 * time.Millisecond).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetResumeSubs(true)
+	if c.o.TLS != nil {
+		opts.SetTLSConfig(c.o.TLS)
+	}
+	opts.SetOnConnectHandler(func(cl mqtt.Client) {
+		c.o.Logger.Info("fleet: connected", "broker", c.o.Broker)
+		// Subscribing from the handler must not block it; the token completes later.
+		cl.SubscribeMultiple(c.subscriptions(), c.handler) // re-adds routes an Unsubscribe dropped
+		select {
+		case c.connect <- struct{}{}:
+		default:
+		}
+	})
+	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		c.o.Logger.Warn("fleet: connection lost", "err", err)
+	})
+	cl := mqtt.NewClient(opts)
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case c.in <- m:
+		case <-ctx.Done():
+		}
+	}
+	for _, t := range c.allTopics() {
+		cl.AddRoute(t, handler)
+	}
+	c.handler = handler
+	c.cl = cl
+	cl.Connect() // with ConnectRetry the token completes once connected; progress shows in OnConnect
+
+	var wg sync.WaitGroup
+	wctx, cancel := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); c.worker(wctx) }()
+	outErr := make(chan error, 1)
+	if c.o.Audit != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); outErr <- c.outbox(wctx) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-outErr: // the outbox cannot read the store: stop, the caller decides
+	}
+	cancel()
+	wg.Wait()
+	cl.Disconnect(250)
+	if err != nil {
+		return fmt.Errorf("fleet: audit outbox: %w", err)
+	}
+	return nil
+}
+
+// worker applies messages in arrival order, outside paho's goroutine, and asks for the
+// retained snapshot again when the revocation list goes stale.
+func (c *Client) worker(ctx context.Context) {
+	stale := time.NewTicker(30 * time.Second)
+	defer stale.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stale.C:
+			if c.o.Revocations.Stale(time.Now()) && !c.needRev.Load() {
+				c.wantSnapshot(&c.needRev, c.topics.RevSnapshot())
+			}
+		case m := <-c.in:
+			c.handle(ctx, m)
+		}
+	}
+}
+
+// wantSnapshot subscribes to a snapshot topic; (re)subscribing makes the broker send the
+// retained snapshot again.
+func (c *Client) wantSnapshot(flag *atomic.Bool, topic string) {
+	flag.Store(true)
+	c.o.Logger.Info("fleet: asking for the retained snapshot", "topic", topic)
+	c.cl.Subscribe(topic, 1, c.handler)
+}
+
+// doneSnapshot unsubscribes from a snapshot topic once the kiosk holds that snapshot's version
+// (applied, or the same version already live). After a rollback refusal it stays subscribed,
+// so that a newer retained snapshot reaches it when the fleet publishes one.
+func (c *Client) doneSnapshot(flag *atomic.Bool, topic string, err error) {
+	if err == nil || errors.Is(err, ErrReplay) {
+		if flag.CompareAndSwap(true, false) {
+			c.cl.Unsubscribe(topic) // also drops paho's route; wantSnapshot adds it back
+		}
+	}
+}
+
+func (c *Client) handle(ctx context.Context, m mqtt.Message) {
+	switch t := m.Topic(); t {
+	case c.topics.RevSnapshot():
+		c.doneSnapshot(&c.needRev, t, c.o.Revocations.Apply(ctx, m.Payload()))
+	case c.topics.RevDelta():
+		if err := c.o.Revocations.Apply(ctx, m.Payload()); errors.Is(err, ErrGap) {
+			c.wantSnapshot(&c.needRev, c.topics.RevSnapshot())
+		}
+	case c.topics.TmplSnapshot(c.o.Site):
+		c.doneSnapshot(&c.needTmpl, t, c.o.Templates.Apply(ctx, m.Payload()))
+	case c.topics.TmplDelta(c.o.Site):
+		if err := c.o.Templates.Apply(ctx, m.Payload()); errors.Is(err, ErrGap) {
+			c.wantSnapshot(&c.needTmpl, c.topics.TmplSnapshot(c.o.Site))
+		}
+	case c.topics.AuditAck(c.o.Kiosk):
+		seq, err := c.handleAck(m.Payload())
+		if err != nil {
+			c.o.Metrics.Refused.WithLabelValues("audit-ack", Reason(err)).Inc()
+			c.o.Logger.Warn("fleet: audit ack refused", "err", err)
+			return
+		}
+		select {
+		case c.acked <- seq:
+		case <-ctx.Done():
+		}
+	default:
+		c.o.Logger.Warn("fleet: message on an unexpected topic", "topic", t)
+	}
+	// Revocation and template refusals are logged and counted by Apply.
+}
+
+func (c *Client) handleAck(msg []byte) (uint64, error) {
+	kind, body, err := Unseal(msg, c.o.AckKeys, 1024)
+	if err != nil {
+		return 0, err
+	}
+	if kind != KindAuditAck {
+		return 0, fmt.Errorf("audit ack: got a %s message: %w", kind, ErrKind)
+	}
+	a, err := ParseAuditAck(body)
+	if err != nil {
+		return 0, err
+	}
+	if a.Kiosk != c.o.Kiosk {
+		return 0, fmt.Errorf("audit ack for kiosk %q on %q's topic: %w", a.Kiosk, c.o.Kiosk, ErrMalformed)
+	}
+	head, _ := c.o.Audit.Head()
+	seq := min(a.Seq, head)
+	n, err := c.o.Audit.Ack(context.Background(), seq)
+	if err != nil {
+		return 0, err
+	}
+	c.o.Metrics.Acked.Add(float64(n))
+	return seq, nil
+}
+
+// outbox publishes queued audit records in order, at most Window ahead of the last ack, and
+// re-sends everything unacked after a reconnect or ResendAfter without progress.
+func (c *Client) outbox(ctx context.Context) error {
+	var sent, acked uint64
+	first, err := c.o.Audit.Pending(ctx, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(first) > 0 {
+		acked = first[0].Seq - 1 // everything before the oldest queued record was acked earlier
+	} else {
+		acked, _ = c.o.Audit.Head()
+	}
+	sent = acked
+	topic := c.topics.Audit(c.o.Kiosk)
+	resend := time.NewTimer(c.o.ResendAfter)
+	defer resend.Stop()
+	lastProgress := time.Now()
+	for {
+		if c.cl.IsConnectionOpen() && sent-acked < uint64(c.o.Window) {
+			q, err := c.o.Audit.Pending(ctx, max(sent, acked), c.o.Window-int(sent-acked))
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			for _, r := range q {
+				c.cl.Publish(topic, 1, false, r.Data)
+				c.o.Metrics.Sent.Inc()
+				sent = r.Seq
+			}
+		}
+		if head, _ := c.o.Audit.Head(); head >= acked {
+			c.o.Metrics.Outbox.Set(float64(head - acked)) // the outbox holds (acked, head]
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.o.Audit.Notify():
+		case <-c.connect:
+			sent = acked // everything unacked goes out again on the new connection
+		case a := <-c.acked:
+			if a > acked {
+				acked = a
+				lastProgress = time.Now()
+			}
+			if sent < acked {
+				sent = acked
+			}
+		case <-resend.C:
+			if sent > acked && time.Since(lastProgress) >= c.o.ResendAfter {
+				c.o.Logger.Info("fleet: no ack, re-sending", "from", acked+1, "to", sent)
+				sent = acked
+				lastProgress = time.Now()
+			}
+			resend.Reset(c.o.ResendAfter / 2)
+		}
+	}
+}

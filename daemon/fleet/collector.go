@@ -1,0 +1,290 @@
+package fleet
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/edgeid/edgeid/daemon/audit"
+)
+
+// Position is how far a kiosk's chain has been collected.
+type Position struct {
+	Seq  uint64
+	Hash string
+}
+
+// CollectorOpts configures the fleet-side audit collector.
+type CollectorOpts struct {
+	Broker   string
+	TLS      *tls.Config
+	Fleet    string
+	ClientID string // default "collector"; its session is persistent
+	// SessionDir holds paho's file store. Empty keeps paho's in-flight state in memory: the
+	// broker's persistent session and the output file are what make collection durable, and
+	// the file store costs a file per in-flight message (see the sim numbers in the README).
+	SessionDir string
+	// CleanSession starts without the broker's stored session (the simulator); a real
+	// collector keeps its session so that records published while it is away wait for it.
+	CleanSession bool
+
+	Key       ed25519.PrivateKey           // signs acks (its public key is in the kiosks' AckKeys)
+	KioskKeys map[string]ed25519.PublicKey // checks checkpoints of the kiosks it knows
+
+	Out  io.Writer    // JSON lines, one record each, in per-kiosk order without duplicates
+	Sync func() error // makes Out durable; called before every ack
+
+	Start       map[string]Position // where each kiosk's chain stands (see ResumePositions)
+	AckInterval time.Duration       // default 200 ms
+	Logger      *slog.Logger
+	// OnRecord is called after each record is written (tests and the simulator count with it).
+	OnRecord func(r *audit.Record)
+}
+
+// Collector subscribes to every kiosk's audit topic, writes records in order, deduplicates
+// re-sends and acknowledges what it has durably written.
+type Collector struct {
+	o   CollectorOpts
+	top Topics
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu       sync.Mutex
+	pos      map[string]Position
+	dirty    map[string]bool
+	problems int
+}
+
+// NewCollector validates o.
+func NewCollector(o *CollectorOpts) (*Collector, error) {
+	if o == nil || o.Broker == "" || o.Out == nil || len(o.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("collector: broker, output and signing key are required")
+	}
+	if err := checkName("fleet", o.Fleet); err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	c := &Collector{o: *o, top: NewTopics(o.Fleet), pos: map[string]Position{}, dirty: map[string]bool{}, ready: make(chan struct{})}
+	if c.o.ClientID == "" {
+		c.o.ClientID = "collector"
+	}
+	if c.o.AckInterval <= 0 {
+		c.o.AckInterval = 200 * time.Millisecond
+	}
+	if c.o.Logger == nil {
+		c.o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.o.Sync == nil {
+		c.o.Sync = func() error { return nil }
+	}
+	for k, p := range o.Start {
+		c.pos[k] = p
+	}
+	return c, nil
+}
+
+// Ready is closed once the collector's subscription is in place for the first time.
+func (c *Collector) Ready() <-chan struct{} { return c.ready }
+
+// Positions returns a copy of the collected positions.
+func (c *Collector) Positions() map[string]Position {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]Position, len(c.pos))
+	for k, p := range c.pos {
+		out[k] = p
+	}
+	return out
+}
+
+// Problems returns how many chain problems were seen (each is logged).
+func (c *Collector) Problems() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.problems
+}
+
+// Run collects until ctx is done.
+func (c *Collector) Run(ctx context.Context) error {
+	in := make(chan mqtt.Message, 256)
+	opts := mqtt.NewClientOptions().
+		AddBroker(c.o.Broker).
+		SetClientID(c.o.ClientID).
+		SetCleanSession(c.o.CleanSession).
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(500 * time.Millisecond).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetResumeSubs(true)
+	if c.o.SessionDir != "" {
+		opts.SetStore(mqtt.NewFileStore(c.o.SessionDir))
+	} else {
+		opts.SetStore(mqtt.NewMemoryStore())
+	}
+	if c.o.TLS != nil {
+		opts.SetTLSConfig(c.o.TLS)
+	}
+	opts.SetOnConnectHandler(func(cl mqtt.Client) {
+		tok := cl.Subscribe(c.top.AuditAll(), 1, nil)
+		go func() {
+			if tok.WaitTimeout(30*time.Second) && tok.Error() == nil {
+				c.readyOnce.Do(func() { close(c.ready) })
+			}
+		}()
+		c.mu.Lock()
+		for k := range c.pos {
+			c.dirty[k] = true // re-ack after a reconnect in case an ack was lost
+		}
+		c.mu.Unlock()
+	})
+	cl := mqtt.NewClient(opts)
+	cl.AddRoute(c.top.AuditAll(), func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case in <- m:
+		case <-ctx.Done():
+		}
+	})
+	cl.Connect()
+	defer cl.Disconnect(250)
+	tick := time.NewTicker(c.o.AckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return c.flushAcks(cl)
+		case m := <-in:
+			if err := c.accept(m.Topic(), m.Payload()); err != nil {
+				return err
+			}
+		case <-tick.C:
+			if err := c.flushAcks(cl); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// accept handles one audit message; it returns an error only when the output fails.
+func (c *Collector) accept(topic string, payload []byte) error {
+	kiosk := strings.TrimPrefix(topic, c.top.Root+"/audit/")
+	r, err := audit.ParseRecord(payload)
+	if err != nil {
+		c.o.Logger.Warn("collector: malformed record refused", "kiosk", kiosk, "err", err)
+		return nil
+	}
+	if r.Kiosk != kiosk {
+		c.o.Logger.Warn("collector: record names another kiosk than its topic", "topic", kiosk, "record", r.Kiosk)
+		return nil
+	}
+	c.mu.Lock()
+	p := c.pos[kiosk]
+	switch {
+	case r.Seq <= p.Seq:
+		c.dirty[kiosk] = true // a re-send: ack again so the kiosk can move on
+		c.mu.Unlock()
+		return nil
+	case r.Seq > p.Seq+1:
+		c.mu.Unlock() // out of order: drop, the kiosk re-sends from the last ack
+		return nil
+	}
+	c.mu.Unlock()
+	var probs []string
+	if h, err := r.ComputeHash(); err != nil || h != r.Hash {
+		probs = append(probs, "hash does not match content")
+	}
+	if p.Seq > 0 && r.Prev != p.Hash || p.Seq == 0 && r.Seq == 1 && r.Prev != audit.ZeroHash {
+		probs = append(probs, "prev hash does not continue the chain")
+	}
+	if r.Checkpoint != "" {
+		if pub, ok := c.o.KioskKeys[kiosk]; ok {
+			if cp, err := audit.VerifyCheckpoint(r.Checkpoint, pub); err != nil {
+				probs = append(probs, err.Error())
+			} else if cp.Size != r.Seq {
+				probs = append(probs, "checkpoint size differs from the record")
+			}
+		}
+	}
+	line := append(append([]byte(nil), payload...), '\n')
+	if _, err := c.o.Out.Write(line); err != nil {
+		return fmt.Errorf("collector: write: %w", err)
+	}
+	c.mu.Lock()
+	c.pos[kiosk] = Position{Seq: r.Seq, Hash: r.Hash}
+	c.dirty[kiosk] = true
+	c.problems += len(probs)
+	c.mu.Unlock()
+	for _, pr := range probs {
+		c.o.Logger.Warn("collector: chain problem", "kiosk", kiosk, "seq", r.Seq, "problem", pr)
+	}
+	if c.o.OnRecord != nil {
+		c.o.OnRecord(r)
+	}
+	return nil
+}
+
+func (c *Collector) flushAcks(cl mqtt.Client) error {
+	c.mu.Lock()
+	if len(c.dirty) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	acks := make([]AuditAck, 0, len(c.dirty))
+	for k := range c.dirty {
+		acks = append(acks, AuditAck{Kiosk: k, Seq: c.pos[k].Seq})
+	}
+	c.dirty = map[string]bool{}
+	c.mu.Unlock()
+	if err := c.o.Sync(); err != nil {
+		return fmt.Errorf("collector: sync output: %w", err)
+	}
+	for _, a := range acks {
+		if a.Seq == 0 {
+			continue
+		}
+		cl.Publish(c.top.AuditAck(a.Kiosk), 1, false, Seal(KindAuditAck, a.Marshal(), c.o.Key))
+	}
+	return nil
+}
+
+// ResumePositions reads a collector output file and returns the last sequence number and hash
+// of each kiosk, so that a restarted collector continues where it stopped.
+func ResumePositions(path string) (map[string]Position, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]Position{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pos := map[string]Position{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), audit.MaxRecordSize+1)
+	line := 0
+	for sc.Scan() {
+		line++
+		r, err := audit.ParseRecord(sc.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		if r.Seq > pos[r.Kiosk].Seq {
+			pos[r.Kiosk] = Position{Seq: r.Seq, Hash: r.Hash}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s line %d: %w", path, line+1, err)
+	}
+	return pos, nil
+}
