@@ -41,17 +41,20 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // Config is the whole file.
 type Config struct {
-	Version    int        `json:"version"`
-	KioskID    string     `json:"kiosk_id"`
-	StateDir   string     `json:"state_dir"`
-	ModelsDir  string     `json:"models_dir"`
-	Reader     string     `json:"reader"` // a reader string: sim, pn532:i2c:/dev/i2c-1, pcsc:0 ...
-	Camera     Camera     `json:"camera"`
-	GPIO       *GPIO      `json:"gpio,omitempty"` // absent: no outputs fitted (decisions are logged only)
-	Web        Web        `json:"web"`
-	Policy     Policy     `json:"policy"`
-	Fleet      Fleet      `json:"fleet"`
-	Simulation Simulation `json:"simulation"`
+	Version  int    `json:"version"`
+	KioskID  string `json:"kiosk_id"`
+	StateDir string `json:"state_dir"`
+	// StoreKeyFile holds the store's AES key (and the seed of the kiosk's other secrets);
+	// empty: $CREDENTIALS_DIRECTORY/store-key under systemd, else state_dir/store.key.
+	StoreKeyFile string     `json:"store_key_file"`
+	ModelsDir    string     `json:"models_dir"`
+	Reader       string     `json:"reader"` // a reader string: sim, pn532:i2c:/dev/i2c-1, pcsc:0 ...
+	Camera       Camera     `json:"camera"`
+	GPIO         *GPIO      `json:"gpio,omitempty"` // absent: no outputs fitted (decisions are logged only)
+	Web          Web        `json:"web"`
+	Policy       Policy     `json:"policy"`
+	Fleet        Fleet      `json:"fleet"`
+	Simulation   Simulation `json:"simulation"`
 }
 
 // Camera selects the camera (see drivers/camera for the source syntax).
@@ -97,6 +100,8 @@ type Policy struct {
 
 // Fleet is the link to the fleet back end.
 type Fleet struct {
+	// Name is the fleet's name in the topic tree (edgeid/v1/NAME/...).
+	Name string `json:"name"`
 	// Broker is the MQTT broker URL (mqtts://host:8883); "embedded" runs an in-process broker
 	// on loopback (simulation and the demo).
 	Broker string `json:"broker"`
@@ -104,8 +109,10 @@ type Fleet struct {
 	// CertFile and KeyFile are this kiosk's client certificate.
 	CertFile string `json:"cert_file"`
 	KeyFile  string `json:"key_file"`
-	// FleetKeyFile is the fleet's Ed25519 public key that signs revocation lists and templates.
-	FleetKeyFile string `json:"fleet_key_file"`
+	// FleetKeyFile is the fleet's Ed25519 public key that signs revocation lists and templates;
+	// CollectorKeyFile the audit collector's, which signs acknowledgements.
+	FleetKeyFile     string `json:"fleet_key_file"`
+	CollectorKeyFile string `json:"collector_key_file"`
 }
 
 // Simulation configures `edgeid run` without hardware.
@@ -203,6 +210,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Fleet.Broker == "" {
 		bad(`fleet.broker is required ("embedded" for an in-process broker)`)
+	}
+	if c.Fleet.Name == "" || strings.ContainsAny(c.Fleet.Name, "/#+ \t") {
+		bad("fleet.name must be set, without spaces or MQTT wildcards")
+	}
+	if c.Fleet.Broker != "embedded" && (c.Fleet.FleetKeyFile == "" || c.Fleet.CollectorKeyFile == "") {
+		bad("fleet.fleet_key_file and fleet.collector_key_file are required with a real broker")
+	}
+	if c.Fleet.Broker == "embedded" && c.Reader != "sim" {
+		bad(`fleet.broker "embedded" is for simulation only (reader "sim")`)
 	}
 	if c.Reader == "sim" && c.Simulation.Documents != "demo" {
 		bad(`simulation.documents must be "demo" with reader "sim"`)

@@ -2,9 +2,7 @@ package kiosk
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -82,9 +80,7 @@ type Parts struct {
 // Opts configures a Kiosk.
 type Opts struct {
 	Policy Policy
-	// DocumentHashKey keys the hash that stands for document numbers in audit records.
-	DocumentHashKey []byte
-	Logger          *slog.Logger
+	Logger *slog.Logger
 	// Now is the clock (document expiry, record times); time.Now when nil.
 	Now func() time.Time
 }
@@ -103,9 +99,6 @@ func New(p Parts, o Opts) (*Kiosk, error) {
 	}
 	if err := o.Policy.validate(); err != nil {
 		return nil, err
-	}
-	if len(o.DocumentHashKey) < 16 {
-		return nil, errors.New("kiosk: the document hash key must be at least 16 bytes")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -263,7 +256,7 @@ func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Documen
 		return nil, stageErr(err)
 	}
 	c.rec.IssuingState = doc.IssuingState
-	c.rec.DocumentHash = k.documentHash(doc.IssuingState, doc.DocumentNumber)
+	c.rec.DocumentNumber = doc.DocumentNumber
 	c.rec.Checks = doc.Checks
 	var reasons []string
 	for _, ch := range doc.Checks {
@@ -472,18 +465,6 @@ func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance
 		k.p.Actuator.Beep(ctx, 1)
 	}
 	return c.rec
-}
-
-// documentHash is the keyed hash that identifies a document in audit records without its number.
-func (k *Kiosk) documentHash(state, number string) string {
-	if number == "" {
-		return ""
-	}
-	m := hmac.New(sha256.New, k.o.DocumentHashKey)
-	m.Write([]byte(state))
-	m.Write([]byte{0})
-	m.Write([]byte(number))
-	return hex.EncodeToString(m.Sum(nil))
 }
 
 func newCheckID() string {

@@ -172,19 +172,20 @@ type Actuator interface {
 	Beep(ctx context.Context, n int) error
 }
 
-// Record is what the audit log keeps of a decision: never an image, never a document number.
+// Record is a decision handed to the audit log. It never holds an image. DocumentNumber
+// travels in memory only: the auditor keeps its keyed hash, never the number.
 type Record struct {
-	CheckID       string
-	Time          time.Time
-	Flow          string // "document" (1:1) or "enrolled" (1:N)
-	Outcome       Outcome
-	Reasons       []string
-	DocumentHash  string // keyed hash of issuing state and document number, when read
-	IssuingState  string
-	FaceDistance  float64 // 0 when no match was attempted
-	FaceThreshold float64
-	Checks        []DocCheck
-	StageMillis   map[Stage]float64
+	CheckID        string
+	Time           time.Time
+	Flow           string // "document" (1:1) or "enrolled" (1:N)
+	Outcome        Outcome
+	Reasons        []string
+	DocumentNumber string
+	IssuingState   string
+	FaceDistance   float64 // 0 when no match was attempted
+	FaceThreshold  float64
+	Checks         []DocCheck
+	StageMillis    map[Stage]float64
 }
 
 // Auditor appends records durably; an error means the record was not kept.

@@ -44,6 +44,7 @@ type command struct {
 func commands() []command {
 	cmds := []command{
 		{path: "version", summary: "print the version", run: runVersion},
+		{path: "run", summary: "run the kiosk daemon (default: simulation on embedded defaults)", run: runRun},
 		{path: "face compare", summary: "compare the faces in two images (1:1)", run: runFaceCompare},
 		{path: "face eval", summary: "score every pair of a folder-per-identity set; ROC, EER", run: runFaceEval},
 		{path: "face pad-eval", summary: "presentation-attack evaluation: APCER per attack, BPCER on genuine pose changes", run: runFacePadEval},
