@@ -69,7 +69,6 @@ func runRun(ctx context.Context, e env, args []string) error {
 type daemonHooks struct {
 	actuator  kiosk.Actuator
 	listening func(addr string)
-	dataDir   func(dir string)
 }
 
 // secrets are the kiosk's keys, all derived from the store key so that one secret (a file of
