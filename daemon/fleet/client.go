@@ -315,14 +315,15 @@ func (c *Client) handleAck(msg []byte) (uint64, error) {
 // re-sends everything unacked after a reconnect or ResendAfter without progress.
 func (c *Client) outbox(ctx context.Context) error {
 	var sent, acked uint64
+	// The head is read before the outbox: a record appended in between is then still counted
+	// as unacked (reading them the other way round would skip it).
+	acked, _ = c.o.Audit.Head()
 	first, err := c.o.Audit.Pending(ctx, 0, 1)
 	if err != nil {
 		return err
 	}
 	if len(first) > 0 {
 		acked = first[0].Seq - 1 // everything before the oldest queued record was acked earlier
-	} else {
-		acked, _ = c.o.Audit.Head()
 	}
 	sent = acked
 	topic := c.topics.Audit(c.o.Kiosk)
@@ -354,9 +355,15 @@ func (c *Client) outbox(ctx context.Context) error {
 		case <-c.connect:
 			sent = acked // everything unacked goes out again on the new connection
 		case a := <-c.acked:
-			if a > acked {
+			switch {
+			case a > acked:
 				acked = a
 				lastProgress = time.Now()
+			case a < acked:
+				// The collector stands further back than we thought (it dropped records that
+				// arrived out of order, or an old ack was redelivered): resend from there.
+				// Records already deleted are skipped by Pending, so this only costs resends.
+				acked, sent = a, a
 			}
 			if sent < acked {
 				sent = acked
