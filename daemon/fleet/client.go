@@ -144,7 +144,7 @@ func (c *Client) allTopics() []string {
 }
 
 // Run connects (retrying until ctx ends), applies incoming messages and drains the audit
-// outbox until ctx is done; it then disconnects within a bounded time.
+// outbox until ctx is done; it then disconnects within a bounded time. Call it once.
 func (c *Client) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
 		return fmt.Errorf("fleet: session dir: %w", err)
@@ -181,10 +181,12 @@ func (c *Client) Run(ctx context.Context) error {
 		c.o.Logger.Warn("fleet: connection lost", "err", err)
 	})
 	cl := mqtt.NewClient(opts)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case c.in <- m:
-		case <-ctx.Done():
+		case <-wctx.Done(): // the worker is gone: do not hold paho's goroutine
 		}
 	}
 	for _, t := range c.allTopics() {
@@ -195,7 +197,6 @@ func (c *Client) Run(ctx context.Context) error {
 	cl.Connect() // with ConnectRetry the token completes once connected; progress shows in OnConnect
 
 	var wg sync.WaitGroup
-	wctx, cancel := context.WithCancel(ctx)
 	wg.Add(1)
 	go func() { defer wg.Done(); c.worker(wctx) }()
 	outErr := make(chan error, 1)
