@@ -150,14 +150,16 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.mu.Unlock()
 	})
 	cl := mqtt.NewClient(opts)
+	rctx, cancel := context.WithCancel(ctx)
 	cl.AddRoute(c.top.AuditAll(), func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case in <- m:
-		case <-ctx.Done():
+		case <-rctx.Done(): // Run has returned: do not hold paho's goroutine
 		}
 	})
 	cl.Connect()
 	defer cl.Disconnect(250)
+	defer cancel() // runs before Disconnect
 	tick := time.NewTicker(c.o.AckInterval)
 	defer tick.Stop()
 	for {
