@@ -20,11 +20,11 @@ import (
 
 // ClientOpts configures a kiosk's fleet link.
 type ClientOpts struct {
-	Broker     string      // e.g. ssl://fleet.example:8883
-	TLS        *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
-	Fleet      string
-	Kiosk      string // kiosk id: MQTT client id and audit topic name
-	Site       string // template site; empty when Templates is nil
+	Broker string      // e.g. ssl://fleet.example:8883
+	TLS    *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
+	Fleet  string
+	Kiosk  string // kiosk id: MQTT client id and audit topic name
+	Site   string // template site; empty when Templates is nil
 	// SessionDir holds paho's file store for the persistent session (CleanSession=false is
 	// used either way). Empty keeps paho's in-flight state in memory: the audit outbox in the
 	// store is what survives a restart, and the file store costs a file write and delete per
