@@ -116,18 +116,22 @@ func BenchmarkOutboxDrain(b *testing.B) {
 	if err != nil {
 		b.Skip("mosquitto_pub not installed (package mosquitto-clients)")
 	}
-	var ours, peer time.Duration
-	for i := 0; i < b.N; i++ {
-		o, p := drainOnce(b, n, pubBin)
-		ours += o
-		peer += p
+	for _, store := range []string{"memory", "file"} {
+		b.Run("paho-store="+store, func(b *testing.B) {
+			var ours, peer time.Duration
+			for i := 0; i < b.N; i++ {
+				o, p := drainOnce(b, n, pubBin, store == "file")
+				ours += o
+				peer += p
+			}
+			b.ReportMetric(float64(n*b.N)/ours.Seconds(), "records/s")
+			b.ReportMetric(float64(n*b.N)/peer.Seconds(), "mosquitto_pub-msgs/s")
+			b.ReportMetric(ours.Seconds()/peer.Seconds(), "time-ratio-vs-mosquitto_pub")
+		})
 	}
-	b.ReportMetric(float64(n*b.N)/ours.Seconds(), "records/s")
-	b.ReportMetric(float64(n*b.N)/peer.Seconds(), "mosquitto_pub-msgs/s")
-	b.ReportMetric(peer.Seconds()/ours.Seconds(), "ratio-vs-mosquitto_pub")
 }
 
-func drainOnce(b *testing.B, n int, pubBin string) (ours, peer time.Duration) {
+func drainOnce(b *testing.B, n int, pubBin string, fileStore bool) (ours, peer time.Duration) {
 	b.StopTimer()
 	broker := fleettest.StartMosquitto(b, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "publisher"}})
 	fleetKey, collKey := newKey(b), newKey(b)
@@ -162,7 +166,7 @@ func drainOnce(b *testing.B, n int, pubBin string) (ours, peer time.Duration) {
 	got := make(chan struct{}, n)
 	var sink bytes.Buffer
 	col, err := NewCollector(&CollectorOpts{Broker: broker.URL, TLS: broker.ClientTLS("collector"), Fleet: fleetName,
-		SessionDir: b.TempDir(), Key: collKey, Out: &sink, AckInterval: 20 * time.Millisecond,
+		Key: collKey, Out: &sink, AckInterval: 20 * time.Millisecond,
 		OnRecord: func(*audit.Record) { got <- struct{}{} }})
 	if err != nil {
 		b.Fatal(err)
@@ -177,8 +181,12 @@ func drainOnce(b *testing.B, n int, pubBin string) (ours, peer time.Duration) {
 	case <-time.After(20 * time.Second):
 		b.Fatal("collector not subscribed")
 	}
+	sessionDir := ""
+	if fileStore {
+		sessionDir = b.TempDir()
+	}
 	cl, err := NewClient(&ClientOpts{Broker: broker.URL, TLS: broker.ClientTLS("kiosk-1"), Fleet: fleetName, Kiosk: "kiosk-1",
-		SessionDir: b.TempDir(), Revocations: revs, Audit: log, AckKeys: NewKeyring(collKey.Public().(ed25519.PublicKey))})
+		SessionDir: sessionDir, Revocations: revs, Audit: log, AckKeys: NewKeyring(collKey.Public().(ed25519.PublicKey))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -52,7 +53,13 @@ func newKiosk(t *testing.T, b *fleettest.Broker, id string, fleetKey, collectorK
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.client, err = NewClient(&ClientOpts{Broker: b.URL, TLS: b.ClientTLS(id), Fleet: fleetName, Kiosk: id,
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kiosk %s log:\n%s", id, logs.String())
+		}
+	})
+	k.client, err = NewClient(&ClientOpts{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Broker: b.URL, TLS: b.ClientTLS(id), Fleet: fleetName, Kiosk: id,
 		SessionDir: t.TempDir(), Revocations: k.revs, Audit: k.log, Metrics: k.metrics,
 		AckKeys: NewKeyring(collectorKey.Public().(ed25519.PublicKey)), ResendAfter: 2 * time.Second})
 	if err != nil {
@@ -304,4 +311,20 @@ func TestSameKioskIDRefused(t *testing.T) {
 	}
 }
 
-var _ sync.Locker = (*sync.Mutex)(nil)
+// syncBuffer is a bytes.Buffer safe for concurrent writers (log handlers).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

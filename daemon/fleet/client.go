@@ -20,12 +20,16 @@ import (
 
 // ClientOpts configures a kiosk's fleet link.
 type ClientOpts struct {
-	Broker     string      // e.g. ssl://fleet.example:8883
-	TLS        *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
-	Fleet      string
-	Kiosk      string // kiosk id: MQTT client id and audit topic name
-	Site       string // template site; empty when Templates is nil
-	SessionDir string // paho's persistent session store (CleanSession=false)
+	Broker string      // e.g. ssl://fleet.example:8883
+	TLS    *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
+	Fleet  string
+	Kiosk  string // kiosk id: MQTT client id and audit topic name
+	Site   string // template site; empty when Templates is nil
+	// SessionDir holds paho's file store for the persistent session (CleanSession=false is
+	// used either way). Empty keeps paho's in-flight state in memory: the audit outbox in the
+	// store is what survives a restart, and the file store costs a file write and delete per
+	// published record (BenchmarkOutboxDrain measures both).
+	SessionDir string
 
 	Revocations *Revocations // required
 	Templates   *Templates   // optional
@@ -76,8 +80,6 @@ func NewClient(o *ClientOpts) (*Client, error) {
 		return nil, errors.New("fleet: no broker URL")
 	case o.Revocations == nil:
 		return nil, errors.New("fleet: no revocation state")
-	case o.SessionDir == "":
-		return nil, errors.New("fleet: no session directory for the persistent MQTT session")
 	case o.Audit != nil && len(o.AckKeys) == 0:
 		return nil, errors.New("fleet: audit outbox configured without collector ack keys")
 	}
@@ -144,10 +146,14 @@ func (c *Client) allTopics() []string {
 }
 
 // Run connects (retrying until ctx ends), applies incoming messages and drains the audit
-// outbox until ctx is done; it then disconnects within a bounded time.
+// outbox until ctx is done; it then disconnects within a bounded time. Call it once.
 func (c *Client) Run(ctx context.Context) error {
-	if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
-		return fmt.Errorf("fleet: session dir: %w", err)
+	var ps mqtt.Store = mqtt.NewMemoryStore()
+	if c.o.SessionDir != "" {
+		if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
+			return fmt.Errorf("fleet: session dir: %w", err)
+		}
+		ps = mqtt.NewFileStore(c.o.SessionDir)
 	}
 	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
 	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
@@ -155,7 +161,7 @@ func (c *Client) Run(ctx context.Context) error {
 		AddBroker(c.o.Broker).
 		SetClientID(c.o.Kiosk).
 		SetCleanSession(false).
-		SetStore(mqtt.NewFileStore(c.o.SessionDir)).
+		SetStore(ps).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
@@ -181,10 +187,12 @@ func (c *Client) Run(ctx context.Context) error {
 		c.o.Logger.Warn("fleet: connection lost", "err", err)
 	})
 	cl := mqtt.NewClient(opts)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case c.in <- m:
-		case <-ctx.Done():
+		case <-wctx.Done(): // the worker is gone: do not hold paho's goroutine
 		}
 	}
 	for _, t := range c.allTopics() {
@@ -195,7 +203,6 @@ func (c *Client) Run(ctx context.Context) error {
 	cl.Connect() // with ConnectRetry the token completes once connected; progress shows in OnConnect
 
 	var wg sync.WaitGroup
-	wctx, cancel := context.WithCancel(ctx)
 	wg.Add(1)
 	go func() { defer wg.Done(); c.worker(wctx) }()
 	outErr := make(chan error, 1)
@@ -315,14 +322,15 @@ func (c *Client) handleAck(msg []byte) (uint64, error) {
 // re-sends everything unacked after a reconnect or ResendAfter without progress.
 func (c *Client) outbox(ctx context.Context) error {
 	var sent, acked uint64
+	// The head is read before the outbox: a record appended in between is then still counted
+	// as unacked (reading them the other way round would skip it).
+	acked, _ = c.o.Audit.Head()
 	first, err := c.o.Audit.Pending(ctx, 0, 1)
 	if err != nil {
 		return err
 	}
 	if len(first) > 0 {
 		acked = first[0].Seq - 1 // everything before the oldest queued record was acked earlier
-	} else {
-		acked, _ = c.o.Audit.Head()
 	}
 	sent = acked
 	topic := c.topics.Audit(c.o.Kiosk)
@@ -354,9 +362,15 @@ func (c *Client) outbox(ctx context.Context) error {
 		case <-c.connect:
 			sent = acked // everything unacked goes out again on the new connection
 		case a := <-c.acked:
-			if a > acked {
+			switch {
+			case a > acked:
 				acked = a
 				lastProgress = time.Now()
+			case a < acked:
+				// The collector stands further back than we thought (it dropped records that
+				// arrived out of order, or an old ack was redelivered): resend from there.
+				// Records already deleted are skipped by Pending, so this only costs resends.
+				acked, sent = a, a
 			}
 			if sent < acked {
 				sent = acked

@@ -150,14 +150,16 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.mu.Unlock()
 	})
 	cl := mqtt.NewClient(opts)
+	rctx, cancel := context.WithCancel(ctx)
 	cl.AddRoute(c.top.AuditAll(), func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case in <- m:
-		case <-ctx.Done():
+		case <-rctx.Done(): // Run has returned: do not hold paho's goroutine
 		}
 	})
 	cl.Connect()
 	defer cl.Disconnect(250)
+	defer cancel() // runs before Disconnect
 	tick := time.NewTicker(c.o.AckInterval)
 	defer tick.Stop()
 	for {
@@ -196,7 +198,9 @@ func (c *Collector) accept(topic string, payload []byte) error {
 		c.mu.Unlock()
 		return nil
 	case r.Seq > p.Seq+1:
-		c.mu.Unlock() // out of order: drop, the kiosk re-sends from the last ack
+		// Out of order: drop it, and ack our position so the kiosk re-sends from there.
+		c.dirty[kiosk] = true
+		c.mu.Unlock()
 		return nil
 	}
 	c.mu.Unlock()
@@ -249,10 +253,7 @@ func (c *Collector) flushAcks(cl mqtt.Client) error {
 	if err := c.o.Sync(); err != nil {
 		return fmt.Errorf("collector: sync output: %w", err)
 	}
-	for _, a := range acks {
-		if a.Seq == 0 {
-			continue
-		}
+	for _, a := range acks { // Seq 0 means "nothing yet: send from the first record"
 		cl.Publish(c.top.AuditAck(a.Kiosk), 1, false, Seal(KindAuditAck, a.Marshal(), c.o.Key))
 	}
 	return nil

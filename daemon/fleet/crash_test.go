@@ -31,8 +31,8 @@ func TestKillDuringSnapshotApply(t *testing.T) {
 	dir := t.TempDir()
 	seed := make([]byte, ed25519.SeedSize)
 	key := ed25519.NewKeyFromSeed(seed)
-	deadline := time.Now().Add(15 * time.Second)
-	for round := 0; round < 4 && time.Now().Before(deadline); round++ {
+	deadline := time.Now().Add(12 * time.Second)
+	for round := 0; round < 10 && time.Now().Before(deadline); round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringSnapshotApply$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "EDGEID_FLEET_CHILD_DIR="+dir)
 		out, err := cmd.StdoutPipe()
@@ -54,7 +54,7 @@ func TestKillDuringSnapshotApply(t *testing.T) {
 			applied = v
 			if v >= uint64(2+round) {
 				// Let the next apply get under way, a different distance in each round.
-				time.Sleep(time.Duration(1+round*7) * time.Millisecond)
+				time.Sleep(time.Duration(round%5*4) * time.Millisecond)
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				break
 			}

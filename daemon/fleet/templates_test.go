@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/edgeid/edgeid/daemon/store"
 )
 
@@ -144,4 +146,58 @@ func FuzzParseTemplateSet(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+func TestTemplatesRefusals(t *testing.T) {
+	ctx := context.Background()
+	key, other := newKey(t), newKey(t)
+	good := sealTemplates(key, TemplateSet{Version: 5, Site: "lobby", Upsert: []Template{tmpl("alice", "m1", "a")}})
+	forged := append([]byte(nil), sealTemplates(key, TemplateSet{Version: 6, Site: "lobby", Upsert: []Template{tmpl("eve", "m1", "e")}})...)
+	forged[len(forged)-3] ^= 0x40
+	big := sealTemplates(key, TemplateSet{Version: 6, Site: "lobby", Upsert: []Template{tmpl("eve", "m1", string(make([]byte, 5000)))}})
+	for _, tc := range []struct {
+		name   string
+		msg    []byte
+		reason string
+	}{
+		{"forged signature", forged, "signature"},
+		{"unknown key", sealTemplates(other, TemplateSet{Version: 6, Site: "lobby", Upsert: []Template{tmpl("eve", "m1", "e")}}), "unknown-key"},
+		{"rollback", sealTemplates(key, TemplateSet{Version: 4, Site: "lobby", Upsert: []Template{tmpl("eve", "m1", "e")}}), "rollback"},
+		{"replayed snapshot", good, "replay"},
+		{"gap", sealTemplates(key, TemplateSet{Version: 8, Base: 7, Site: "lobby", Upsert: []Template{tmpl("eve", "m1", "e")}}), "gap"},
+		{"other site", sealTemplates(key, TemplateSet{Version: 6, Site: "garage", Upsert: []Template{tmpl("eve", "m1", "e")}}), "site"},
+		{"truncated", good[:len(good)-1], "malformed"},
+		{"garbage", []byte("garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage"), "malformed"},
+		{"oversize", big, "oversize"},
+		{"revocation kind", snapshot(key, 6, nil), "kind"},
+		{"empty template", Seal(KindTemplates, (&TemplateSet{Version: 6, Site: "lobby", Issued: t0, Upsert: []Template{tmpl("eve", "m1", "")}}).Marshal(), key), "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openStore(t, t.TempDir())
+			defer db.Halt()
+			m := NewMetrics(nil)
+			changed := 0
+			ts, err := NewTemplates(ctx, db, &TemplateOpts{Site: "lobby", Keys: NewKeyring(key.Public().(ed25519.PublicKey)),
+				MaxMessage: 4096, Metrics: m, OnChange: func() { changed++ }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.Apply(ctx, good); err != nil {
+				t.Fatal(err)
+			}
+			err = ts.Apply(ctx, tc.msg)
+			if err == nil {
+				t.Fatal("Apply: got nil error, want a refusal")
+			}
+			if got := Reason(err); got != tc.reason {
+				t.Errorf("reason: got %q (%v), want %q", got, err, tc.reason)
+			}
+			if got := testutil.ToFloat64(m.Refused.WithLabelValues("templates", tc.reason)); got != 1 {
+				t.Errorf("refused metric: got %v, want 1", got)
+			}
+			if got, want := ids(ts.Snapshot(t0.Add(time.Hour), "")), []string{"alice/m1=a"}; !equal(got, want) || ts.Version() != 5 || changed != 1 {
+				t.Errorf("state after refusal: %v at version %d (%d changes), want %v at 5 (1 change)", got, ts.Version(), changed, want)
+			}
+		})
+	}
 }

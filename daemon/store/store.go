@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -175,6 +177,14 @@ func Open(o *Opts) (*DB, error) {
 		}
 		bo = bo.WithEncryptionKey(o.EncryptionKey).WithEncryptionKeyRotationDuration(30 * 24 * time.Hour)
 	}
+	// A crash right after Badger created a log file, before it sized it, leaves an empty .mem
+	// or .vlog file that Badger then refuses to open ("Create a new file"). An empty log holds
+	// no data: remove such files first, while holding the directory's lock.
+	if n, err := removeEmptyLogs(o.Dir); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	} else if n > 0 {
+		badgerLogger{o.Logger}.Warningf("store: removed %d empty log file(s) left by a crash", n)
+	}
 	bdb, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
@@ -185,6 +195,40 @@ func Open(o *Opts) (*DB, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// removeEmptyLogs deletes zero-length memtable and value-log files in dir. It takes the same
+// flock Badger takes on dir/LOCK and does nothing when another process holds it (Badger's Open
+// then reports that).
+func removeEmptyLogs(dir string) (int, error) {
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return 0, nil
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".mem") && !strings.HasSuffix(e.Name(), ".vlog") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // ErrSchema is returned when the store on disk has a layout this code does not know.

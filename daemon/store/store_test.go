@@ -99,6 +99,30 @@ func TestEncryptionAtRest(t *testing.T) {
 	}
 }
 
+// A SIGKILL just after Badger created a log file, before it sized it, leaves an empty file
+// that Badger alone refuses to open; Open removes it and opens the store with its data.
+func TestOpenAfterCrashLeftEmptyLogs(t *testing.T) {
+	for _, name := range []string{"00099.mem", "00099.vlog"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			key := testKey(t)
+			db := open(t, dir, key)
+			if err := db.Update(func(txn *Txn) error { return txn.Set(Audit.Key([]byte("k")), []byte("v")) }); err != nil {
+				t.Fatal(err)
+			}
+			db.Halt()
+			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			db = open(t, dir, key)
+			defer db.Halt()
+			if v, ok, err := db.Get(Audit.Key([]byte("k"))); err != nil || !ok || string(v) != "v" {
+				t.Errorf("Get after reopen: %q %t %v", v, ok, err)
+			}
+		})
+	}
+}
+
 func TestWrongKeyRefused(t *testing.T) {
 	dir := t.TempDir()
 	db := open(t, dir, testKey(t))

@@ -120,7 +120,12 @@ acl_file %[1]s/acl
 	b.conf = filepath.Join(dir, "mosquitto.conf")
 	write(t, b.conf, conf)
 	b.Start()
-	t.Cleanup(b.Stop)
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("mosquitto log:\n%s", b.Log())
+		}
+	})
 	return b
 }
 
