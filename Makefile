@@ -14,7 +14,7 @@ DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
 DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
-.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 fuzz bench calibrate clean
+.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 fuzz bench calibrate screenshots clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -67,6 +67,10 @@ calibrate: build
 	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/all-nogates.json $(FACES_DEV)/att $(FACES_DEV)/johns >/dev/null; \
 	  /usr/bin/python3 deploy/build/eval-table.py README.md $$tmp/att.json $$tmp/att-nogates.json models/roc-faces-dev.json $$tmp/all-nogates.json; \
 	  rm -rf $$tmp
+
+# Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.
+screenshots: deps-test
+	EDGEID_SCREENSHOTS=$(CURDIR)/deploy/screenshots $(GO) test -count=1 -run KioskPageInBrowser ./daemon/web
 
 clean:
 	rm -rf $(BIN) bench.json
