@@ -15,6 +15,8 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/fleet"
+	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
 	"github.com/edgeid/edgeid/daemon/store"
 )
@@ -43,7 +45,22 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 	}
 	ctl(t, ctx, 0, "revoke", "publish", "-state", state, "-key", fk+".key", "-offline", "-out", out)
 	ctl(t, ctx, 0, "revoke", "remove", "-state", state, "-doc", "UTO:X0000001")
-	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-dscert", "3012:01ff")
+	// A document signer certificate, named by its file as an operator has it.
+	gen, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
+		Face: []byte{0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0, 0xff, 0xd9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := filepath.Join(dir, "ds.der")
+	if err := os.WriteFile(ds, gen.DS, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-dscert", ds)
+	dsCert, err := emrtd.ParseCertificate(gen.DS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, ctx, 2, "revoke", "add", "-state", state, "-dscert", state) // not a certificate
 	got := ctl(t, ctx, 0, "revoke", "publish", "-state", state, "-key", fk+".key", "-offline", "-out", out)
 	if !strings.Contains(got, "delta 1->2: 1 added, 1 removed") {
 		t.Errorf("second publish: got %q, want a 1->2 delta with 1 added and 1 removed", got)
@@ -87,7 +104,8 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 		{fleet.DocumentEntry("UTO", "L898902C3"), fleet.ErrRevoked},
 		{fleet.DocumentEntry("UTO", "X0000001"), nil},
 		{fleet.IdentityEntry("emp-7"), fleet.ErrRevoked},
-		{fleet.DSCertEntry([]byte{0x30, 0x12}, []byte{1, 0xff}), fleet.ErrRevoked},
+		// As the kiosk names the signer of a document it reads (daemon/document).
+		{fleet.DSCertEntry([]byte(dsCert.Issuer.Canonical()), dsCert.SerialNumber.Bytes()), fleet.ErrRevoked},
 	} {
 		if err := revs.Check(tc.e, now); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
 			t.Errorf("Check %v: got %v, want %v", tc.e.Kind, err, tc.want)

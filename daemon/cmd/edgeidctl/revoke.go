@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/fleet"
+	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
 // revState is the fleet's revocation state file: what was last published and what is current.
@@ -82,6 +84,24 @@ func decodeEntry(s string) (fleet.Entry, error) {
 	return e, nil
 }
 
+// dsCertEntry names a document signer certificate the way kiosks look it up: the issuer in
+// canonical form (order, case and spacing of its parts do not matter; real SODs differ from
+// their certificates there) and the serial number without leading zeros.
+func dsCertEntry(path string) (fleet.Entry, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fleet.Entry{}, err
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	c, err := emrtd.ParseCertificate(b)
+	if err != nil {
+		return fleet.Entry{}, fmt.Errorf("-dscert %s: %w", path, err)
+	}
+	return fleet.DSCertEntry([]byte(c.Issuer.Canonical()), c.SerialNumber.Bytes()), nil
+}
+
 // entryFlags collects the entries named on the command line.
 type entryFlags struct{ docs, dscerts, ids multi }
 
@@ -94,14 +114,12 @@ func (f *entryFlags) entries() ([]fleet.Entry, error) {
 		}
 		out = append(out, fleet.DocumentEntry(state, num))
 	}
-	for _, d := range f.dscerts {
-		is, sn, ok := strings.Cut(d, ":")
-		issuer, err1 := hex.DecodeString(is)
-		serial, err2 := hex.DecodeString(sn)
-		if !ok || err1 != nil || err2 != nil || len(issuer) == 0 || len(serial) == 0 {
-			return nil, usagef("-dscert %q: want ISSUER_DER_HEX:SERIAL_HEX", d)
+	for _, path := range f.dscerts {
+		e, err := dsCertEntry(path)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, fleet.DSCertEntry(issuer, serial))
+		out = append(out, e)
 	}
 	for _, id := range f.ids {
 		if id == "" {
@@ -125,7 +143,7 @@ func revokeEdit(e env, verb string, args []string) error {
 	state := fs.String("state", "revocations.json", "fleet revocation state file")
 	var ef entryFlags
 	fs.Var(&ef.docs, "doc", "document as ISSUING_STATE:NUMBER (repeatable)")
-	fs.Var(&ef.dscerts, "dscert", "document signer certificate as ISSUER_DER_HEX:SERIAL_HEX (repeatable)")
+	fs.Var(&ef.dscerts, "dscert", "document signer certificate file, DER or PEM (repeatable)")
 	fs.Var(&ef.ids, "identity", "enrolled identity id (repeatable)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
