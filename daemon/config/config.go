@@ -90,6 +90,9 @@ type Policy struct {
 	RequireChipAuth   bool    `json:"require_chip_auth"`
 	// StaleRevocations: "refuse" every document, or "warn" and carry on.
 	StaleRevocations string `json:"stale_revocations"`
+	// Liveness requires the presentation-attack checks (a random head-movement challenge and
+	// the parallax check); off only where the camera cannot show a moving person (simulation).
+	Liveness bool `json:"liveness"`
 	// AccessKey: "keypad" (the person types MRZ data or the CAN) or "simulation".
 	AccessKey        string   `json:"access_key"`
 	AccessKeyTimeout Duration `json:"access_key_timeout"`

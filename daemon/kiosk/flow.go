@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	mrand "math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/daemon/pad"
 )
 
 // Policy is what a check requires and how long each stage may take.
@@ -28,6 +31,11 @@ type Policy struct {
 	FaceThreshold float64
 	// CaptureWindow: after the first usable frame, keep looking this long for a better one.
 	CaptureWindow time.Duration
+	// Liveness requires the presentation-attack checks (head-movement challenge and parallax);
+	// LivenessSameFace is the template distance that links the frames of one face.
+	Liveness         bool
+	LivenessSameFace float64
+	ChallengeMoves   int
 	// Stage time limits.
 	AccessKeyTimeout time.Duration
 	ReadTimeout      time.Duration
@@ -46,6 +54,7 @@ func DefaultPolicy(threshold float64) Policy {
 		AccessKeyTimeout:       60 * time.Second,
 		ReadTimeout:            20 * time.Second,
 		CaptureTimeout:         10 * time.Second,
+		ChallengeMoves:         2,
 		RemoveTimeout:          30 * time.Second,
 	}
 }
@@ -61,6 +70,9 @@ func (p Policy) validate() error {
 	}
 	if p.CaptureWindow < 0 || p.CaptureWindow > p.CaptureTimeout {
 		return errors.New("kiosk: capture window must be within the capture time limit")
+	}
+	if p.Liveness && (p.LivenessSameFace <= 0 || p.ChallengeMoves < 1 || p.ChallengeMoves > 4) {
+		return errors.New("kiosk: liveness needs a same-face distance and 1 to 4 challenge moves")
 	}
 	return nil
 }
@@ -83,6 +95,8 @@ type Opts struct {
 	Logger *slog.Logger
 	// Now is the clock (document expiry, record times); time.Now when nil.
 	Now func() time.Time
+	// NewChallenge draws the head-movement challenge; random moves when nil.
+	NewChallenge func(started time.Time) pad.Challenge
 }
 
 // Kiosk runs checks one after another.
@@ -105,6 +119,14 @@ func New(p Parts, o Opts) (*Kiosk, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.NewChallenge == nil {
+		n := o.Policy.ChallengeMoves
+		o.NewChallenge = func(started time.Time) pad.Challenge {
+			var seed [32]byte
+			rand.Read(seed[:])
+			return pad.NewChallenge(mrand.New(mrand.NewChaCha8(seed)), n, started)
+		}
 	}
 	return &Kiosk{p: p, o: o, events: newBroadcaster()}, nil
 }
@@ -336,19 +358,27 @@ func (k *Kiosk) checkRevocation(doc *Document) []string {
 }
 
 // captureFace reads frames until one passes the quality gates, then keeps the best of a short
-// window. A scene with several faces ends the capture at once.
+// window. A scene with several faces ends the capture at once. With liveness required, the
+// person is first asked for a random sequence of head movements, and the frames of the whole
+// capture must pass the presentation-attack checks.
 func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []string) {
 	cctx, cancel := context.WithTimeout(ctx, k.o.Policy.CaptureTimeout)
 	defer cancel()
+	live := k.o.Policy.Liveness
+	var ch pad.Challenge
+	var frames []pad.Frame
+	moves := 0
+	challenge := pad.DefaultChallengeCheck(k.o.Policy.LivenessSameFace)
+	if live {
+		ch = k.o.NewChallenge(k.o.Now())
+		k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: "move_" + string(ch.Moves[0])})
+	}
 	var best face.Analysis
 	bestScore := -1.0
 	var firstGood time.Time
 	last := ReasonNoFace
-	for {
-		if cctx.Err() != nil {
-			break
-		}
-		if bestScore >= 0 && time.Since(firstGood) >= k.o.Policy.CaptureWindow {
+	for cctx.Err() == nil {
+		if bestScore >= 0 && time.Since(firstGood) >= k.o.Policy.CaptureWindow && (!live || moves == len(ch.Moves)) {
 			break
 		}
 		frame, err := k.p.Camera.Read(cctx)
@@ -363,25 +393,40 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 			}
 			continue
 		}
-		a, err := k.p.Faces.Analyze(frame, true)
+		at := k.o.Now()
+		a, err := k.p.Faces.Analyze(frame, false) // gates are judged below, turned heads included
 		frame.Close()
-		var qe *face.QualityError
 		switch {
 		case errors.Is(err, face.ErrNoFace):
 			last = ReasonNoFace
 			continue
-		case errors.As(err, &qe):
-			for _, p := range qe.Problems {
-				if p.Code == face.ProblemSeveralFaces {
-					return match.Template{}, []string{ReasonSeveralFaces}
-				}
-			}
-			last = ReasonPoorCapture
-			k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: qe.Problems[0].Code})
-			continue
 		case err != nil:
 			k.o.Logger.Error("face analysis", "err", err)
 			return match.Template{}, []string{ReasonInternal}
+		}
+		problems := a.Quality.Problems
+		for _, p := range problems {
+			if p.Code == face.ProblemSeveralFaces {
+				return match.Template{}, []string{ReasonSeveralFaces}
+			}
+		}
+		if live {
+			frames = append(frames, pad.Frame{At: at, Analysis: a})
+			if n := int(challenge.Score(frames, ch).Value); n > moves {
+				moves = n
+				detail := "move_done"
+				if moves < len(ch.Moves) {
+					detail = "move_" + string(ch.Moves[moves])
+				}
+				k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: detail})
+			}
+		}
+		if len(problems) > 0 {
+			last = ReasonPoorCapture
+			if !live || moves == len(ch.Moves) {
+				k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: problems[0].Code})
+			}
+			continue
 		}
 		// Prefer sharp, frontal faces.
 		score := a.Quality.Sharpness * math.Cos(a.Quality.Yaw*math.Pi/180) * math.Cos(a.Quality.Pitch*math.Pi/180)
@@ -392,10 +437,19 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 			best, bestScore = a, score
 		}
 	}
-	if bestScore < 0 {
-		if last == ReasonNoFace && ctx.Err() == nil {
-			return match.Template{}, []string{ReasonNoFace}
+	if live && len(frames) > 0 {
+		r := pad.Evaluate(frames, ch, challenge, pad.DefaultParallaxCheck())
+		var parts []string
+		for _, s := range r.Scores {
+			parts = append(parts, s.String())
 		}
+		c.rec.Liveness = strings.Join(parts, "; ")
+		if !r.Live {
+			k.o.Logger.Info("presentation attack suspected", "check", c.rec.CheckID, "why", r.Reasons())
+			return match.Template{}, []string{ReasonLiveness}
+		}
+	}
+	if bestScore < 0 {
 		return match.Template{}, []string{last}
 	}
 	return best.Template, nil

@@ -185,7 +185,9 @@ type Record struct {
 	FaceDistance   float64 // 0 when no match was attempted
 	FaceThreshold  float64
 	Checks         []DocCheck
-	StageMillis    map[Stage]float64
+	// Liveness holds the presentation-attack checks' scores, when they ran.
+	Liveness    string
+	StageMillis map[Stage]float64
 }
 
 // Auditor appends records durably; an error means the record was not kept.

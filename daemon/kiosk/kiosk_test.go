@@ -3,16 +3,19 @@ package kiosk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/drivers/camera"
 	"gocv.io/x/gocv"
 )
@@ -183,11 +186,13 @@ func passedChecks() []DocCheck {
 }
 
 type setup struct {
-	docs  *fakeDocs
-	rev   fakeRevocations
-	cam   Camera
-	audit *fakeAudit
-	pol   func(*Policy)
+	docs      *fakeDocs
+	rev       fakeRevocations
+	cam       Camera
+	audit     *fakeAudit
+	pol       func(*Policy)
+	now       func() time.Time
+	challenge func(time.Time) pad.Challenge
 }
 
 func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
@@ -208,7 +213,7 @@ func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
 		s.pol(&pol)
 	}
 	k, err := New(Parts{Reader: r, Keys: fixedKey{}, Documents: s.docs, Revocations: s.rev, Camera: s.cam, Faces: eng, Actuator: act, Audit: s.audit},
-		Opts{Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Opts{Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: s.now, NewChallenge: s.challenge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,5 +317,89 @@ func TestNewRefuses(t *testing.T) {
 	p.CaptureWindow = time.Hour
 	if err := p.validate(); err == nil {
 		t.Error("capture window longer than the capture limit accepted")
+	}
+}
+
+// With liveness required, a still photo in front of the camera cannot make the head movements
+// the kiosk asks for: refused as a presentation attack, and the record says why.
+func TestLivenessRefusesAStill(t *testing.T) {
+	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks()}}
+	rec, act, audit := runCheck(t, setup{docs: docs, cam: folderCamera(t, "astronaut-shifted.jpg"), pol: func(p *Policy) {
+		p.Liveness, p.LivenessSameFace = true, 0.6
+		p.CaptureTimeout, p.CaptureWindow = time.Second, 0
+	}})
+	if rec.Outcome != Rejected || strings.Join(rec.Reasons, ",") != ReasonLiveness || act.pulses != 0 {
+		t.Fatalf("got %s %v with %d pulses, want rejected %s", rec.Outcome, rec.Reasons, act.pulses, ReasonLiveness)
+	}
+	if l := audit.recs[0].Liveness; !strings.Contains(l, "challenge FAIL") || !strings.Contains(l, "was not seen") {
+		t.Errorf("audited liveness %q", l)
+	}
+}
+
+// A real head turning: an AT&T subject's own images, ordered as one sweep from one side to
+// the other and back, played by the folder camera with a clock that gives each frame a third
+// of a second. The kiosk asks for exactly the moves the images contain.
+func TestLivenessAcceptsATurningHead(t *testing.T) {
+	const att = "../../../shared/datasets/faces-dev/att"
+	if _, err := os.Stat(att); err != nil {
+		t.Skipf("skipping: the AT&T dev set is not at %s (../shared/datasets beside the checkout): %v", att, err)
+	}
+	eng := testEngine(t)
+	type shot struct {
+		path string
+		yaw  float64
+	}
+	var chosen []shot
+	for i := 1; i <= 20 && chosen == nil; i++ {
+		paths, _ := filepath.Glob(filepath.Join(att, fmt.Sprintf("s%d", i), "*.pgm"))
+		var shots []shot
+		for _, p := range paths {
+			b, _ := os.ReadFile(p)
+			img, _, err := face.Decode(b, face.DefaultLimits(), p)
+			if err != nil {
+				continue
+			}
+			a, err := eng.Analyze(img, false)
+			img.Close()
+			if err == nil {
+				shots = append(shots, shot{p, a.Quality.Yaw})
+			}
+		}
+		sort.Slice(shots, func(a, b int) bool { return shots[a].yaw < shots[b].yaw })
+		if len(shots) >= 6 && shots[0].yaw <= -17 && shots[len(shots)-1].yaw >= 17 && shots[len(shots)-1].yaw < 40 {
+			chosen = shots
+		}
+	}
+	if chosen == nil {
+		t.Skip("skipping: no AT&T subject turns both ways")
+	}
+	// Frontal first, then to the right-most, across to the left-most, and back to frontal.
+	dir := t.TempDir()
+	order := append(append([]shot{}, chosen...), chosen[len(chosen)-2])
+	for i, s := range order {
+		b, _ := os.ReadFile(s.path)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.pgm", i)), b, 0o644)
+	}
+	clock := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	tick := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(330 * time.Millisecond)
+		return clock
+	}
+	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: nil, Checks: passedChecks()}}
+	// The chip photo is the subject's own most frontal image.
+	docs.doc.Photo, _ = os.ReadFile(chosen[len(chosen)/2].path)
+	rec, _, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick,
+		challenge: func(at time.Time) pad.Challenge {
+			return pad.Challenge{Moves: []pad.Move{pad.TurnRight, pad.TurnLeft}, Started: at}
+		},
+		pol: func(p *Policy) {
+			p.Liveness, p.LivenessSameFace = true, 0.6
+			p.CaptureTimeout, p.CaptureWindow = 3*time.Second, 0
+		}})
+	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") {
+		t.Errorf("turning head: %s %v; liveness %s", rec.Outcome, rec.Reasons, l)
 	}
 }

@@ -274,6 +274,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	pol.RefuseStaleRevocations = cfg.Policy.StaleRevocations == "refuse"
 	pol.AccessKeyTimeout, pol.ReadTimeout = time.Duration(cfg.Policy.AccessKeyTimeout), time.Duration(cfg.Policy.ReadTimeout)
 	pol.CaptureTimeout, pol.CaptureWindow = time.Duration(cfg.Policy.CaptureTimeout), time.Duration(cfg.Policy.CaptureWindow)
+	if pol.Liveness = cfg.Policy.Liveness; pol.Liveness {
+		// Frames of one face are linked at the calibrated FAR 1% distance.
+		rec, _ := man.Get(face.RecognizerModel)
+		if pol.LivenessSameFace = rec.Thresholds["far_1e-2"]; pol.LivenessSameFace == 0 {
+			return errors.New("the model manifest has no far_1e-2 threshold for the liveness checks")
+		}
+	} else {
+		log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")
+	}
 	k, err := kiosk.New(kiosk.Parts{
 		Reader: readerAdapter{reader}, Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
 		Camera: cam, Faces: eng, Actuator: act, Audit: auditAdapter{auditLog},
@@ -379,6 +388,9 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 	reasons := append([]string{}, r.Reasons...)
 	for _, c := range r.Checks {
 		reasons = append(reasons, c.Name+":"+string(c.Status))
+	}
+	if r.Liveness != "" {
+		reasons = append(reasons, "liveness: "+r.Liveness)
 	}
 	_, err := a.l.Append(ctx, audit.Decision{Flow: r.Flow, Outcome: string(r.Outcome), Reasons: reasons, Scores: scores,
 		DocState: r.IssuingState, DocNumber: r.DocumentNumber})

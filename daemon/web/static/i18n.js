@@ -48,6 +48,11 @@ const TEXTS = {
     detail_overexposed: "There is too much light behind or on you.",
     detail_face_cut_off: "Please move to the centre.",
     detail_several_faces: "Only one person at a time, please.",
+    detail_move_turn_left: "Slowly turn your head to your left.",
+    detail_move_turn_right: "Slowly turn your head to your right.",
+    detail_move_look_up: "Slowly look up.",
+    detail_move_look_down: "Slowly look down.",
+    detail_move_done: "Thank you. Now look straight at the camera.",
     disconnected: "Reconnecting…",
   },
   zh: {
@@ -97,6 +102,11 @@ const TEXTS = {
     detail_overexposed: "光线过强。",
     detail_face_cut_off: "请移到画面中央。",
     detail_several_faces: "请一次一人。",
+    detail_move_turn_left: "请慢慢向左转头。",
+    detail_move_turn_right: "请慢慢向右转头。",
+    detail_move_look_up: "请慢慢抬头。",
+    detail_move_look_down: "请慢慢低头。",
+    detail_move_done: "谢谢，请正视摄像头。",
     disconnected: "正在重新连接…",
   },
 };
