@@ -15,10 +15,10 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/fleet"
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
 	"github.com/edgeid/edgeid/daemon/store"
+	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
 )
 
 func ctl(t *testing.T, ctx context.Context, wantCode int, args ...string) string {
