@@ -46,15 +46,18 @@ type Config struct {
 	StateDir string `json:"state_dir"`
 	// StoreKeyFile holds the store's AES key (and the seed of the kiosk's other secrets);
 	// empty: $CREDENTIALS_DIRECTORY/store-key under systemd, else state_dir/store.key.
-	StoreKeyFile string     `json:"store_key_file"`
-	ModelsDir    string     `json:"models_dir"`
-	Reader       string     `json:"reader"` // a reader string: sim, pn532:i2c:/dev/i2c-1, pcsc:0 ...
-	Camera       Camera     `json:"camera"`
-	GPIO         *GPIO      `json:"gpio,omitempty"` // absent: no outputs fitted (decisions are logged only)
-	Web          Web        `json:"web"`
-	Policy       Policy     `json:"policy"`
-	Fleet        Fleet      `json:"fleet"`
-	Simulation   Simulation `json:"simulation"`
+	StoreKeyFile string `json:"store_key_file"`
+	ModelsDir    string `json:"models_dir"`
+	// Flow is "document" (1:1 against the chip photo) or "enrolled" (1:N against the site's
+	// enrolled templates, no document).
+	Flow       string     `json:"flow"`
+	Reader     string     `json:"reader"` // a reader string: sim, pn532:i2c:/dev/i2c-1, pcsc:0 ...
+	Camera     Camera     `json:"camera"`
+	GPIO       *GPIO      `json:"gpio,omitempty"` // absent: no outputs fitted (decisions are logged only)
+	Web        Web        `json:"web"`
+	Policy     Policy     `json:"policy"`
+	Fleet      Fleet      `json:"fleet"`
+	Simulation Simulation `json:"simulation"`
 }
 
 // Camera selects the camera (see drivers/camera for the source syntax).
@@ -105,6 +108,8 @@ type Policy struct {
 type Fleet struct {
 	// Name is the fleet's name in the topic tree (edgeid/v1/NAME/...).
 	Name string `json:"name"`
+	// Site selects the enrolled templates this kiosk keeps (required for the enrolled flow).
+	Site string `json:"site"`
 	// Broker is the MQTT broker URL (mqtts://host:8883); "embedded" runs an in-process broker
 	// on loopback (simulation and the demo).
 	Broker string `json:"broker"`
@@ -173,7 +178,13 @@ func (c *Config) Validate() error {
 	if c.StateDir == "" {
 		bad("state_dir is required")
 	}
-	if c.Reader == "" {
+	if c.Flow != "document" && c.Flow != "enrolled" {
+		bad(`flow must be "document" or "enrolled"`)
+	}
+	if c.Flow == "enrolled" && c.Fleet.Site == "" {
+		bad("fleet.site is required for the enrolled flow")
+	}
+	if c.Reader == "" && c.Flow == "document" {
 		bad("reader is required (sim, pn532:i2c:/dev/i2c-1, pcsc:0, ...)")
 	}
 	if c.Camera.Source == "" {

@@ -77,7 +77,8 @@ func (p Policy) validate() error {
 	return nil
 }
 
-// Parts are what the kiosk drives.
+// Parts are what the kiosk drives. The document flow needs Reader, Keys and Documents; the
+// enrolled (1:N) flow needs Gallery instead.
 type Parts struct {
 	Reader      Reader
 	Keys        KeySource
@@ -87,10 +88,19 @@ type Parts struct {
 	Faces       *face.Engine
 	Actuator    Actuator
 	Audit       Auditor
+	Gallery     Gallery
 }
+
+// Flows a kiosk runs.
+const (
+	FlowDocument = "document" // 1:1: a document on the reader, its chip photo against the live face
+	FlowEnrolled = "enrolled" // 1:N: the live face against the enrolled gallery, no document
+)
 
 // Opts configures a Kiosk.
 type Opts struct {
+	// Flow is FlowDocument (the default) or FlowEnrolled.
+	Flow   string
 	Policy Policy
 	Logger *slog.Logger
 	// Now is the clock (document expiry, record times); time.Now when nil.
@@ -108,8 +118,19 @@ type Kiosk struct {
 
 // New checks that every part is there and the policy makes sense.
 func New(p Parts, o Opts) (*Kiosk, error) {
-	if p.Reader == nil || p.Keys == nil || p.Documents == nil || p.Revocations == nil || p.Camera == nil || p.Faces == nil || p.Actuator == nil || p.Audit == nil {
-		return nil, errors.New("kiosk: every part must be given")
+	if o.Flow == "" {
+		o.Flow = FlowDocument
+	}
+	if p.Revocations == nil || p.Camera == nil || p.Faces == nil || p.Actuator == nil || p.Audit == nil {
+		return nil, errors.New("kiosk: revocations, camera, face engine, actuator and audit log must be given")
+	}
+	switch {
+	case o.Flow == FlowDocument && (p.Reader == nil || p.Keys == nil || p.Documents == nil):
+		return nil, errors.New("kiosk: the document flow needs a reader, a key source and a document reader")
+	case o.Flow == FlowEnrolled && p.Gallery == nil:
+		return nil, errors.New("kiosk: the enrolled flow needs a gallery")
+	case o.Flow != FlowDocument && o.Flow != FlowEnrolled:
+		return nil, fmt.Errorf("kiosk: unknown flow %q", o.Flow)
 	}
 	if err := o.Policy.validate(); err != nil {
 		return nil, err
@@ -176,6 +197,9 @@ func (c *check) enter(s Stage, now time.Time) {
 // RunOnce waits for a document and runs one check to its end. The record is what was audited.
 // An error means the reader failed before a check could start.
 func (k *Kiosk) RunOnce(ctx context.Context) (Record, error) {
+	if k.o.Flow == FlowEnrolled {
+		return k.enrolledOnce(ctx)
+	}
 	k.p.Actuator.Indicate(SignalIdle)
 	k.events.publish(Event{Stage: StageIdle})
 	card, err := k.p.Reader.WaitCard(ctx)
@@ -479,6 +503,7 @@ var rejecting = map[string]bool{
 	ReasonPassiveAuth: true, ReasonActiveAuth: true, ReasonChipAuth: true,
 	ReasonDocumentExpired: true, ReasonRevokedDocument: true, ReasonRevokedSigner: true,
 	ReasonRevocationsStale: true, ReasonNoChipPhoto: true, ReasonLiveness: true, ReasonFaceMismatch: true,
+	ReasonUnknownPerson: true, ReasonRevokedIdentity: true,
 }
 
 // decide audits the outcome first and only then opens the door: a decision that could not be

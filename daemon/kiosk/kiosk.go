@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/match"
 	"gocv.io/x/gocv"
 )
 
@@ -60,7 +61,15 @@ const (
 	ReasonFaceMismatch      = "face_mismatch"
 	ReasonInternal          = "internal_error"
 	ReasonRevocationFailure = "revocation_check_failed"
+	ReasonUnknownPerson     = "unknown_person"    // 1:N: nobody enrolled is close enough
+	ReasonRevokedIdentity   = "identity_revoked"  // 1:N: the enrolled identity is revoked
+	ReasonNoGallery         = "no_enrolled_faces" // 1:N: the gallery is empty
 )
+
+// Gallery gives the current 1:N gallery; match.Index satisfies it.
+type Gallery interface {
+	Snapshot() *match.Gallery
+}
 
 // Card is a document on the reader. nfc.Card satisfies it.
 type Card interface {
@@ -128,18 +137,20 @@ type AccessError struct{ Err error }
 func (e *AccessError) Error() string { return "access denied: " + e.Err.Error() }
 func (e *AccessError) Unwrap() error { return e.Err }
 
-// RevocationQuery names what may be revoked about a document.
+// RevocationQuery names what may be revoked about a document or an enrolled identity.
 type RevocationQuery struct {
 	IssuingState   string
 	DocumentNumber string
 	SignerIssuer   string
 	SignerSerial   []byte
+	Identity       string // 1:N: the enrolled identity found
 }
 
 // RevocationResult is the answer of the local revocation list.
 type RevocationResult struct {
 	DocumentRevoked bool
 	SignerRevoked   bool
+	IdentityRevoked bool
 	Stale           bool // the list is past its expiry
 	Version         uint64
 }
@@ -182,6 +193,7 @@ type Record struct {
 	Reasons        []string
 	DocumentNumber string
 	IssuingState   string
+	Identity       string  // 1:N: the enrolled identity matched
 	FaceDistance   float64 // 0 when no match was attempted
 	FaceThreshold  float64
 	Checks         []DocCheck

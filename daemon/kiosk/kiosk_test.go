@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/drivers/camera"
 	"gocv.io/x/gocv"
@@ -401,5 +402,75 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 		}})
 	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") {
 		t.Errorf("turning head: %s %v; liveness %s", rec.Outcome, rec.Reasons, l)
+	}
+}
+
+type fakeGallery struct{ g *match.Gallery }
+
+func (f fakeGallery) Snapshot() *match.Gallery { return f.g }
+
+type identityRevocations struct{ revoked string }
+
+func (r identityRevocations) Check(q RevocationQuery) (RevocationResult, error) {
+	return RevocationResult{IdentityRevoked: q.Identity != "" && q.Identity == r.revoked}, nil
+}
+
+func TestEnrolledFlow(t *testing.T) {
+	eng := testEngine(t)
+	enroll := func(id, file string) match.Entry {
+		img, _, err := face.Decode(readFile(t, file), face.DefaultLimits(), file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		a, err := eng.Analyze(img, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return match.Entry{ID: id, Template: a.Template}
+	}
+	astronaut, cameraman := enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png")
+	both, _ := match.NewGallery(face.RecognizerModel, 128, []match.Entry{astronaut, cameraman})
+	onlyOther, _ := match.NewGallery(face.RecognizerModel, 128, []match.Entry{cameraman})
+	empty, _ := match.NewGallery(face.RecognizerModel, 128, nil)
+	tests := []struct {
+		name     string
+		g        *match.Gallery
+		revoked  string
+		outcome  Outcome
+		reason   string
+		identity string
+	}{
+		{"enrolled", both, "", Accepted, "", "staff-001"},
+		{"stranger", onlyOther, "", Rejected, ReasonUnknownPerson, ""},
+		{"revoked", both, "staff-001", Rejected, ReasonRevokedIdentity, "staff-001"},
+		{"nobody enrolled", empty, "", Aborted, ReasonNoGallery, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			act, audit := &fakeActuator{}, &fakeAudit{}
+			pol := DefaultPolicy(0.5253)
+			pol.CaptureWindow, pol.RemoveTimeout = 50*time.Millisecond, time.Millisecond
+			k, err := New(Parts{Revocations: identityRevocations{tt.revoked}, Camera: folderCamera(t, "astronaut-shifted.jpg"), Faces: eng,
+				Actuator: act, Audit: audit, Gallery: fakeGallery{tt.g}},
+				Opts{Flow: FlowEnrolled, Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := k.RunOnce(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Outcome != tt.outcome || strings.Join(rec.Reasons, ",") != tt.reason || rec.Identity != tt.identity {
+				t.Errorf("got %s %v %q, want %s %s %q", rec.Outcome, rec.Reasons, rec.Identity, tt.outcome, tt.reason, tt.identity)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.outcome == Accepted]; act.pulses != want || len(audit.recs) != 1 {
+				t.Errorf("%d pulses, %d records", act.pulses, len(audit.recs))
+			}
+		})
+	}
+	if _, err := New(Parts{Revocations: identityRevocations{}, Camera: folderCamera(t, "astronaut.png"), Faces: eng, Actuator: &fakeActuator{}, Audit: &fakeAudit{}},
+		Opts{Flow: FlowEnrolled, Policy: DefaultPolicy(0.5)}); err == nil {
+		t.Error("enrolled flow without a gallery accepted")
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/health"
 	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
 	"github.com/edgeid/edgeid/drivers/camera"
@@ -155,6 +156,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	if err != nil {
 		return err
 	}
+	// Enrolled templates for the 1:N gallery, which follows every change.
+	gallery := match.NewIndex(nil)
+	rebuild := make(chan struct{}, 1)
+	var templates *fleet.Templates
+	if cfg.Fleet.Site != "" {
+		templates, err = fleet.NewTemplates(ctx, db, &fleet.TemplateOpts{Site: cfg.Fleet.Site, Keys: fleet.NewKeyring(fleetPub), Logger: log,
+			OnChange: func() {
+				select {
+				case rebuild <- struct{}{}:
+				default:
+				}
+			}})
+		if err != nil {
+			return err
+		}
+	}
 
 	// Face engine and the decision threshold.
 	man, err := models.Builtin()
@@ -191,6 +208,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 
 	g, ctx := errgroup.WithContext(ctx)
 	tracker := health.New()
+	if templates != nil {
+		g.Go(func() error { return followTemplates(ctx, templates, gallery, rebuild, log) })
+	}
 
 	// Reader, access keys and trust: the demo's or the real ones.
 	var reader nfc.Reader
@@ -257,8 +277,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	} else if tlsConf, err = clientTLS(cfg); err != nil {
 		return err
 	}
-	client, err := fleet.NewClient(&fleet.ClientOpts{Broker: brokerURL, TLS: tlsConf, Fleet: cfg.Fleet.Name, Kiosk: cfg.KioskID,
-		SessionDir: filepath.Join(cfg.StateDir, "mqtt"), Revocations: rev, Audit: auditLog, AckKeys: fleet.NewKeyring(collectorPub), Logger: log})
+	client, err := fleet.NewClient(&fleet.ClientOpts{Broker: brokerURL, TLS: tlsConf, Fleet: cfg.Fleet.Name, Kiosk: cfg.KioskID, Site: cfg.Fleet.Site,
+		SessionDir: filepath.Join(cfg.StateDir, "mqtt"), Revocations: rev, Templates: templates, Audit: auditLog, AckKeys: fleet.NewKeyring(collectorPub), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -285,8 +305,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	}
 	k, err := kiosk.New(kiosk.Parts{
 		Reader: readerAdapter{reader}, Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
-		Camera: cam, Faces: eng, Actuator: act, Audit: auditAdapter{auditLog},
-	}, kiosk.Opts{Policy: pol, Logger: log})
+		Camera: cam, Faces: eng, Actuator: act, Audit: auditAdapter{auditLog}, Gallery: gallery,
+	}, kiosk.Opts{Flow: cfg.Flow, Policy: pol, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -336,6 +356,37 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	return err
 }
 
+// followTemplates keeps the gallery in step with the enrolled templates: rebuilt on every
+// change and every minute (templates expire), swapped in without blocking searches.
+func followTemplates(ctx context.Context, t *fleet.Templates, idx *match.Index, changed <-chan struct{}, log *slog.Logger) error {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		var entries []match.Entry
+		for _, tp := range t.Snapshot(time.Now(), face.RecognizerModel) {
+			tm, err := match.ParseTemplate(tp.Data)
+			if err != nil || tm.Model != tp.Model {
+				log.Warn("enrolled template refused", "identity", tp.Identity, "err", err)
+				continue
+			}
+			entries = append(entries, match.Entry{ID: tp.Identity, Template: tm})
+		}
+		g, err := match.NewGallery(face.RecognizerModel, 128, entries)
+		if err != nil {
+			log.Error("gallery not rebuilt", "err", err)
+		} else {
+			idx.Replace(g)
+			log.Info("gallery", "enrolled", g.Len(), "kernel", g.Kernel())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
+
 // readerAdapter gives the kiosk nfc cards as kiosk cards.
 type readerAdapter struct{ r nfc.Reader }
 
@@ -366,8 +417,15 @@ func (a revocationsAdapter) Check(q kiosk.RevocationQuery) (kiosk.RevocationResu
 		return false, err
 	}
 	var err error
-	if r.DocumentRevoked, err = check(fleet.DocumentEntry(q.IssuingState, q.DocumentNumber)); err != nil {
-		return r, err
+	if q.DocumentNumber != "" {
+		if r.DocumentRevoked, err = check(fleet.DocumentEntry(q.IssuingState, q.DocumentNumber)); err != nil {
+			return r, err
+		}
+	}
+	if q.Identity != "" {
+		if r.IdentityRevoked, err = check(fleet.IdentityEntry(q.Identity)); err != nil {
+			return r, err
+		}
 	}
 	if q.SignerIssuer != "" {
 		if r.SignerRevoked, err = check(fleet.DSCertEntry([]byte(q.SignerIssuer), q.SignerSerial)); err != nil {
@@ -393,7 +451,7 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 		reasons = append(reasons, "liveness: "+r.Liveness)
 	}
 	_, err := a.l.Append(ctx, audit.Decision{Flow: r.Flow, Outcome: string(r.Outcome), Reasons: reasons, Scores: scores,
-		DocState: r.IssuingState, DocNumber: r.DocumentNumber})
+		DocState: r.IssuingState, DocNumber: r.DocumentNumber, Identity: r.Identity})
 	return err
 }
 

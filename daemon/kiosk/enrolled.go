@@ -1,0 +1,95 @@
+package kiosk
+
+import (
+	"context"
+	"time"
+
+	"github.com/edgeid/edgeid/daemon/match"
+)
+
+// enrolledOnce is the 1:N flow: wait until someone stands in front of the camera, capture
+// (with the liveness checks when required), search the gallery, and decide. The answer is
+// open-set: nobody within the threshold means "unknown", never the nearest stranger.
+func (k *Kiosk) enrolledOnce(ctx context.Context) (Record, error) {
+	k.p.Actuator.Indicate(SignalIdle)
+	k.events.publish(Event{Stage: StageIdle, Flow: FlowEnrolled})
+	if err := k.waitForFace(ctx); err != nil {
+		return Record{}, err
+	}
+	c := &check{started: k.o.Now(), rec: Record{CheckID: newCheckID(), Flow: FlowEnrolled, StageMillis: map[Stage]float64{}}}
+	c.rec.Time = c.started
+	k.p.Actuator.Indicate(SignalWorking)
+	k.show(c, StageCapture, "")
+	rec := k.identify(ctx, c)
+	k.pause(ctx)
+	return rec, nil
+}
+
+func (k *Kiosk) identify(ctx context.Context, c *check) Record {
+	live, reasons := k.captureFace(ctx, c)
+	if len(reasons) > 0 {
+		return k.decide(ctx, c, reasons, 0)
+	}
+	k.show(c, StageMatching, "")
+	g := k.p.Gallery.Snapshot()
+	if g == nil || g.Len() == 0 {
+		return k.decide(ctx, c, []string{ReasonNoGallery}, 0)
+	}
+	res, err := g.Search(live, match.SearchOpts{K: 1, Threshold: k.o.Policy.FaceThreshold, Precision: match.Int8, Rerank: 16})
+	if err != nil {
+		k.o.Logger.Error("gallery search", "err", err)
+		return k.decide(ctx, c, []string{ReasonInternal}, 0)
+	}
+	best, ok := res.Best()
+	if !ok {
+		d := 0.0
+		if len(res.Candidates) > 0 {
+			d = res.Candidates[0].Distance
+		}
+		return k.decide(ctx, c, []string{ReasonUnknownPerson}, d)
+	}
+	c.rec.Identity = best.ID
+	k.show(c, StageRevocation, "")
+	r, err := k.p.Revocations.Check(RevocationQuery{Identity: best.ID})
+	switch {
+	case err != nil:
+		reasons = []string{ReasonRevocationFailure}
+	case r.IdentityRevoked:
+		reasons = []string{ReasonRevokedIdentity}
+	case r.Stale && k.o.Policy.RefuseStaleRevocations:
+		reasons = []string{ReasonRevocationsStale}
+	}
+	return k.decide(ctx, c, reasons, best.Distance)
+}
+
+// waitForFace reads frames until one shows a face, without starting a check.
+func (k *Kiosk) waitForFace(ctx context.Context) error {
+	for {
+		frame, err := k.p.Camera.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		faces, err := k.p.Faces.Detect(frame)
+		frame.Close()
+		if err == nil && len(faces) > 0 {
+			return nil
+		}
+	}
+}
+
+// pause leaves the result on screen before the next person is looked for, so that one person
+// standing still is not checked again at once.
+func (k *Kiosk) pause(ctx context.Context) {
+	select {
+	case <-time.After(k.o.Policy.RemoveTimeout):
+	case <-ctx.Done():
+	}
+}
