@@ -282,3 +282,37 @@ func runFaceDetect(_ context.Context, e env, args []string) error {
 	}
 	return firstErr
 }
+
+// runFaceTemplate writes the template of the face in an image, for enrolment with
+// `edgeidctl enroll push` (its manifest names template files). The image itself is not kept.
+func runFaceTemplate(_ context.Context, e env, args []string) error {
+	var ff faceFlags
+	fs := newFlags(e, "face template", "IMAGE")
+	ff.register(fs)
+	out := fs.String("o", "", "write the template to this file (required)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *out == "" {
+		return usagef("want one image and -o FILE")
+	}
+	eng, _, err := ff.engine(false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	a, _, err := analyzeFile(eng, pos[0], ff.gates)
+	if err != nil {
+		return err
+	}
+	b, err := a.Template.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: template of model %s, %d bytes\n", *out, a.Template.Model, len(b))
+	return nil
+}

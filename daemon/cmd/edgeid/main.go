@@ -48,6 +48,7 @@ func commands() []command {
 		{path: "face compare", summary: "compare the faces in two images (1:1)", run: runFaceCompare},
 		{path: "face eval", summary: "score every pair of a folder-per-identity set; ROC, EER", run: runFaceEval},
 		{path: "face pad-eval", summary: "presentation-attack evaluation: APCER per attack, BPCER on genuine pose changes", run: runFacePadEval},
+		{path: "face template", summary: "write the template of the face in an image, for enrolment", run: runFaceTemplate},
 		{path: "face detect", summary: "list the faces found in images, with quality measures", run: runFaceDetect},
 		{path: "doctor", summary: "check NFC readers and say what is wrong", run: runDoctor},
 		{path: "nfc smoke", summary: "short PN532 session on real hardware, optionally recorded", run: runNFCSmoke},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
@@ -131,5 +132,23 @@ func TestSpecimenDG2Faces(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "jpeg2000") || !strings.Contains(out, "1 face(s)") || strings.Contains(out, "problem:") {
 			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
 		}
+	}
+}
+
+func TestFaceTemplate(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "staff-001.tmpl")
+	if code, _, errOut := runCmd(t, "face", "template", "--models="+modelsDir, testdata("astronaut.png"), "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := match.ParseTemplate(b)
+	if err != nil || tm.Model != "dlib-resnet-v1" || len(tm.Vector) != 128 {
+		t.Errorf("template %v, %v", tm.Model, err)
+	}
+	if code, _, _ := runCmd(t, "face", "template", "--models="+modelsDir, testdata("camera.png"), "-o", out); code != 2 {
+		t.Errorf("a turned face was enrolled (exit %d)", code)
 	}
 }
