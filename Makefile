@@ -66,6 +66,8 @@ calibrate: build
 	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/att-nogates.json $(FACES_DEV)/att >/dev/null; \
 	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/all-nogates.json $(FACES_DEV)/att $(FACES_DEV)/johns >/dev/null; \
 	  /usr/bin/python3 deploy/build/eval-table.py README.md $$tmp/att.json $$tmp/att-nogates.json models/roc-faces-dev.json $$tmp/all-nogates.json; \
+	  $(BIN)/edgeid face pad-eval $(FACES_DEV)/att $(FACES_DEV)/johns > $$tmp/pad.txt; \
+	  /usr/bin/python3 deploy/build/readme-block.py README.md pad $$tmp/pad.txt; \
 	  rm -rf $$tmp
 
 # Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.

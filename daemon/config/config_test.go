@@ -66,3 +66,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The example shipped for real kiosks must stay valid as the format changes.
+func TestExampleConfigIsValid(t *testing.T) {
+	c, err := Load("../../deploy/config/edgeid.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reader == "sim" || !c.Policy.Liveness || c.GPIO == nil {
+		t.Errorf("example: %+v", c)
+	}
+}

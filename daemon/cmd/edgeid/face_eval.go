@@ -147,7 +147,8 @@ func identityFolders(dir string) ([]string, error) {
 	}
 	var ids []string
 	for _, en := range ents {
-		if en.IsDir() {
+		// Follow symbolic links: sets are often assembled from links to other sets.
+		if st, err := os.Stat(filepath.Join(dir, en.Name())); err == nil && st.IsDir() {
 			ids = append(ids, en.Name())
 		}
 	}

@@ -81,3 +81,35 @@ func TestManifestThresholdsAreCurrent(t *testing.T) {
 		t.Errorf("manifest lacks the default operating point %s", defaultOperatingPoint)
 	}
 }
+
+// Presentation attacks synthesised from AT&T stills (bare, printed, on a phone screen, moved
+// as planes) must all be refused. Four subjects keep the test short; make calibrate runs them all.
+func TestFacePadEvalRefusesPlanarAttacks(t *testing.T) {
+	needFacesDev(t)
+	dir := t.TempDir()
+	for _, s := range []string{"s3", "s4", "s5", "s6"} {
+		abs, err := filepath.Abs(filepath.Join(facesDev, "att", s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCmd(t, "face", "pad-eval", "--json", "--models="+modelsDir, dir)
+	if code != 0 {
+		t.Fatalf("pad-eval: exit %d: %s", code, errOut)
+	}
+	var rep padReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for kind, a := range rep.Attacks {
+		if a.Attempts != 4 || a.Accepted != 0 {
+			t.Errorf("%s: %d of %d attacks accepted", kind, a.Accepted, a.Attempts)
+		}
+	}
+	if rep.Genuine.Subjects+rep.Genuine.NoMovement != 4 {
+		t.Errorf("genuine proxies: %+v", rep.Genuine)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/pad"
+	"github.com/edgeid/edgeid/models"
 )
 
 // padAttackStats counts one attack kind.
@@ -63,6 +64,18 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 	}
 	defer eng.Close()
 
+	man, err := models.Builtin()
+	if err != nil {
+		return err
+	}
+	rec, err := man.Get(face.RecognizerModel)
+	if err != nil {
+		return err
+	}
+	sameFace, ok := rec.Thresholds["far_1e-2"]
+	if !ok {
+		return fmt.Errorf("the model manifest has no far_1e-2 threshold to link the frames of one face")
+	}
 	parallax := pad.DefaultParallaxCheck()
 	rep := padReport{Sets: pos, Threshold: parallax.MinParallax, Attacks: map[pad.Attack]*padAttackStats{}}
 	rep.Genuine.MinParallax = math.Inf(1)
@@ -79,7 +92,7 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if err := padSubject(eng, parallax, filepath.Join(dir, id), files, &rep); err != nil {
+			if err := padSubject(eng, parallax, sameFace, filepath.Join(dir, id), files, &rep); err != nil {
 				return err
 			}
 		}
@@ -115,7 +128,7 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 
 // padSubject scores one identity: its own images as a genuine movement sequence, and its most
 // frontal image held up as each kind of attack.
-func padSubject(eng *face.Engine, parallax pad.ParallaxCheck, name string, files []string, rep *padReport) error {
+func padSubject(eng *face.Engine, parallax pad.ParallaxCheck, sameFace float64, name string, files []string, rep *padReport) error {
 	start := time.Unix(0, 0)
 	var frames []pad.Frame
 	var paths []string // the file of each frame
@@ -137,7 +150,7 @@ func padSubject(eng *face.Engine, parallax pad.ParallaxCheck, name string, files
 	if len(frames) < 2 {
 		return nil
 	}
-	challengeCheck := pad.DefaultChallengeCheck(0.6)
+	challengeCheck := pad.DefaultChallengeCheck(sameFace)
 	challengeCheck.TimeLimit = time.Duration(len(frames)+1) * time.Second
 
 	// A head turning from one side to the other passes through the poses in order, so the
