@@ -11,10 +11,10 @@ FUZZTIME ?= 10s
 
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
-DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients
+DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
-.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 fuzz bench calibrate screenshots clean
+.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 systemd-check fuzz bench calibrate screenshots clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -34,7 +34,7 @@ build: deps
 run: build
 	$(BIN)/edgeid run
 
-test: deps-test lint unit unit-arm64 fuzz
+test: deps-test lint unit unit-arm64 systemd-check fuzz
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
@@ -49,6 +49,10 @@ unit:
 unit-arm64:
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o $(BIN)/match-arm64.test ./daemon/match
 	cd daemon/match && qemu-aarch64-static ../../$(BIN)/match-arm64.test -test.run 'Kernel|Search|Int8|Gallery|Index|Template|ROC'
+
+# The daemon's systemd unit: verify is clean, security exposure at most 2.0.
+systemd-check: build
+	deploy/build/systemd-check.sh $(BIN)/edgeid
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) deploy/build/fuzz.sh
