@@ -14,7 +14,7 @@ DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
 DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
-.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 systemd-check fuzz bench calibrate screenshots clean
+.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 systemd-check fuzz bench calibrate screenshots deb clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -74,9 +74,17 @@ calibrate: build
 	  /usr/bin/python3 deploy/build/readme-block.py README.md pad $$tmp/pad.txt; \
 	  rm -rf $$tmp
 
+# The Debian package for this machine's architecture (nfpm as a Go library). arm64 and armhf
+# packages need the ARM builds (`make cross`, not there yet).
+DEB_VERSION ?= 0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DEB_ARCH    ?= $(shell dpkg --print-architecture)
+deb: build
+	mkdir -p out
+	$(GO) run ./deploy/build/mkdeb -arch $(DEB_ARCH) -version $(DEB_VERSION) -bindir $(BIN) -o out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
+
 # Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.
 screenshots: deps-test
 	EDGEID_SCREENSHOTS=$(CURDIR)/deploy/screenshots $(GO) test -count=1 -run KioskPageInBrowser ./daemon/web
 
 clean:
-	rm -rf $(BIN) bench.json
+	rm -rf $(BIN) out bench.json
