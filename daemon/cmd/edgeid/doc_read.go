@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
 )
@@ -42,12 +43,12 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	simExtended := fs.Bool("sim-extended", false, "sim: the chip accepts extended-length APDUs")
 	simAAKey := fs.String("sim-aa-key", "", "sim: PKCS#8 private key (RSA or NIST ECDSA) for Active Authentication")
 	simCAKey := fs.String("sim-ca-key", "", "sim: PKCS#8 or SEC 1 EC private key for Chip Authentication (must match the dump's DG14)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
+		return cli.Usagef("unexpected argument %q", pos[0])
 	}
 	key, err := accessKeyFromFlags(*mrz, *doc, *dob, *expiry, *can)
 	if err != nil {
@@ -57,7 +58,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	switch *reader {
 	case "sim":
 		if *simDump == "" {
-			return usagef("--reader sim needs --sim-dump DIR")
+			return cli.Usagef("--reader sim needs --sim-dump DIR")
 		}
 		chip, err := simChip(*simDump, *simPACE, *simBAC, *simCAN, *simMaxLe, *simRefuse, *simExtended, *simAAKey, *simCAKey)
 		if err != nil {
@@ -70,7 +71,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		defer done()
 		t = card
 	case "":
-		return usagef("--reader is required (sim, pn532:<i2c|spi|uart>:<device>, pcsc:<n>)")
+		return cli.Usagef("--reader is required (sim, pn532:<i2c|spi|uart>:<device>, pcsc:<n>)")
 	default:
 		card, done, err := readerCard(ctx, e, *reader)
 		if err != nil {
@@ -103,7 +104,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		if errors.Is(err, emrtd.ErrAccessDenied) || errors.Is(err, emrtd.ErrChipAuth) {
 			// Negative outcomes, not faults: the key is wrong, or the chip failed to prove
 			// it holds its Chip Authentication key (a possible clone).
-			return &exitStatus{code: 1, msg: "edgeid doc read: " + err.Error()}
+			return &cli.ExitStatus{Code: 1, Msg: "edgeid doc read: " + err.Error()}
 		}
 		return err
 	}
@@ -124,28 +125,28 @@ func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, err
 		}
 	}
 	if n != 1 {
-		return emrtd.AccessKey{}, usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
+		return emrtd.AccessKey{}, cli.Usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
 	}
 	switch {
 	case mrz != "":
 		k, err := emrtd.NewKeyFromMRZ(mrz)
 		if err != nil {
-			return emrtd.AccessKey{}, usagef("--mrz: %v", err)
+			return emrtd.AccessKey{}, cli.Usagef("--mrz: %v", err)
 		}
 		return k, nil
 	case can != "":
 		k, err := emrtd.NewCANKey(can)
 		if err != nil {
-			return emrtd.AccessKey{}, usagef("--can: %v", err)
+			return emrtd.AccessKey{}, cli.Usagef("--can: %v", err)
 		}
 		return k, nil
 	}
 	if doc == "" || dob == "" || expiry == "" {
-		return emrtd.AccessKey{}, usagef("--doc, --dob and --expiry go together")
+		return emrtd.AccessKey{}, cli.Usagef("--doc, --dob and --expiry go together")
 	}
 	k, err := emrtd.NewMRZKey(doc, dob, expiry)
 	if err != nil {
-		return emrtd.AccessKey{}, usagef("%v", err)
+		return emrtd.AccessKey{}, cli.Usagef("%v", err)
 	}
 	return k, nil
 }
@@ -177,11 +178,11 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 				mapping, parts = parts[0], parts[1:]
 			}
 			if len(parts) != 2 {
-				return nil, usagef("--sim-pace %q: want [GM:|CAM:]CIPHER:PARAMID, e.g. AES-128:13", s)
+				return nil, cli.Usagef("--sim-pace %q: want [GM:|CAM:]CIPHER:PARAMID, e.g. AES-128:13", s)
 			}
 			n, err := strconv.Atoi(parts[1])
 			if err != nil {
-				return nil, usagef("--sim-pace %q: parameter ID %q is not a number", s, parts[1])
+				return nil, cli.Usagef("--sim-pace %q: parameter ID %q is not a number", s, parts[1])
 			}
 			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
 		}
@@ -264,11 +265,11 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	w := e.stdout
+	w := e.Stdout
 	fmt.Fprintf(w, "access:   %s (%s)", r.Access, r.Cipher)
 	if r.PACEProtocol != "" {
 		fmt.Fprintf(w, " %s on %s", r.PACEProtocol, r.PACECurve)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
@@ -29,17 +30,17 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 	state := fs.String("state", defaultState, "state folder whose trust/ folder is used when no --trust is given")
 	at := fs.String("at", "", "check certificate validity at this time (RFC 3339; default now)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want exactly one dump folder (or an EF.SOD file), got %d arguments", len(pos))
+		return cli.Usagef("want exactly one dump folder (or an EF.SOD file), got %d arguments", len(pos))
 	}
 	when := time.Now()
 	if *at != "" {
 		if when, err = time.Parse(time.RFC3339, *at); err != nil {
-			return usagef("--at: %v", err)
+			return cli.Usagef("--at: %v", err)
 		}
 	}
 	files, err := loadDocument(pos[0])
@@ -65,23 +66,23 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 			Passed   bool   `json:"passed"`
 			*emrtd.Report
 		}{pos[0], r.Passed(), r}
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(e.stdout, "%s (checked at %s, %d trusted CSCAs)\n", pos[0], when.UTC().Format(time.RFC3339), storeLen(store))
-		fmt.Fprint(e.stdout, r.String())
+		fmt.Fprintf(e.Stdout, "%s (checked at %s, %d trusted CSCAs)\n", pos[0], when.UTC().Format(time.RFC3339), storeLen(store))
+		fmt.Fprint(e.Stdout, r.String())
 	}
 	if !r.Passed() {
 		if c, ok := r.FirstFailure(); ok {
-			return &exitStatus{code: 1, msg: fmt.Sprintf("document NOT authenticated: %s: %s", c.Name, c.Reason)}
+			return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("document NOT authenticated: %s: %s", c.Name, c.Reason)}
 		}
-		return &exitStatus{code: 1, msg: "document NOT authenticated: no check passed"}
+		return &cli.ExitStatus{Code: 1, Msg: "document NOT authenticated: no check passed"}
 	}
 	if !*asJSON {
-		fmt.Fprintln(e.stdout, "document authenticated: every applicable check passed")
+		fmt.Fprintln(e.Stdout, "document authenticated: every applicable check passed")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spitest"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
@@ -45,30 +46,30 @@ func runDoctor(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "doctor", "")
 	var sels selectors
 	fs.Var(&sels, "reader", "reader to probe (repeatable): pn532:i2c:/dev/i2c-1, pn532:spi:/dev/spidev0.0, pn532:uart:/dev/ttyAMA0, pcsc:0, sim (default "+defaultReader+" and every PC/SC reader)")
-	rest, err := parseInterspersed(fs, args)
+	rest, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("doctor takes no arguments, got %q", rest)
+		return cli.Usagef("doctor takes no arguments, got %q", rest)
 	}
 	if len(sels) == 0 {
 		def, _ := nfc.ParseSelector(defaultReader)
 		sels = selectors{def, {Driver: "pcsc"}}
 	}
 	ok := 0
-	fmt.Fprintln(e.stdout, "NFC readers:")
+	fmt.Fprintln(e.Stdout, "NFC readers:")
 	for _, sel := range sels {
 		for _, st := range readers.Probe(ctx, sel, readers.Opts{}) {
 			mark := "FAIL"
 			if st.OK {
 				mark, ok = "ok  ", ok+1
 			}
-			fmt.Fprintf(e.stdout, "  %s  %-28s %s\n", mark, st.Reader, st.Detail)
+			fmt.Fprintf(e.Stdout, "  %s  %-28s %s\n", mark, st.Reader, st.Detail)
 		}
 	}
 	if ok == 0 {
-		return &exitStatus{code: 1, msg: "edgeid doctor: no working NFC reader"}
+		return &cli.ExitStatus{Code: 1, Msg: "edgeid doctor: no working NFC reader"}
 	}
 	return nil
 }
@@ -80,22 +81,22 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "nfc smoke", "")
 	reader := fs.String("reader", defaultReader, "PN532 to test: pn532:<i2c|spi|uart>:<device> or sim")
 	record := fs.String("record", "", "write the I2C or SPI transcript to this JSON file (for drivers/nfc/pn532/testdata)")
-	rest, err := parseInterspersed(fs, args)
+	rest, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("nfc smoke takes no arguments, got %q", rest)
+		return cli.Usagef("nfc smoke takes no arguments, got %q", rest)
 	}
 	sel, err := nfc.ParseSelector(*reader)
 	if err != nil {
-		return usagef("%v", err)
+		return cli.Usagef("%v", err)
 	}
 	if sel.Driver != "pn532" && sel.Driver != "sim" {
-		return usagef("nfc smoke drives a PN532 (or sim), not %s", sel.Driver)
+		return cli.Usagef("nfc smoke drives a PN532 (or sim), not %s", sel.Driver)
 	}
 	if *record != "" && sel.Driver == "pn532" && sel.Bus == "uart" {
-		return usagef("-record captures I2C and SPI, not uart")
+		return cli.Usagef("-record captures I2C and SPI, not uart")
 	}
 	rec := &i2ctest.Record{}
 	srec := &spitest.Record{}
@@ -121,13 +122,13 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "reader   %s\nfirmware %s\n", d, rep.Firmware)
+	fmt.Fprintf(e.Stdout, "reader   %s\nfirmware %s\n", d, rep.Firmware)
 	if rep.Card != "" {
-		fmt.Fprintf(e.stdout, "card     %s\nselect   eMRTD application: SW %s\n", rep.Card, rep.SelectSW)
+		fmt.Fprintf(e.Stdout, "card     %s\nselect   eMRTD application: SW %s\n", rep.Card, rep.SelectSW)
 	} else {
-		fmt.Fprintln(e.stdout, "card     none in the field")
+		fmt.Fprintln(e.Stdout, "card     none in the field")
 	}
-	fmt.Fprintf(e.stdout, "elapsed  %s\n", rep.Elapsed.Round(1e5))
+	fmt.Fprintf(e.Stdout, "elapsed  %s\n", rep.Elapsed.Round(1e5))
 	if *record != "" {
 		comment := fmt.Sprintf("edgeid nfc smoke -reader %s (%s)", sel, rep.Firmware)
 		t := pn532test.FromI2C(comment, rec.Ops)
@@ -137,7 +138,7 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 		if err := t.Save(*record); err != nil {
 			return fmt.Errorf("save transcript: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "recorded %d %s transactions to %s\n", len(t.Ops), t.Bus, *record)
+		fmt.Fprintf(e.Stdout, "recorded %d %s transactions to %s\n", len(t.Ops), t.Bus, *record)
 	}
 	return nil
 }

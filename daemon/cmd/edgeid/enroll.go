@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/store"
 )
@@ -36,12 +37,12 @@ func runEnrollDelete(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "enroll delete", "ID")
 	dir := fs.String("store", defaultStoreDir, "store directory")
 	keyFile := fs.String("store-key", "", "AES key file for the store (default $CREDENTIALS_DIRECTORY/store-key, then "+defaultStoreKey+")")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want exactly one identity id, got %d arguments", len(pos))
+		return cli.Usagef("want exactly one identity id, got %d arguments", len(pos))
 	}
 	key, err := store.LoadKeyFile(storeKeyPath(*keyFile))
 	if err != nil {
@@ -61,8 +62,8 @@ func runEnrollDelete(_ context.Context, e env, args []string) error {
 		return err
 	}
 	if n == 0 {
-		return &exitStatus{code: 1, msg: fmt.Sprintf("no templates stored for identity %q", pos[0])}
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("no templates stored for identity %q", pos[0])}
 	}
-	_, err = fmt.Fprintf(e.stdout, "erased %d template(s) of identity %s\n", n, pos[0])
+	_, err = fmt.Fprintf(e.Stdout, "erased %d template(s) of identity %s\n", n, pos[0])
 	return err
 }

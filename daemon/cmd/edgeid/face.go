@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/models"
@@ -69,7 +70,7 @@ func (f *faceFlags) engine(decide bool) (*face.Engine, float64, error) {
 		threshold = t
 	}
 	if decide && (threshold <= 0 || math.IsNaN(threshold) || math.IsInf(threshold, 0)) {
-		return nil, 0, usagef("--threshold must be a positive distance")
+		return nil, 0, cli.Usagef("--threshold must be a positive distance")
 	}
 	o := face.DefaultOpts()
 	o.ModelDir = dir
@@ -186,12 +187,12 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face compare", "A B")
 	ff.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
-		return usagef("want two image files, got %d", len(pos))
+		return cli.Usagef("want two image files, got %d", len(pos))
 	}
 	eng, threshold, err := ff.engine(true)
 	if err != nil {
@@ -219,7 +220,7 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 		rep.Decision = "match"
 	}
 	if ff.asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
@@ -229,15 +230,15 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 		if rep.Decision != "match" {
 			rel = ">"
 		}
-		fmt.Fprintf(e.stdout, "%s: distance %.4f %s threshold %.4f (model %s)\n", rep.Decision, d, rel, threshold, rep.Model)
-		ra.text(e.stdout)
-		rb.text(e.stdout)
-		fmt.Fprintf(e.stdout, "  ms: decode %.1f+%.1f detect %.1f+%.1f quality %.2f+%.2f align %.2f+%.2f embed %.1f+%.1f compare %.3f total %.1f\n",
+		fmt.Fprintf(e.Stdout, "%s: distance %.4f %s threshold %.4f (model %s)\n", rep.Decision, d, rel, threshold, rep.Model)
+		ra.text(e.Stdout)
+		rb.text(e.Stdout)
+		fmt.Fprintf(e.Stdout, "  ms: decode %.1f+%.1f detect %.1f+%.1f quality %.2f+%.2f align %.2f+%.2f embed %.1f+%.1f compare %.3f total %.1f\n",
 			ra.Millis.Decode, rb.Millis.Decode, ra.Millis.Detect, rb.Millis.Detect, ra.Millis.Quality, rb.Millis.Quality,
 			ra.Millis.Align, rb.Millis.Align, ra.Millis.Embed, rb.Millis.Embed, rep.Millis.Compare, rep.Millis.Total)
 	}
 	if rep.Decision != "match" {
-		return &exitStatus{code: 1}
+		return &cli.ExitStatus{Code: 1}
 	}
 	return nil
 }
@@ -246,12 +247,12 @@ func runFaceDetect(_ context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face detect", "IMAGE...")
 	ff.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("want at least one image file")
+		return cli.Usagef("want at least one image file")
 	}
 	eng, _, err := ff.engine(false)
 	if err != nil {
@@ -270,11 +271,11 @@ func runFaceDetect(_ context.Context, e env, args []string) error {
 		}
 		reports = append(reports, r)
 		if !ff.asJSON {
-			r.text(e.stdout)
+			r.text(e.Stdout)
 		}
 	}
 	if ff.asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(reports); err != nil {
 			return err
@@ -290,12 +291,12 @@ func runFaceTemplate(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "face template", "IMAGE")
 	ff.register(fs)
 	out := fs.String("o", "", "write the template to this file (required)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return usagef("want one image and -o FILE")
+		return cli.Usagef("want one image and -o FILE")
 	}
 	eng, _, err := ff.engine(false)
 	if err != nil {
@@ -313,6 +314,6 @@ func runFaceTemplate(_ context.Context, e env, args []string) error {
 	if err := os.WriteFile(*out, b, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: template of model %s, %d bytes\n", *out, a.Template.Model, len(b))
+	fmt.Fprintf(e.Stdout, "%s: template of model %s, %d bytes\n", *out, a.Template.Model, len(b))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/match"
 )
 
@@ -46,12 +47,12 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "face eval", "DIR...")
 	ff.register(fs)
 	rocPath := fs.String("roc", "", "also write the report with the whole ROC curve as JSON to this file")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("want at least one folder holding one folder per identity")
+		return cli.Usagef("want at least one folder holding one folder per identity")
 	}
 	eng, _, err := ff.engine(false)
 	if err != nil {
@@ -114,11 +115,11 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 		}
 	}
 	if ff.asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	w := e.stdout
+	w := e.Stdout
 	fmt.Fprintf(w, "sets %v, model %s, quality gates %v\n", rep.Sets, rep.Model, rep.Gates)
 	fmt.Fprintf(w, "identities %d, images %d, usable %d, genuine pairs %d, impostor pairs %d\n",
 		rep.Identities, rep.Images, rep.Usable, rep.Genuine, rep.Impostor)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/models"
@@ -51,12 +52,12 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face pad-eval", "DIR...")
 	ff.register(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("want at least one folder holding one folder per identity")
+		return cli.Usagef("want at least one folder holding one folder per identity")
 	}
 	eng, _, err := ff.engine(false)
 	if err != nil {
@@ -107,11 +108,11 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 		}
 	}
 	if ff.asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	w := e.stdout
+	w := e.Stdout
 	fmt.Fprintf(w, "presentation-attack evaluation (ISO/IEC 30107-3 terms) over %v, parallax threshold %.3f eye distances\n", rep.Sets, rep.Threshold)
 	for _, a := range pad.Attacks {
 		s := rep.Attacks[a]

@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 )
@@ -36,26 +36,18 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
-func TestParseInterspersed(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	j := fs.Bool("json", false, "")
-	n := fs.Int("n", 0, "")
-	pos, err := parseInterspersed(fs, []string{"a", "--json", "b", "-n", "3", "--", "-c"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !*j || *n != 3 || strings.Join(pos, ",") != "a,b,-c" {
-		t.Errorf("got json=%v n=%d pos=%q", *j, *n, pos)
-	}
-}
-
-func TestLookupPrefersLongestPath(t *testing.T) {
-	cmd, rest := lookup(commands(), []string{"face", "compare", "x"})
-	if cmd == nil || cmd.path != "face compare" || len(rest) != 1 {
-		t.Fatalf("lookup = %v, %q", cmd, rest)
-	}
-	if cmd, _ := lookup(commands(), []string{"face"}); cmd != nil {
-		t.Errorf("lookup(face) = %q, want nothing", cmd.path)
+// Every subcommand is reachable by its words, and none hides another.
+func TestCommandTable(t *testing.T) {
+	app := cli.App{Name: "edgeid", Commands: commands()}
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if seen[c.Path] {
+			t.Errorf("%q listed twice", c.Path)
+		}
+		seen[c.Path] = true
+		if got, _ := app.Lookup(strings.Fields(c.Path)); got == nil || got.Path != c.Path {
+			t.Errorf("%q does not select itself", c.Path)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
@@ -27,7 +28,7 @@ func simOverPN532(ctx context.Context, e env, chip emrtd.Transceiver) (card emrt
 		_ = r.Halt()
 		return nil, nil, fmt.Errorf("sim: %w", err)
 	}
-	fmt.Fprintf(e.stderr, "reader: %s, card %s\n", r, c.Info())
+	fmt.Fprintf(e.Stderr, "reader: %s, card %s\n", r, c.Info())
 	return c, func() { _ = c.Close(ctx); _ = r.Halt() }, nil
 }
 
@@ -36,13 +37,13 @@ func simOverPN532(ctx context.Context, e env, chip emrtd.Transceiver) (card emrt
 func readerCard(ctx context.Context, e env, s string) (card emrtd.Transceiver, done func(), err error) {
 	sel, err := nfc.ParseSelector(s)
 	if err != nil {
-		return nil, nil, usagef("--reader: %v", err)
+		return nil, nil, cli.Usagef("--reader: %v", err)
 	}
 	r, err := readers.Open(ctx, sel, readers.Opts{})
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(e.stderr, "waiting up to %s for a card on %s ...\n", cardWait, r)
+	fmt.Fprintf(e.Stderr, "waiting up to %s for a card on %s ...\n", cardWait, r)
 	wctx, cancel := context.WithTimeout(ctx, cardWait)
 	defer cancel()
 	c, err := r.WaitCard(wctx)
@@ -53,6 +54,6 @@ func readerCard(ctx context.Context, e env, s string) (card emrtd.Transceiver, d
 		}
 		return nil, nil, fmt.Errorf("no card on %s: %w", r, err)
 	}
-	fmt.Fprintf(e.stderr, "card: %s\n", c.Info())
+	fmt.Fprintf(e.Stderr, "card: %s\n", c.Info())
 	return c, func() { _ = c.Close(ctx); _ = r.Halt() }, nil
 }

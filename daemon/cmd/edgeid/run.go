@@ -20,6 +20,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/config"
 	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/document"
@@ -47,12 +48,12 @@ import (
 func runRun(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "run", "")
 	cfgPath := fs.String("config", "", "configuration file (default: the embedded simulation defaults)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("run takes no arguments")
+		return cli.Usagef("run takes no arguments")
 	}
 	cfg, err := config.Defaults()
 	if *cfgPath != "" {
@@ -61,7 +62,7 @@ func runRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return runDaemon(ctx, cfg, log, daemonHooks{})
 }
 

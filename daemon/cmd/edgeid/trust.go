@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
@@ -17,12 +18,12 @@ import (
 func runTrustImport(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "trust import", "FILE...")
 	state := fs.String("state", defaultState, "state folder; the trust store is its trust/ folder")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		return usagef("want at least one file to import")
+		return cli.Usagef("want at least one file to import")
 	}
 	dir := filepath.Join(*state, "trust")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -96,9 +97,9 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 				if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
+				fmt.Fprintf(e.Stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
 				if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&emrtd.KeyUsageCertSign == 0) {
-					fmt.Fprintf(e.stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
+					fmt.Fprintf(e.Stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
 				}
 			}
 		case emrtd.KindMasterList:
@@ -107,14 +108,14 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 				return err
 			}
 			ml := it.tf.MasterList
-			fmt.Fprintf(e.stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
+			fmt.Fprintf(e.Stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
 		case emrtd.KindCRL:
 			crl := it.tf.CRL
 			name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
 			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
+			fmt.Fprintf(e.Stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
 		}
 	}
 	return nil
@@ -125,12 +126,12 @@ func runTrustList(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "trust list", "")
 	state := fs.String("state", defaultState, "state folder; the trust store is its trust/ folder")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
-		return usagef("trust list takes no arguments")
+		return cli.Usagef("trust list takes no arguments")
 	}
 	dir := filepath.Join(*state, "trust")
 	store := emrtd.NewTrustStore()
@@ -159,7 +160,7 @@ func runTrustList(_ context.Context, e env, args []string) error {
 			c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"), key, c.Fingerprint(), store.Source(c)})
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			Folder string `json:"folder"`
@@ -168,16 +169,16 @@ func runTrustList(_ context.Context, e env, args []string) error {
 		}{dir, rows, len(store.CRLs())})
 	}
 	for _, r := range rows {
-		fmt.Fprintf(e.stdout, "%-3s %s .. %s  %-28s %s  [%s]\n", r.Country, r.NotBefore, r.NotAfter, r.Key, r.Subject, r.Source)
+		fmt.Fprintf(e.Stdout, "%-3s %s .. %s  %-28s %s  [%s]\n", r.Country, r.NotBefore, r.NotAfter, r.Key, r.Subject, r.Source)
 	}
 	for _, c := range store.CRLs() {
 		next := "no next update"
 		if !c.NextUpdate.IsZero() {
 			next = "next " + c.NextUpdate.UTC().Format("2006-01-02")
 		}
-		fmt.Fprintf(e.stdout, "CRL %s: %d revoked, issued %s, %s\n", c.Issuer, len(c.Revoked), c.ThisUpdate.UTC().Format("2006-01-02"), next)
+		fmt.Fprintf(e.Stdout, "CRL %s: %d revoked, issued %s, %s\n", c.Issuer, len(c.Revoked), c.ThisUpdate.UTC().Format("2006-01-02"), next)
 	}
-	fmt.Fprintf(e.stdout, "%d trusted CSCA certificates, %d CRLs in %s\n", len(rows), len(store.CRLs()), dir)
+	fmt.Fprintf(e.Stdout, "%d trusted CSCA certificates, %d CRLs in %s\n", len(rows), len(store.CRLs()), dir)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 )
 
@@ -18,18 +19,18 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	keyFile := fs.String("key", "", "collector signing key for acks (PEM); kiosks trust its public key")
 	session := fs.String("session", "", "directory for paho's file store (default: in memory; the broker keeps the persistent session)")
 	dur := fs.Duration("for", 0, "stop after this long (0: until interrupted)")
-	var kk multi
+	var kk cli.Multi
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE to check that kiosk's checkpoints (repeatable)")
 	cf := addConnFlags(fs, "collector")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected arguments %q", pos)
+		return cli.Usagef("unexpected arguments %q", pos)
 	}
 	if *keyFile == "" {
-		return usagef("-key is required")
+		return cli.Usagef("-key is required")
 	}
 	conn, err := cf.conn()
 	if err != nil {
@@ -52,7 +53,7 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
 		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Out: f, Sync: f.Sync,
 		Start: start, Logger: logger})
@@ -74,24 +75,24 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	}
 	sort.Strings(ids)
 	for _, k := range ids {
-		fmt.Fprintf(e.stdout, "%s: collected through %d\n", k, pos2[k].Seq)
+		fmt.Fprintf(e.Stdout, "%s: collected through %d\n", k, pos2[k].Seq)
 	}
 	if n := c.Problems(); n > 0 {
-		return &exitStatus{code: 1, msg: fmt.Sprintf("%d chain problems seen while collecting (logged above); run audit verify", n)}
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("%d chain problems seen while collecting (logged above); run audit verify", n)}
 	}
 	return f.Sync()
 }
 
 func runAuditVerify(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "audit verify", "FILE.jsonl")
-	var kk multi
+	var kk cli.Multi
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE (repeatable); checkpoints of kiosks without a key are reported")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one file")
+		return cli.Usagef("want one file")
 	}
 	keys, err := kioskKeys(kk)
 	if err != nil {
@@ -114,18 +115,18 @@ func runAuditVerify(_ context.Context, e env, args []string) error {
 	sort.Strings(ids)
 	for _, k := range ids {
 		ks := s.Kiosks[k]
-		fmt.Fprintf(e.stdout, "%s: %d records, last %d, %d checkpoints, signed through %d", k, ks.Records, ks.Last, ks.Checkpoints, ks.Signed)
+		fmt.Fprintf(e.Stdout, "%s: %d records, last %d, %d checkpoints, signed through %d", k, ks.Records, ks.Last, ks.Checkpoints, ks.Signed)
 		if ks.Signed < ks.Last {
-			fmt.Fprintf(e.stdout, " (%d records after the last checkpoint are covered by the chain only)", ks.Last-ks.Signed)
+			fmt.Fprintf(e.Stdout, " (%d records after the last checkpoint are covered by the chain only)", ks.Last-ks.Signed)
 		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintln(e.Stdout)
 	}
 	for _, p := range s.Problems {
-		fmt.Fprintln(e.stdout, p)
+		fmt.Fprintln(e.Stdout, p)
 	}
 	if len(s.Problems) > 0 {
-		return &exitStatus{code: 1, msg: fmt.Sprintf("audit verify: %d problems in %s", len(s.Problems), pos[0])}
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("audit verify: %d problems in %s", len(s.Problems), pos[0])}
 	}
-	fmt.Fprintf(e.stdout, "ok: chains and checkpoints verify (%v)\n", time.Since(t).Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "ok: chains and checkpoints verify (%v)\n", time.Since(t).Round(time.Millisecond))
 	return nil
 }

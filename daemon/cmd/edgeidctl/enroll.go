@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 )
 
@@ -89,18 +90,18 @@ func runEnrollPush(ctx context.Context, e env, args []string) error {
 	out := fs.String("out", "", "also write the signed message to this file")
 	offline := fs.Bool("offline", false, "do not connect to a broker (with -out)")
 	cf := addConnFlags(fs, "edgeidctl-enroll")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one manifest file")
+		return cli.Usagef("want one manifest file")
 	}
 	if *keyFile == "" {
-		return usagef("-key is required")
+		return cli.Usagef("-key is required")
 	}
 	if *offline && *out == "" {
-		return usagef("-offline needs -out")
+		return cli.Usagef("-offline needs -out")
 	}
 	key, err := fleet.LoadPrivateKey(*keyFile)
 	if err != nil {
@@ -120,7 +121,7 @@ func runEnrollPush(ctx context.Context, e env, args []string) error {
 	if set.Base != 0 {
 		kind = fmt.Sprintf("delta from %d", set.Base)
 	}
-	fmt.Fprintf(e.stdout, "templates for site %s: version %d (%s), %d upserted, %d deleted, %d bytes signed\n",
+	fmt.Fprintf(e.Stdout, "templates for site %s: version %d (%s), %d upserted, %d deleted, %d bytes signed\n",
 		set.Site, set.Version, kind, len(set.Upsert), len(set.Delete), len(msg))
 	if *offline {
 		return nil
@@ -142,12 +143,12 @@ func runEnrollPush(ctx context.Context, e env, args []string) error {
 }
 
 // kioskKeys parses repeated -kiosk-key ID=PUBFILE flags.
-func kioskKeys(m multi) (map[string]ed25519.PublicKey, error) {
+func kioskKeys(m cli.Multi) (map[string]ed25519.PublicKey, error) {
 	out := map[string]ed25519.PublicKey{}
 	for _, kv := range m {
 		id, path, ok := strings.Cut(kv, "=")
 		if !ok || id == "" || path == "" {
-			return nil, usagef("-kiosk-key %q: want KIOSK_ID=PUBLIC_KEY_FILE", kv)
+			return nil, cli.Usagef("-kiosk-key %q: want KIOSK_ID=PUBLIC_KEY_FILE", kv)
 		}
 		pub, err := fleet.LoadPublicKey(path)
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,9 +16,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 )
 
@@ -30,141 +29,31 @@ func main() {
 	os.Exit(code)
 }
 
-type env struct {
-	stdout io.Writer
-	stderr io.Writer
-}
+type env = cli.Env
 
-type command struct {
-	path    string
-	summary string
-	run     func(ctx context.Context, e env, args []string) error
-}
-
-func commands() []command {
-	cmds := []command{
-		{path: "keygen", summary: "write a new Ed25519 key pair (PREFIX.key, PREFIX.pub)", run: runKeygen},
-		{path: "revoke add", summary: "add entries to the fleet revocation state", run: runRevokeAdd},
-		{path: "revoke remove", summary: "remove entries from the fleet revocation state", run: runRevokeRemove},
-		{path: "revoke publish", summary: "sign and publish the revocation list (delta + retained snapshot, or -full)", run: runRevokePublish},
-		{path: "enroll push", summary: "sign and publish a site's enrolled templates from a manifest", run: runEnrollPush},
-		{path: "audit collect", summary: "collect, check, ack and store kiosks' audit records as JSON lines", run: runAuditCollect},
-		{path: "audit verify", summary: "verify a collected audit file: chains and checkpoint signatures", run: runAuditVerify},
-		{path: "sim", summary: "simulate a fleet of kiosks on a broker and measure fan-out and ingest", run: runSim},
+func commands() []cli.Command {
+	cmds := []cli.Command{
+		{Path: "keygen", Summary: "write a new Ed25519 key pair (PREFIX.key, PREFIX.pub)", Run: runKeygen},
+		{Path: "revoke add", Summary: "add entries to the fleet revocation state", Run: runRevokeAdd},
+		{Path: "revoke remove", Summary: "remove entries from the fleet revocation state", Run: runRevokeRemove},
+		{Path: "revoke publish", Summary: "sign and publish the revocation list (delta + retained snapshot, or -full)", Run: runRevokePublish},
+		{Path: "enroll push", Summary: "sign and publish a site's enrolled templates from a manifest", Run: runEnrollPush},
+		{Path: "audit collect", Summary: "collect, check, ack and store kiosks' audit records as JSON lines", Run: runAuditCollect},
+		{Path: "audit verify", Summary: "verify a collected audit file: chains and checkpoint signatures", Run: runAuditVerify},
+		{Path: "sim", Summary: "simulate a fleet of kiosks on a broker and measure fan-out and ingest", Run: runSim},
 	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].path < cmds[j].path })
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Path < cmds[j].Path })
 	return cmds
 }
 
-type exitStatus struct {
-	code int
-	msg  string
-}
-
-func (e *exitStatus) Error() string { return e.msg }
-
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := env{stdout: stdout, stderr: stderr}
-	cmd, rest := lookup(commands(), args)
-	if cmd == nil {
-		if len(args) > 0 && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
-			fmt.Fprintf(stderr, "edgeidctl: unknown command %q\n\n", strings.Join(args, " "))
-			printUsage(stderr)
-			return 2
-		}
-		printUsage(stdout)
-		return 0
-	}
-	err := cmd.run(ctx, e, rest)
-	var st *exitStatus
-	var ue *usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &st):
-		if st.msg != "" {
-			fmt.Fprintln(stderr, st.msg)
-		}
-		return st.code
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "edgeidctl %s: %s (see edgeidctl %s -h)\n", cmd.path, ue.msg, cmd.path)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "edgeidctl %s: %v\n", cmd.path, err)
-		return 2
-	}
+	return cli.App{Name: "edgeidctl", Commands: commands()}.Run(ctx, args, stdout, stderr)
 }
 
-func lookup(cmds []command, args []string) (*command, []string) {
-	var best *command
-	bestLen := 0
-	for i := range cmds {
-		words := strings.Fields(cmds[i].path)
-		if len(words) > len(args) || len(words) <= bestLen {
-			continue
-		}
-		if strings.Join(args[:len(words)], " ") == cmds[i].path {
-			best, bestLen = &cmds[i], len(words)
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	return best, args[bestLen:]
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: edgeidctl <command> [flags] [args]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-16s %s\n", c.path, c.summary)
-	}
-}
-
-// parseInterspersed lets flags come before, between or after positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var tail []string
-	for i, a := range args {
-		if a == "--" {
-			args, tail = args[:i], args[i+1:]
-			break
-		}
-	}
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	return append(pos, tail...), nil
-}
-
+// newFlags makes the FlagSet of an edgeidctl subcommand.
 func newFlags(e env, path, argsUsage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("edgeidctl "+path, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: edgeidctl %s [flags] %s\n", path, argsUsage)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cli.NewFlags(e, "edgeidctl", path, argsUsage)
 }
-
-// multi is a repeatable string flag.
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
 // connFlags are the broker connection flags shared by the commands that talk MQTT.
 type connFlags struct {
@@ -184,10 +73,10 @@ func addConnFlags(fs *flag.FlagSet, clientID string) connFlags {
 
 func (c connFlags) conn() (fleet.Conn, error) {
 	if *c.broker == "" {
-		return fleet.Conn{}, usagef("-broker is required")
+		return fleet.Conn{}, cli.Usagef("-broker is required")
 	}
 	if *c.fleet == "" {
-		return fleet.Conn{}, usagef("-fleet is required")
+		return fleet.Conn{}, cli.Usagef("-fleet is required")
 	}
 	cfg, err := c.tls()
 	if err != nil {
@@ -201,7 +90,7 @@ func (c connFlags) tls() (*tls.Config, error) {
 		return nil, nil
 	}
 	if *c.ca == "" || *c.cert == "" || *c.key == "" {
-		return nil, usagef("TLS needs -ca, -cert and -cert-key together")
+		return nil, cli.Usagef("TLS needs -ca, -cert and -cert-key together")
 	}
 	pem, err := os.ReadFile(*c.ca)
 	if err != nil {
@@ -220,19 +109,19 @@ func (c connFlags) tls() (*tls.Config, error) {
 
 func runKeygen(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "keygen", "PREFIX")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one PREFIX (writes PREFIX.key and PREFIX.pub)")
+		return cli.Usagef("want one PREFIX (writes PREFIX.key and PREFIX.pub)")
 	}
 	pub, err := fleet.GenerateKeyFiles(pos[0])
 	if err != nil {
 		return err
 	}
 	id := fleet.KeyIDOf(pub)
-	_, err = fmt.Fprintf(e.stdout, "wrote %s.key (0600) and %s.pub, key id %x\n", pos[0], filepath.Clean(pos[0]), id[:])
+	_, err = fmt.Fprintf(e.Stdout, "wrote %s.key (0600) and %s.pub, key id %x\n", pos[0], filepath.Clean(pos[0]), id[:])
 	return err
 }
 

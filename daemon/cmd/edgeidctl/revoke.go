@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 )
@@ -103,14 +104,14 @@ func dsCertEntry(path string) (fleet.Entry, error) {
 }
 
 // entryFlags collects the entries named on the command line.
-type entryFlags struct{ docs, dscerts, ids multi }
+type entryFlags struct{ docs, dscerts, ids cli.Multi }
 
 func (f *entryFlags) entries() ([]fleet.Entry, error) {
 	var out []fleet.Entry
 	for _, d := range f.docs {
 		state, num, ok := strings.Cut(d, ":")
 		if !ok || len(strings.TrimSpace(state)) != 3 || strings.TrimSpace(num) == "" {
-			return nil, usagef("-doc %q: want STATE:NUMBER with a 3-letter issuing state", d)
+			return nil, cli.Usagef("-doc %q: want STATE:NUMBER with a 3-letter issuing state", d)
 		}
 		out = append(out, fleet.DocumentEntry(state, num))
 	}
@@ -123,12 +124,12 @@ func (f *entryFlags) entries() ([]fleet.Entry, error) {
 	}
 	for _, id := range f.ids {
 		if id == "" {
-			return nil, usagef("-identity: empty id")
+			return nil, cli.Usagef("-identity: empty id")
 		}
 		out = append(out, fleet.IdentityEntry(id))
 	}
 	if len(out) == 0 {
-		return nil, usagef("name at least one -doc, -dscert or -identity")
+		return nil, cli.Usagef("name at least one -doc, -dscert or -identity")
 	}
 	return out, nil
 }
@@ -145,12 +146,12 @@ func revokeEdit(e env, verb string, args []string) error {
 	fs.Var(&ef.docs, "doc", "document as ISSUING_STATE:NUMBER (repeatable)")
 	fs.Var(&ef.dscerts, "dscert", "document signer certificate file, DER or PEM (repeatable)")
 	fs.Var(&ef.ids, "identity", "enrolled identity id (repeatable)")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected arguments %q", pos)
+		return cli.Usagef("unexpected arguments %q", pos)
 	}
 	entries, err := ef.entries()
 	if err != nil {
@@ -181,7 +182,7 @@ func revokeEdit(e env, verb string, args []string) error {
 	if err := s.save(*state); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.stdout, "%s: %d entries changed, %d current, last published version %d\n", *state, changed, len(s.Current), s.Version)
+	_, err = fmt.Fprintf(e.Stdout, "%s: %d entries changed, %d current, last published version %d\n", *state, changed, len(s.Current), s.Version)
 	return err
 }
 
@@ -201,21 +202,21 @@ func runRevokePublish(ctx context.Context, e env, args []string) error {
 	outDir := fs.String("out", "", "also write the signed messages to this directory")
 	offline := fs.Bool("offline", false, "do not connect to a broker (with -out)")
 	cf := addConnFlags(fs, "edgeidctl-publish")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected arguments %q", pos)
+		return cli.Usagef("unexpected arguments %q", pos)
 	}
 	if *keyFile == "" {
-		return usagef("-key is required")
+		return cli.Usagef("-key is required")
 	}
 	if *validity <= 0 {
-		return usagef("-validity must be positive")
+		return cli.Usagef("-validity must be positive")
 	}
 	if *offline && *outDir == "" {
-		return usagef("-offline needs -out")
+		return cli.Usagef("-offline needs -out")
 	}
 	key, err := fleet.LoadPrivateKey(*keyFile)
 	if err != nil {
@@ -258,10 +259,10 @@ func runRevokePublish(ctx context.Context, e env, args []string) error {
 			}
 		}
 		msgs = append(msgs, outMsg{fmt.Sprintf("revocations-delta-%d-%d.bin", s.Version, next), top.RevDelta(), fleet.Seal(fleet.KindRevocations, d.Marshal(), key), false})
-		fmt.Fprintf(e.stdout, "delta %d->%d: %d added, %d removed\n", s.Version, next, len(d.Add), len(d.Remove))
+		fmt.Fprintf(e.Stdout, "delta %d->%d: %d added, %d removed\n", s.Version, next, len(d.Add), len(d.Remove))
 	}
 	msgs = append([]outMsg{{fmt.Sprintf("revocations-snapshot-%d.bin", next), top.RevSnapshot(), fleet.Seal(fleet.KindRevocations, snap.Marshal(), key), true}}, msgs...)
-	fmt.Fprintf(e.stdout, "snapshot %d: %d entries, expires %s\n", next, len(snap.Add), snap.Expires.Format(time.RFC3339))
+	fmt.Fprintf(e.Stdout, "snapshot %d: %d entries, expires %s\n", next, len(snap.Add), snap.Expires.Format(time.RFC3339))
 	if *outDir != "" {
 		for _, m := range msgs {
 			if err := writeFileAtomic(filepath.Join(*outDir, m.name), m.body, 0o644); err != nil {

@@ -24,6 +24,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
 )
 
@@ -120,18 +121,18 @@ func runSim(ctx context.Context, e env, args []string) error {
 	caKey := fs.String("mint-ca-key", "", "CA private key to mint client certificates with")
 	colSession := fs.String("collector-session", "", "directory for the collector's paho file store (default: in memory)")
 	cf := addConnFlags(fs, "sim")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("unexpected arguments %q", pos)
+		return cli.Usagef("unexpected arguments %q", pos)
 	}
 	if *n < 1 || *records < 1 || *rounds < 1 || *deltaSize < 0 {
-		return usagef("-kiosks, -records and -rounds must be at least 1")
+		return cli.Usagef("-kiosks, -records and -rounds must be at least 1")
 	}
 	if *cf.broker == "" || *cf.fleet == "" {
-		return usagef("-broker and -fleet are required")
+		return cli.Usagef("-broker and -fleet are required")
 	}
 	var mint *minter
 	if *caCert != "" || *caKey != "" {
@@ -234,7 +235,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	fmt.Fprintf(e.stdout, "sim: %d kiosks connected in %v\n", *n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.Stdout, "sim: %d kiosks connected in %v\n", *n, time.Since(start).Round(time.Millisecond))
 
 	// Revocation fan-out.
 	pubTLS, err := tlsFor("publisher")
@@ -266,7 +267,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 					got++
 				}
 			case <-deadline:
-				return &exitStatus{code: 1, msg: fmt.Sprintf("sim: round %d: only %d of %d kiosks got the delta within %v", r, got, *n, *timeout)}
+				return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: round %d: only %d of %d kiosks got the delta within %v", r, got, *n, *timeout)}
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -274,7 +275,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	fmt.Fprintf(e.stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v\n",
+	fmt.Fprintf(e.Stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v\n",
 		*rounds, *deltaSize, *n, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
 
 	// Audit ingest.
@@ -306,7 +307,7 @@ func runSim(ctx context.Context, e env, args []string) error {
 	select {
 	case <-ingestDone:
 	case <-time.After(*timeout):
-		return &exitStatus{code: 1, msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v", ingested.Load(), total, *timeout)}
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v", ingested.Load(), total, *timeout)}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -315,10 +316,10 @@ func runSim(ctx context.Context, e env, args []string) error {
 	if *colSession != "" {
 		store = "file"
 	}
-	fmt.Fprintf(e.stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d)\n",
+	fmt.Fprintf(e.Stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d)\n",
 		total, *n, el.Round(time.Millisecond), float64(total)/el.Seconds(), store, col.Problems())
 	if col.Problems() > 0 {
-		return &exitStatus{code: 1, msg: "sim: the collector saw chain problems"}
+		return &cli.ExitStatus{Code: 1, Msg: "sim: the collector saw chain problems"}
 	}
 	return nil
 }
