@@ -129,7 +129,16 @@ func (d *Demo) AccessKey(ctx context.Context) (kiosk.AccessKey, error) {
 // Present puts the documents on the reader one after another, forever: each stays until the
 // kiosk has decided, then is taken away, and the next follows after interval.
 func (d *Demo) Present(ctx context.Context, events <-chan kiosk.Event, interval time.Duration) error {
-	for i := 0; ; i = (i + 1) % len(d.Docs) {
+	return d.present(ctx, events, interval, func(i int) int { return (i + 1) % len(d.Docs) })
+}
+
+// PresentOnly presents document i again and again, with no pause (benchmarks).
+func (d *Demo) PresentOnly(ctx context.Context, i int, events <-chan kiosk.Event) error {
+	return d.present(ctx, events, 0, func(int) int { return i })
+}
+
+func (d *Demo) present(ctx context.Context, events <-chan kiosk.Event, interval time.Duration, next func(int) int) error {
+	for i := next(len(d.Docs) - 1); ; i = next(i) {
 		select {
 		case <-time.After(interval):
 		case <-ctx.Done():
@@ -154,10 +163,12 @@ func (d *Demo) Present(ctx context.Context, events <-chan kiosk.Event, interval 
 			}
 		}
 		// Leave the result on screen for a moment, as a person takes their passport back.
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return ctx.Err()
+		if interval > 0 {
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		d.field.Remove()
 		d.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/drivers/nfc"
 	"gocv.io/x/gocv"
 )
 
@@ -78,9 +79,22 @@ type Card interface {
 	Close(ctx context.Context) error
 }
 
-// Reader waits for documents. nfc.Reader satisfies it through a thin adapter.
+// Reader waits for documents. FromNFC adapts an nfc.Reader.
 type Reader interface {
 	WaitCard(ctx context.Context) (Card, error)
+}
+
+// FromNFC gives the kiosk an NFC reader's cards.
+func FromNFC(r nfc.Reader) Reader { return nfcReader{r} }
+
+type nfcReader struct{ r nfc.Reader }
+
+func (a nfcReader) WaitCard(ctx context.Context) (Card, error) {
+	c, err := a.r.WaitCard(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // AccessKey opens the chip: the MRZ's document number, birth and expiry dates, or the CAN.

@@ -305,7 +305,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")
 	}
 	k, err := kiosk.New(kiosk.Parts{
-		Reader: readerAdapter{reader}, Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
+		Reader: kiosk.FromNFC(reader), Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
 		Camera: cam, Faces: eng, Actuator: act, Audit: auditAdapter{auditLog}, Gallery: gallery,
 	}, kiosk.Opts{Flow: cfg.Flow, Policy: pol, Logger: log})
 	if err != nil {
@@ -386,17 +386,6 @@ func followTemplates(ctx context.Context, t *fleet.Templates, idx *match.Index, 
 		case <-tick.C:
 		}
 	}
-}
-
-// readerAdapter gives the kiosk nfc cards as kiosk cards.
-type readerAdapter struct{ r nfc.Reader }
-
-func (a readerAdapter) WaitCard(ctx context.Context) (kiosk.Card, error) {
-	c, err := a.r.WaitCard(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // revocationsAdapter answers the kiosk's question from the fleet's list.
