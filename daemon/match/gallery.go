@@ -212,9 +212,13 @@ func sqDist(qsq, gsq, dot float32) float32 {
 
 func (g *Gallery) scanF32(q []float32, qsq float32, k int) topK {
 	top := newTopK(k)
+	worst := top.worst()
 	d := g.dims
 	for i := range g.ids {
-		top.push(i, sqDist(qsq, g.sq[i], g.k.f32(q, g.f32[i*d:(i+1)*d])))
+		if d2 := qsq + g.sq[i] - 2*g.k.f32(q, g.f32[i*d:(i+1)*d]); d2 < worst {
+			top.push(i, max(d2, 0))
+			worst = top.worst()
+		}
 	}
 	return top
 }
@@ -222,11 +226,25 @@ func (g *Gallery) scanF32(q []float32, qsq float32, k int) topK {
 func (g *Gallery) scanI8(q []float32, qsq float32, k int) topK {
 	q8 := make([]int8, g.dims)
 	qs := quantize(q, q8)
+	q16 := make([]int16, g.dims) // widened once here rather than once per gallery vector
+	for i, v := range q8 {
+		q16[i] = int16(v)
+	}
 	top := newTopK(k)
 	d := g.dims
-	for i := range g.ids {
-		dot := qs * g.scale[i] * float32(g.k.i8(q8, g.i8[i*d:(i+1)*d]))
-		top.push(i, sqDist(qsq, g.sq[i], dot))
+	var dots [256]int32
+	worst := top.worst()
+	for start := 0; start < len(g.ids); start += len(dots) {
+		n := min(len(dots), len(g.ids)-start)
+		g.k.dots(q16, g.i8[start*d:(start+n)*d], dots[:n])
+		sq, sc := g.sq[start:start+n], g.scale[start:start+n]
+		for j, dot := range dots[:n] {
+			// Most vectors cannot enter the top k: only they are skipped without a call.
+			if d2 := qsq + sq[j] - 2*qs*sc[j]*float32(dot); d2 < worst {
+				top.push(start+j, max(d2, 0))
+				worst = top.worst()
+			}
+		}
 	}
 	return top
 }
@@ -244,6 +262,14 @@ type scored struct {
 }
 
 func newTopK(k int) topK { return topK{k: k, items: make([]scored, 0, k)} }
+
+// worst is the distance a candidate must beat to enter: +Inf until k are held.
+func (t *topK) worst() float32 {
+	if len(t.items) < t.k {
+		return float32(math.Inf(1))
+	}
+	return t.items[len(t.items)-1].d2
+}
 
 func (t *topK) push(idx int, d2 float32) {
 	n := len(t.items)

@@ -40,11 +40,42 @@ func dotI8Go(a, b []int8) int32 {
 	return s0 + s1 + s2 + s3
 }
 
-// kernels is the pair of dot products a gallery uses.
-type kernels struct {
-	name string
-	f32  func(a, b []float32) float32
-	i8   func(a, b []int8) int32
+// dotI16I8Go is the int8 dot product with the query already widened to int16, which the scan
+// does once per search instead of once per gallery vector.
+func dotI16I8Go(q []int16, g []int8) int32 {
+	g = g[:len(q)]
+	var s0, s1, s2, s3 int32
+	i := 0
+	for ; i+4 <= len(q); i += 4 {
+		s0 += int32(q[i]) * int32(g[i])
+		s1 += int32(q[i+1]) * int32(g[i+1])
+		s2 += int32(q[i+2]) * int32(g[i+2])
+		s3 += int32(q[i+3]) * int32(g[i+3])
+	}
+	for ; i < len(q); i++ {
+		s0 += int32(q[i]) * int32(g[i])
+	}
+	return s0 + s1 + s2 + s3
 }
 
-var portableKernels = kernels{name: "go", f32: dotF32Go, i8: dotI8Go}
+// dotsWith fills out[v] with the dot product of q and the v-th vector of slab.
+func dotsWith(dot func(q []int16, g []int8) int32, q []int16, slab []int8, out []int32) {
+	d := len(q)
+	for v := range out {
+		out[v] = dot(q, slab[v*d:(v+1)*d])
+	}
+}
+
+func dotsGo(q []int16, slab []int8, out []int32) { dotsWith(dotI16I8Go, q, slab, out) }
+
+// kernels are the dot products a gallery uses.
+type kernels struct {
+	name  string
+	f32   func(a, b []float32) float32
+	i8    func(a, b []int8) int32
+	i16i8 func(q []int16, g []int8) int32
+	// dots scans a block of int8 vectors against a widened query in one call.
+	dots func(q []int16, slab []int8, out []int32)
+}
+
+var portableKernels = kernels{name: "go", f32: dotF32Go, i8: dotI8Go, i16i8: dotI16I8Go, dots: dotsGo}

@@ -124,3 +124,119 @@ i8done:
 	VZEROUPPER
 	MOVL AX, ret+48(FP)
 	RET
+
+// func dotI16I8AVX2(q []int16, g []int8) int32
+// len(g) >= len(q). The query is int16 already; each 16 gallery bytes are sign-extended once
+// and multiplied-and-paired into int32 (VPMADDWD); two accumulators over 32 elements a step,
+// then 16, then a scalar tail.
+TEXT ·dotI16I8AVX2(SB), NOSPLIT, $0-52
+	MOVQ q_base+0(FP), SI
+	MOVQ q_len+8(FP), CX
+	MOVQ g_base+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+
+w32:
+	CMPQ CX, $32
+	JL   w16
+	VPMOVSXBW (DI), Y2
+	VPMADDWD (SI), Y2, Y2
+	VPADDD Y2, Y0, Y0
+	VPMOVSXBW 16(DI), Y3
+	VPMADDWD 32(SI), Y3, Y3
+	VPADDD Y3, Y1, Y1
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $32, CX
+	JMP  w32
+
+w16:
+	CMPQ CX, $16
+	JL   wreduce
+	VPMOVSXBW (DI), Y2
+	VPMADDWD (SI), Y2, Y2
+	VPADDD Y2, Y0, Y0
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP  w16
+
+wreduce:
+	VPADDD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPHADDD X0, X0, X0
+	VPHADDD X0, X0, X0
+	VMOVD X0, AX
+
+wtail:
+	TESTQ CX, CX
+	JE    wdone
+	MOVWLSX (SI), DX
+	MOVBLSX (DI), BX
+	IMULL BX, DX
+	ADDL DX, AX
+	ADDQ $2, SI
+	INCQ DI
+	DECQ CX
+	JMP  wtail
+
+wdone:
+	VZEROUPPER
+	MOVL AX, ret+48(FP)
+	RET
+
+// func dotsI16I8AVX2(q []int16, slab []int8, dims int, out []int32)
+// out[v] = q . slab[v*dims:(v+1)*dims] for every v < len(out); dims is a multiple of 16 and
+// len(q) == dims. One call scans a whole block of the gallery, so no call is paid per vector.
+TEXT ·dotsI16I8AVX2(SB), NOSPLIT, $0-80
+	MOVQ q_base+0(FP), R8
+	MOVQ slab_base+24(FP), DI
+	MOVQ dims+48(FP), R9
+	MOVQ out_base+56(FP), R10
+	MOVQ out_len+64(FP), R11
+
+bvec:
+	TESTQ R11, R11
+	JE    bdone
+	MOVQ  R8, SI
+	MOVQ  R9, CX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+
+binner:
+	CMPQ CX, $32
+	JL   binner16
+	VPMOVSXBW (DI), Y2
+	VPMADDWD (SI), Y2, Y2
+	VPADDD Y2, Y0, Y0
+	VPMOVSXBW 16(DI), Y3
+	VPMADDWD 32(SI), Y3, Y3
+	VPADDD Y3, Y1, Y1
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $32, CX
+	JMP  binner
+
+binner16:
+	CMPQ CX, $16
+	JL   breduce
+	VPMOVSXBW (DI), Y2
+	VPMADDWD (SI), Y2, Y2
+	VPADDD Y2, Y0, Y0
+	ADDQ $16, DI
+
+breduce:
+	VPADDD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPHADDD X0, X0, X0
+	VPHADDD X0, X0, X0
+	VMOVD X0, (R10)
+	ADDQ $4, R10
+	DECQ R11
+	JMP  bvec
+
+bdone:
+	VZEROUPPER
+	RET

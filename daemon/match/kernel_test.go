@@ -29,6 +29,26 @@ func TestKernelsAgreeWithPortable(t *testing.T) {
 		if got, want := k.i8(a8, b8), dotI8Go(a8, b8); got != want {
 			t.Errorf("n=%d: i8 kernel %d, portable %d", n, got, want)
 		}
+		a16 := make([]int16, n)
+		for i, v := range a8 {
+			a16[i] = int16(v)
+		}
+		if got, want := k.i16i8(a16, b8), dotI8Go(a8, b8); got != want || dotI16I8Go(a16, b8) != want {
+			t.Errorf("n=%d: i16i8 kernel %d, portable %d, want %d", n, got, dotI16I8Go(a16, b8), want)
+		}
+		// The block kernel over three vectors of this length.
+		slab := make([]int8, 3*n)
+		for i := range slab {
+			slab[i] = int8(rng.IntN(256) - 128)
+		}
+		got3, want3 := make([]int32, 3), make([]int32, 3)
+		k.dots(a16, slab, got3)
+		dotsGo(a16, slab, want3)
+		for v := range got3 {
+			if got3[v] != want3[v] {
+				t.Errorf("n=%d: block kernel vector %d: %d, portable %d", n, v, got3[v], want3[v])
+			}
+		}
 	}
 }
 
@@ -80,6 +100,13 @@ func TestKernelsAdversarial(t *testing.T) {
 	}
 	if got, want := k.i8(a8, b8), int32(4096*128*128); got != want || dotI8Go(a8, b8) != want {
 		t.Errorf("i8 extremes: kernel %d, portable %d, want %d", got, dotI8Go(a8, b8), want)
+	}
+	a16 := make([]int16, len(a8))
+	for i := range a16 {
+		a16[i] = -128
+	}
+	if got, want := k.i16i8(a16, b8), int32(4096*128*128); got != want {
+		t.Errorf("i16i8 extremes: kernel %d, want %d", got, want)
 	}
 }
 
