@@ -146,13 +146,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 			return err
 		}
 	}
+	reg := prometheus.NewRegistry()
+	fleetMetrics := fleet.NewMetrics(reg)
 	ro := fleet.DefaultRevocationOpts()
-	ro.Keys, ro.Logger = fleet.NewKeyring(fleetPub), log
+	ro.Keys, ro.Logger, ro.Metrics = fleet.NewKeyring(fleetPub), log, fleetMetrics
 	ro.Policy = fleet.WarnWhenStale // the kiosk's policy decides what staleness means
 	rev, err := fleet.NewRevocations(ctx, db, &ro)
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgeid_revocation_list_expires_in_seconds",
+		Help: "Time until the revocation list in force expires (negative: stale)."}, func() float64 {
+		_, exp := rev.Version()
+		return time.Until(exp).Seconds()
+	}))
 	auditLog, err := audit.New(db, &audit.Opts{Kiosk: cfg.KioskID, SigningKey: sec.checkpoint, DocKey: sec.docHMAC})
 	if err != nil {
 		return err
@@ -162,7 +169,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	rebuild := make(chan struct{}, 1)
 	var templates *fleet.Templates
 	if cfg.Fleet.Site != "" {
-		templates, err = fleet.NewTemplates(ctx, db, &fleet.TemplateOpts{Site: cfg.Fleet.Site, Keys: fleet.NewKeyring(fleetPub), Logger: log,
+		templates, err = fleet.NewTemplates(ctx, db, &fleet.TemplateOpts{Site: cfg.Fleet.Site, Keys: fleet.NewKeyring(fleetPub), Logger: log, Metrics: fleetMetrics,
 			OnChange: func() {
 				select {
 				case rebuild <- struct{}{}:
@@ -279,7 +286,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		return err
 	}
 	client, err := fleet.NewClient(&fleet.ClientOpts{Broker: brokerURL, TLS: tlsConf, Fleet: cfg.Fleet.Name, Kiosk: cfg.KioskID, Site: cfg.Fleet.Site,
-		SessionDir: filepath.Join(cfg.StateDir, "mqtt"), Revocations: rev, Templates: templates, Audit: auditLog, AckKeys: fleet.NewKeyring(collectorPub), Logger: log})
+		SessionDir: filepath.Join(cfg.StateDir, "mqtt"), Revocations: rev, Templates: templates, Audit: auditLog, AckKeys: fleet.NewKeyring(collectorPub), Logger: log, Metrics: fleetMetrics})
 	if err != nil {
 		return err
 	}
@@ -320,7 +327,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: prometheus.NewRegistry(), Health: tracker, Logger: log})
+	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: reg, Health: tracker, Logger: log})
 	if err != nil {
 		return err
 	}
