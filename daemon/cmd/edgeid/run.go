@@ -220,34 +220,38 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		g.Go(func() error { return followTemplates(ctx, templates, gallery, rebuild, log) })
 	}
 
-	// Reader, access keys and trust: the demo's or the real ones.
+	// Reader, access keys, trust and documents (the document flow only): the demo's or real.
 	var reader nfc.Reader
-	var trust *emrtd.TrustStore
 	var keys kiosk.KeySource
+	var docs kiosk.DocumentReader
+	var kr kiosk.Reader
 	pad := kiosk.NewKeyPad()
 	var dm *demo.Demo
-	if sim {
-		if dm, err = demo.New(ctx, "testdata/face", time.Now()); err != nil {
+	if cfg.Flow == kiosk.FlowDocument {
+		var trust *emrtd.TrustStore
+		if sim {
+			if dm, err = demo.New(ctx, "testdata/face", time.Now()); err != nil {
+				return err
+			}
+			reader, trust, keys = dm.Reader, dm.Trust, dm
+		} else {
+			sel, err := nfc.ParseSelector(cfg.Reader)
+			if err != nil {
+				return err
+			}
+			if reader, err = readers.Open(ctx, sel, readers.Opts{}); err != nil {
+				return err
+			}
+			if trust, err = emrtd.LoadTrustStore(filepath.Join(cfg.StateDir, "trust")); err != nil {
+				return err
+			}
+			keys = pad
+		}
+		defer reader.Halt()
+		if docs, err = document.New(document.Opts{Trust: trust}); err != nil {
 			return err
 		}
-		reader, trust, keys = dm.Reader, dm.Trust, dm
-	} else {
-		sel, err := nfc.ParseSelector(cfg.Reader)
-		if err != nil {
-			return err
-		}
-		if reader, err = readers.Open(ctx, sel, readers.Opts{}); err != nil {
-			return err
-		}
-		if trust, err = emrtd.LoadTrustStore(filepath.Join(cfg.StateDir, "trust")); err != nil {
-			return err
-		}
-		keys = pad
-	}
-	defer reader.Halt()
-	docs, err := document.New(document.Opts{Trust: trust})
-	if err != nil {
-		return err
+		kr = kiosk.FromNFC(reader)
 	}
 
 	// Camera: images go through the guarded, size-limited decoder.
@@ -312,7 +316,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")
 	}
 	k, err := kiosk.New(kiosk.Parts{
-		Reader: kiosk.FromNFC(reader), Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
+		Reader: kr, Keys: keys, Documents: docs, Revocations: revocationsAdapter{rev, now},
 		Camera: cam, Faces: eng, Actuator: act, Audit: auditAdapter{auditLog}, Gallery: gallery,
 	}, kiosk.Opts{Flow: cfg.Flow, Policy: pol, Logger: log})
 	if err != nil {
@@ -356,7 +360,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		})
 	}
 	g.Go(func() error { return notifySystemd(ctx, tracker) })
-	log.Info("edgeid running", "kiosk", cfg.KioskID, "reader", reader.String(), "camera", cam.String(), "threshold", threshold)
+	log.Info("edgeid running", "kiosk", cfg.KioskID, "flow", cfg.Flow, "reader", cfg.Reader, "camera", cam.String(), "threshold", threshold)
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -508,10 +512,12 @@ func watchHealth(ctx context.Context, t *health.Tracker, r nfc.Reader, cam *came
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
-		if err := r.Health(); err != nil {
-			t.Set("reader", false, err.Error())
-		} else {
-			t.Set("reader", true, "")
+		if r != nil {
+			if err := r.Health(); err != nil {
+				t.Set("reader", false, err.Error())
+			} else {
+				t.Set("reader", true, "")
+			}
 		}
 		if st := cam.Status(); st.OK || st.Reason == "not opened yet" {
 			t.Set("camera", true, "")
