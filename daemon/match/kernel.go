@@ -22,26 +22,9 @@ func dotF32Go(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// dotI8Go is the portable int8 dot product with int32 accumulation. Inputs are quantised to
-// [-127, 127], so even 4096 dimensions cannot overflow (4096 * 127 * 127 < 2^31).
-func dotI8Go(a, b []int8) int32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 int32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += int32(a[i]) * int32(b[i])
-		s1 += int32(a[i+1]) * int32(b[i+1])
-		s2 += int32(a[i+2]) * int32(b[i+2])
-		s3 += int32(a[i+3]) * int32(b[i+3])
-	}
-	for ; i < len(a); i++ {
-		s0 += int32(a[i]) * int32(b[i])
-	}
-	return s0 + s1 + s2 + s3
-}
-
 // dotI16I8Go is the int8 dot product with the query already widened to int16, which the scan
-// does once per search instead of once per gallery vector.
+// does once per search instead of once per gallery vector. Inputs are quantised to
+// [-127, 127], so even 4096 dimensions cannot overflow (4096 * 127 * 127 < 2^31).
 func dotI16I8Go(q []int16, g []int8) int32 {
 	g = g[:len(q)]
 	var s0, s1, s2, s3 int32
@@ -70,12 +53,10 @@ func dotsGo(q []int16, slab []int8, out []int32) { dotsWith(dotI16I8Go, q, slab,
 
 // kernels are the dot products a gallery uses.
 type kernels struct {
-	name  string
-	f32   func(a, b []float32) float32
-	i8    func(a, b []int8) int32
-	i16i8 func(q []int16, g []int8) int32
+	name string
+	f32  func(a, b []float32) float32
 	// dots scans a block of int8 vectors against a widened query in one call.
 	dots func(q []int16, slab []int8, out []int32)
 }
 
-var portableKernels = kernels{name: "go", f32: dotF32Go, i8: dotI8Go, i16i8: dotI16I8Go, dots: dotsGo}
+var portableKernels = kernels{name: "go", f32: dotF32Go, dots: dotsGo}

@@ -6,19 +6,13 @@ import "golang.org/x/sys/cpu"
 func dotF32AVX2(a, b []float32) float32
 
 //go:noescape
-func dotI8AVX2(a, b []int8) int32
-
-//go:noescape
-func dotI16I8AVX2(q []int16, g []int8) int32
-
-//go:noescape
 func dotsI16I8AVX2(q []int16, slab []int8, dims int, out []int32)
 
 // dotsAVX2 uses the block kernel where the dimension allows, the per-vector one otherwise.
 func dotsAVX2(q []int16, slab []int8, out []int32) {
 	d := len(q)
 	if d%16 != 0 || d == 0 {
-		dotsWith(dotI16I8AVX2, q, slab, out)
+		dotsGo(q, slab, out) // not the model's 128; rare enough for the portable loop
 		return
 	}
 	_ = slab[len(out)*d-1] // the kernel reads len(out) vectors
@@ -28,7 +22,7 @@ func dotsAVX2(q []int16, slab []int8, out []int32) {
 // bestKernels returns the AVX2+FMA kernels where the CPU has them.
 func bestKernels() kernels {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		return kernels{name: "avx2", f32: dotF32AVX2, i8: dotI8AVX2, i16i8: dotI16I8AVX2, dots: dotsAVX2}
+		return kernels{name: "avx2", f32: dotF32AVX2, dots: dotsAVX2}
 	}
 	return portableKernels
 }

@@ -26,5 +26,5 @@ func dotF32NEON(a, b []float32) float32 {
 // bestKernels uses NEON for float32 (every arm64 core has it); the int8 scan stays portable Go
 // until an arm64 int8 kernel is written.
 func bestKernels() kernels {
-	return kernels{name: "neon", f32: dotF32NEON, i8: dotI8Go, i16i8: dotI16I8Go, dots: dotsGo}
+	return kernels{name: "neon", f32: dotF32NEON, dots: dotsGo}
 }
