@@ -9,16 +9,25 @@ fuzztime=${FUZZTIME:-10s}
 status=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+# saved counts the inputs Go has saved for a target (a new one is a failing input).
+saved() {
+  if [ -d "$1/testdata/fuzz/$2" ]; then
+    find "$1/testdata/fuzz/$2" -type f | wc -l
+  else
+    echo 0
+  fi
+}
 while IFS= read -r file; do
   dir=$(dirname "$file")
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
     for attempt in 1 2; do
       echo "fuzz: ./$dir $target for $fuzztime"
-      before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+      before=$(saved "$dir" "$target")
       if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "./$dir" 2>&1 | tee "$log"; then
         break
       fi
-      after=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+      after=$(saved "$dir" "$target")
       if [ "$attempt" = 1 ] && [ "$after" = "$before" ] && grep -q "context deadline exceeded" "$log"; then
         echo "fuzz: $target: the engine timed out without a failing input; running it again"
         continue
