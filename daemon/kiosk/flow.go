@@ -211,7 +211,7 @@ func (k *Kiosk) RunOnce(ctx context.Context) (Record, error) {
 		}
 		return Record{}, err
 	}
-	c := &check{started: k.o.Now(), rec: Record{CheckID: newCheckID(), Flow: "document", StageMillis: map[Stage]float64{}}}
+	c := &check{started: k.o.Now(), rec: Record{CheckID: newCheckID(), Flow: FlowDocument, StageMillis: map[Stage]float64{}}}
 	c.rec.Time = c.started
 	rec := k.documentCheck(ctx, card, c)
 
