@@ -105,13 +105,13 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 	pkBytes := ch.curve.Marshal(pk)
 	var kid []byte
 	if ch.keyID >= 0 {
-		kid = paceTLV(0x84, big.NewInt(int64(ch.keyID)).Bytes())
+		kid = EncodeTLV(Tag(0x84), big.NewInt(int64(ch.keyID)).Bytes())
 		if ch.keyID == 0 {
-			kid = paceTLV(0x84, []byte{0})
+			kid = EncodeTLV(Tag(0x84), []byte{0})
 		}
 	}
 	if ch.cipher == sm.TDES {
-		data := append(paceTLV(0x91, pkBytes), kid...)
+		data := append(EncodeTLV(Tag(0x91), pkBytes), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set KAT", sm.Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: data}); err != nil {
 			return err
 		}
@@ -120,11 +120,11 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 		if err != nil {
 			return err
 		}
-		data := append(paceTLV(0x80, oidDER[2:]), kid...)
+		data := append(EncodeTLV(Tag(0x80), oidDER[2:]), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set AT", sm.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: data}); err != nil {
 			return err
 		}
-		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", sm.Command{INS: 0x86, Data: paceTLV(0x7C, paceTLV(0x80, pkBytes)), Ne: 256})
+		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", sm.Command{INS: 0x86, Data: EncodeTLV(Tag(0x7C), EncodeTLV(Tag(0x80), pkBytes)), Ne: 256})
 		if err != nil {
 			return err
 		}

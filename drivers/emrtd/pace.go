@@ -161,24 +161,6 @@ func smallInt(t TLV) (int, error) {
 	return int(v.Int64()), nil
 }
 
-// paceTLV encodes a TLV with a 1- or 2-byte tag given as an int.
-func paceTLV(tag int, v []byte) []byte {
-	var out []byte
-	if tag > 0xFF {
-		out = append(out, byte(tag>>8))
-	}
-	out = append(out, byte(tag))
-	switch n := len(v); {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n <= 0xFF:
-		out = append(out, 0x81, byte(n))
-	default:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	}
-	return append(out, v...)
-}
-
 // gaData extracts the data object with tag want from a General Authenticate response 7C.
 func gaData(resp []byte, want Tag, step string) ([]byte, error) {
 	t, err := ParseTLVExpect(resp, 0x7C)
@@ -228,9 +210,9 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, err
 	}
 	// MSE:Set AT: 80 protocol OID (value only), 83 password reference, 84 parameter ID.
-	mse := paceTLV(0x80, oidDER[2:])
-	mse = append(mse, paceTLV(0x83, []byte{byte(key.Kind())})...)
-	mse = append(mse, paceTLV(0x84, []byte{byte(ch.paramID)})...)
+	mse := EncodeTLV(Tag(0x80), oidDER[2:])
+	mse = append(mse, EncodeTLV(Tag(0x83), []byte{byte(key.Kind())})...)
+	mse = append(mse, EncodeTLV(Tag(0x84), []byte{byte(ch.paramID)})...)
 	r, err := c.transmit(ctx, sm.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
 	if err != nil {
 		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
@@ -248,7 +230,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		if tag == 0 {
 			data = []byte{0x7C, 0x00}
 		} else {
-			data = paceTLV(0x7C, paceTLV(tag, v))
+			data = EncodeTLV(Tag(0x7C), EncodeTLV(Tag(tag), v))
 		}
 		r, err := c.transmit(ctx, sm.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
 		if err != nil {

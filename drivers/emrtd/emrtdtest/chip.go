@@ -513,24 +513,6 @@ func (c *Chip) externalAuthenticate(cmd sm.Command) sm.Response {
 	return sm.Response{Data: append(eIC, mIC...), SW: 0x9000}
 }
 
-// simple TLV helpers for the chip's PACE messages.
-func tlv(tag int, v []byte) []byte {
-	var out []byte
-	if tag > 0xFF {
-		out = append(out, byte(tag>>8))
-	}
-	out = append(out, byte(tag))
-	switch n := len(v); {
-	case n < 0x80:
-		out = append(out, byte(n))
-	case n <= 0xFF:
-		out = append(out, 0x81, byte(n))
-	default:
-		out = append(out, 0x82, byte(n>>8), byte(n))
-	}
-	return append(out, v...)
-}
-
 // parseDOs splits simple TLVs with one-byte tags.
 func parseDOs(b []byte) (map[byte][]byte, error) {
 	out := map[byte][]byte{}
@@ -628,7 +610,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		kpi := sm.KDF(p.cipher, p.secret, sm.CounterPI)
 		z, _ := p.cipher.Encrypt(kpi, nil, p.s)
 		c.st.paceStep++
-		return sm.Response{Data: tlv(0x7C, tlv(0x80, z)), SW: 0x9000}
+		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x80), z)), SW: 0x9000}
 	case 1:
 		pkIFD, err := p.curve.Unmarshal(dos[0x81])
 		if err != nil {
@@ -648,7 +630,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		}
 		p.skMap, p.pkMapIC = sk, pk
 		c.st.paceStep++
-		return sm.Response{Data: tlv(0x7C, tlv(0x82, p.curve.Marshal(pk))), SW: 0x9000}
+		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x82), p.curve.Marshal(pk))), SW: 0x9000}
 	case 2:
 		pkIFD, err := p.mapped.Unmarshal(dos[0x83])
 		if err != nil {
@@ -666,14 +648,14 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		p.ksenc, p.ksmac = sm.KDF(p.cipher, k, sm.CounterEnc), sm.KDF(p.cipher, k, sm.CounterMAC)
 		p.skEph, p.pkEph, p.pkIFD = sk, p.mapped.Marshal(pk), p.mapped.Marshal(pkIFD)
 		c.st.paceStep++
-		return sm.Response{Data: tlv(0x7C, tlv(0x84, p.pkEph)), SW: 0x9000}
+		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x84), p.pkEph)), SW: 0x9000}
 	case 3:
 		want, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkEph)
 		if subtle.ConstantTimeCompare(want, dos[0x85]) != 1 {
 			return fail(0x6300)
 		}
 		tIC, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkIFD)
-		resp := tlv(0x86, tIC)
+		resp := emrtd.EncodeTLV(emrtd.Tag(0x86), tIC)
 		if p.offer.Mapping == "CAM" {
 			// CA_IC = SK_IC⁻¹ · SK_Map,IC mod n, sent encrypted under KSenc with IV E(KSenc, -1).
 			caIC := new(big.Int).ModInverse(c.ca.d, p.curve.N)
@@ -683,7 +665,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 			if err != nil {
 				return fail(0x6F00)
 			}
-			resp = append(resp, tlv(0x8A, a)...)
+			resp = append(resp, emrtd.EncodeTLV(emrtd.Tag(0x8A), a)...)
 		}
 		sess, err := sm.NewSession(p.cipher, p.ksenc, p.ksmac, make([]byte, p.cipher.BlockSize()))
 		if err != nil {
@@ -692,7 +674,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		c.st.pace = nil
 		// The token response still goes out unprotected; SM starts with the next command.
 		c.st.sess = sess
-		return sm.Response{Data: tlv(0x7C, resp), SW: 0x9000}
+		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), resp), SW: 0x9000}
 	}
 	return fail(0x6985)
 }
