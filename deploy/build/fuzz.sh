@@ -3,7 +3,7 @@
 # Targets are found by name, so a new Fuzz function is picked up without editing this file.
 # A failure that left a crashing input in testdata/fuzz fails the run at once. Go's fuzzing
 # engine also fails, rarely, with "context deadline exceeded" when a worker is slow to answer
-# at the end on a loaded machine, leaving no input: such a run is repeated once.
+# at the end on a loaded machine, leaving no input: such a run is repeated, twice at most.
 set -euo pipefail
 fuzztime=${FUZZTIME:-10s}
 status=0
@@ -21,14 +21,14 @@ saved() {
 while IFS= read -r file; do
   dir=$(dirname "$file")
   for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)\(' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/'); do
-    for attempt in 1 2; do
+    for attempt in 1 2 3; do
       echo "fuzz: ./$dir $target for $fuzztime"
       before=$(saved "$dir" "$target")
       if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "./$dir" 2>&1 | tee "$log"; then
         break
       fi
       after=$(saved "$dir" "$target")
-      if [ "$attempt" = 1 ] && [ "$after" = "$before" ] && grep -q "context deadline exceeded" "$log"; then
+      if [ "$attempt" -lt 3 ] && [ "$after" = "$before" ] && grep -q "context deadline exceeded" "$log"; then
         echo "fuzz: $target: the engine timed out without a failing input; running it again"
         continue
       fi
