@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/drivers/emrtd"
 )
 
 // evalTargets are the false-accept rates the evaluation reports thresholds for.
@@ -110,7 +111,11 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 	if *rocPath != "" {
 		full := rep
 		full.Curve = roc.Curve
-		if err := writeJSONFile(*rocPath, full); err != nil {
+		b, err := json.MarshalIndent(full, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := emrtd.WriteFileAtomic(*rocPath, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -174,29 +179,4 @@ func regularFiles(dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// writeJSONFile writes v atomically: a temp file in the same folder, fsync, rename.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
