@@ -9,15 +9,23 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin
 FUZZTIME ?= 10s
 
-# Debian packages: to build and test; the benchmark peer needs python3-opencv as well.
+# Debian packages: to build and test; the benchmark peer needs python3-opencv as well. The
+# cross builds need Debian's cross compilers (their libc and libstdc++ headers come with them),
+# the archive keyring for the sysroot's downloads and qemu-user to run the results.
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
-DEB_TEST  := $(DEB_BUILD) qemu-user-static chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
+DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
+             debian-archive-keyring qemu-user-static
+DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
-.PHONY: deps deps-test deps-bench build run test lint unit unit-arm64 systemd-check fuzz bench calibrate screenshots deb clean
+.PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
+        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
+
+deps-cross:
+	@deploy/build/deps.sh $(DEB_CROSS)
 
 deps-test:
 	@deploy/build/deps.sh $(DEB_TEST)
@@ -34,7 +42,7 @@ build: deps
 run: build
 	$(BIN)/edgeid run
 
-test: deps-test lint unit unit-arm64 systemd-check fuzz
+test: deps-test lint unit unit-arm64 unit-armhf cross smoke-cross systemd-check deb chroot-test fuzz
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
@@ -45,10 +53,42 @@ lint:
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# The pure-Go matching code, NEON kernel included, built for arm64 and run under qemu.
-unit-arm64:
-	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -c -o $(BIN)/match-arm64.test ./daemon/match
-	cd daemon/match && qemu-aarch64-static ../../$(BIN)/match-arm64.test -test.run 'Kernel|Search|Int8|Gallery|Index|Template|ROC'
+# The tests of every package without cgo (the matching code's NEON kernel, ICAO 9303, the store,
+# the fleet link, ...) built for arm64 and for armhf (GOARM=7) and run under qemu-user; the cgo
+# packages are covered by `make cross` and smoke-cross.
+unit-arm64 unit-armhf: unit-%: deps-cross
+	deploy/build/cross-test.sh $*
+
+# Cross builds for the kiosks: bin/linux-arm64/ and bin/linux-armhf/ (edgeid, edgeidctl), cgo
+# against a Debian bookworm sysroot that deploy/build/sysroot downloads and unpacks (cached in
+# /var/cache/edgeid, or $EDGEID_CACHE; a fresh machine builds it in under a minute). In it:
+# - CV_MODULES: the OpenCV modules the cgo code links. gocv's C++ refers to every one of them,
+#   so the binary needs them all at run time too; the generated opencv4.pc names just these.
+# - SYSROOT_DEV: their headers (opencv2/opencv.hpp, which gocv includes, also wants flann, ml and
+#   stitching) and PC/SC's; libc and libstdc++ headers come with the cross compilers.
+# - SYSROOT_RUN: the libraries the binary loads, with the closure of what they load in turn,
+#   for the linker's checks and for running under qemu (`make smoke-cross`).
+CV_MODULES   := core imgproc imgcodecs dnn objdetect videoio highgui calib3d features2d photo video
+SYSROOT_DEV  := libpcsclite-dev $(patsubst %,libopencv-%-dev,$(CV_MODULES) flann ml stitching)
+SYSROOT_RUN  := libc6 libgcc-s1 libstdc++6 libpcsclite1 $(patsubst %,libopencv-%406,$(CV_MODULES))
+SYSROOT      := $(GO) run ./deploy/build/sysroot -dev '$(SYSROOT_DEV)' -run '$(SYSROOT_RUN)' -opencv '$(CV_MODULES)'
+CROSS_ARCHES := arm64 armhf
+
+cross: $(CROSS_ARCHES:%=cross-%)
+
+cross-arm64 cross-armhf: cross-%: deps-cross
+	@vars=$$($(SYSROOT) -arch $* -env) && eval "$$vars" && \
+	  echo "cross: $* (GOARCH=$$GOARCH GOARM=$$GOARM $$CC) against $$EDGEID_SYSROOT" && \
+	  $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$*/ ./daemon/cmd/...
+
+# The cross-built binaries under qemu-user with the sysroot's loader and libraries: version,
+# and face compare on image pairs (testdata, and ../shared/datasets when present) must give
+# the decisions and distances of this machine's build.
+smoke-cross: $(CROSS_ARCHES:%=smoke-%)
+
+smoke-arm64 smoke-armhf: smoke-%: build cross-%
+	@vars=$$($(SYSROOT) -arch $* -env) && eval "$$vars" && \
+	  deploy/build/smoke-cross.sh $* $(BIN)/linux-$* $(BIN) "$$EDGEID_SYSROOT" "$$EDGEID_QEMU"
 
 # The daemon's systemd unit: verify is clean, security exposure at most 2.0.
 systemd-check: build
@@ -74,13 +114,28 @@ calibrate: build
 	  /usr/bin/python3 deploy/build/readme-block.py README.md pad $$tmp/pad.txt; \
 	  rm -rf $$tmp
 
-# The Debian package for this machine's architecture (nfpm as a Go library). arm64 and armhf
-# packages need the ARM builds (`make cross`, not there yet).
+# The Debian packages (nfpm as a Go library): this machine's architecture from `make build`,
+# arm64 and armhf from `make cross`, in out/. mkdeb checks that the Depends cover every library
+# the binaries name in DT_NEEDED (owners from dpkg here, from the sysroot for ARM).
 DEB_VERSION ?= 0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 DEB_ARCH    ?= $(shell dpkg --print-architecture)
-deb: build
+MKDEB        = $(GO) run ./deploy/build/mkdeb -version $(DEB_VERSION)
+deb: deb-native $(CROSS_ARCHES:%=deb-%)
+
+deb-native: build
 	mkdir -p out
-	$(GO) run ./deploy/build/mkdeb -arch $(DEB_ARCH) -version $(DEB_VERSION) -bindir $(BIN) -o out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
+	$(MKDEB) -arch $(DEB_ARCH) -bindir $(BIN) -o out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb-arm64 deb-armhf: deb-%: cross-%
+	mkdir -p out
+	sysroot=$$($(SYSROOT) -arch $*) && \
+	  $(MKDEB) -arch $* -bindir $(BIN)/linux-$* -sysroot "$$sysroot" -o out/edgeid_$(DEB_VERSION)_$*.deb
+
+# Installs this machine's package in a Debian bookworm chroot (debootstrap, cached in
+# /var/cache/edgeid), runs the daemon the way its unit does, then removes and purges it.
+# Root only: elsewhere it says so and skips.
+chroot-test: deb-native
+	deploy/build/chroot-test.sh out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 # Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.
 screenshots: deps-test
