@@ -19,7 +19,7 @@ DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chro
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
-        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test clean
+        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -42,7 +42,7 @@ build: deps
 run: build
 	$(BIN)/edgeid run
 
-test: deps-test lint unit unit-arm64 unit-armhf cross smoke-cross systemd-check deb chroot-test fuzz
+test: deps-test lint unit unit-arm64 unit-armhf cross smoke-cross systemd-check deb chroot-test fleet-check fuzz
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
@@ -136,6 +136,11 @@ deb-arm64 deb-armhf: deb-%: cross-%
 # Root only: elsewhere it says so and skips.
 chroot-test: deb-native
 	deploy/build/chroot-test.sh out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+# deploy/fleet on Debian's mosquitto, installed as its README says: TLS, client ids, ACLs, a
+# bridged site broker (retained snapshots, audit up, acks after an outage), shared subscriptions.
+fleet-check:
+	deploy/build/fleet-check.sh
 
 # Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.
 screenshots: deps-test

@@ -520,7 +520,7 @@ func elfNeeded(path string) ([]string, error) {
 }
 
 // writeOpenCVpc writes an opencv4.pc for the modules the sysroot holds. Debian's own (in
-// libopencv-dev) names all 56 modules, contrib included, whose closure is most of the download
+// libopencv-dev) names all 55 modules, contrib included, whose closure is most of the download
 // this program avoids.
 func (s *sysroot) writeOpenCVpc(modules []string) error {
 	if len(modules) == 0 {
