@@ -212,19 +212,10 @@ func assemble(ctx context.Context, o *opts, t target, work string) (*sysroot, er
 
 // fetch learns and downloads the named packages that are new.
 func (s *sysroot) fetch(ctx context.Context, a *apt, names []string) error {
-	var unknown, todo []string
-	for _, n := range names {
-		if _, ok := s.info[n]; !ok {
-			unknown = append(unknown, n)
-		}
-	}
-	got, err := a.show(ctx, unknown)
-	if err != nil {
+	if err := s.learn(ctx, a, names); err != nil {
 		return err
 	}
-	for n, p := range got {
-		s.info[n] = p
-	}
+	var todo []string
 	for _, n := range names {
 		if _, ok := s.fetched[n]; !ok && s.info[n] != nil {
 			todo = append(todo, n)
