@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"io"
 	"log/slog"
 	"os"
@@ -337,8 +338,8 @@ func TestLivenessRefusesAStill(t *testing.T) {
 	}
 }
 
-// A real head turning: an AT&T subject's own images, ordered as one sweep from one side to
-// the other and back, played by the folder camera with a clock that gives each frame a third
+// A real head turning: an AT&T subject's own images, ordered as a sweep from frontal to one
+// side, across to the other and back to frontal, played by the folder camera with a clock that gives each frame a third
 // of a second. The kiosk asks for exactly the moves the images contain.
 func TestLivenessAcceptsATurningHead(t *testing.T) {
 	const att = "../../../shared/datasets/faces-dev/att"
@@ -374,9 +375,20 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 	if chosen == nil {
 		t.Skip("skipping: no AT&T subject turns both ways")
 	}
-	// Frontal first, then to the right-most, across to the left-most, and back to frontal.
+	// Frontal first (the challenge's moves count from there), then to the right-most (negative
+	// yaw), across to the left-most, and back to frontal.
+	front := 0
+	for i, s := range chosen {
+		if math.Abs(s.yaw) < math.Abs(chosen[front].yaw) {
+			front = i
+		}
+	}
+	var order []shot
+	for i := front; i >= 0; i-- {
+		order = append(order, chosen[i])
+	}
+	order = append(append(order, chosen[1:]...), chosen[front])
 	dir := t.TempDir()
-	order := append(append([]shot{}, chosen...), chosen[len(chosen)-2])
 	for i, s := range order {
 		b, _ := os.ReadFile(s.path)
 		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.pgm", i)), b, 0o644)
@@ -391,7 +403,7 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 	}
 	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: nil, Checks: passedChecks()}}
 	// The chip photo is the subject's own most frontal image.
-	docs.doc.Photo, _ = os.ReadFile(chosen[len(chosen)/2].path)
+	docs.doc.Photo, _ = os.ReadFile(chosen[front].path)
 	rec, _, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick,
 		challenge: func(at time.Time) pad.Challenge {
 			return pad.Challenge{Moves: []pad.Move{pad.TurnRight, pad.TurnLeft}, Started: at}
@@ -400,7 +412,7 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 			p.Liveness, p.LivenessSameFace = true, 0.6
 			p.CaptureTimeout, p.CaptureWindow = 3*time.Second, 0
 		}})
-	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") {
+	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") || !strings.Contains(l, "border pass") {
 		t.Errorf("turning head: %s %v; liveness %s", rec.Outcome, rec.Reasons, l)
 	}
 }
@@ -472,5 +484,17 @@ func TestEnrolledFlow(t *testing.T) {
 	if _, err := New(Parts{Revocations: identityRevocations{}, Camera: folderCamera(t, "astronaut.png"), Faces: eng, Actuator: &fakeActuator{}, Audit: &fakeAudit{}},
 		Opts{Flow: FlowEnrolled, Policy: DefaultPolicy(0.5)}); err == nil {
 		t.Error("enrolled flow without a gallery accepted")
+	}
+}
+
+func TestPolicyRefusesUnknownLivenessChecks(t *testing.T) {
+	p := DefaultPolicy(0.5)
+	p.Liveness, p.LivenessSameFace = true, 0.6
+	if err := p.validate(); err != nil {
+		t.Fatalf("default liveness checks: %v", err)
+	}
+	p.LivenessChecks = []string{"challenge", "ir_depth"}
+	if err := p.validate(); err == nil || !strings.Contains(err.Error(), `unknown check "ir_depth"`) {
+		t.Errorf("unknown check: %v", err)
 	}
 }
