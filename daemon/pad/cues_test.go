@@ -170,3 +170,21 @@ func FuzzCues(f *testing.F) {
 		}
 	})
 }
+
+// The cues run on every kept frame of a capture (up to ten a second), on the kiosk's CPU.
+func BenchmarkCues(b *testing.B) {
+	for _, c := range []Cue{DefaultBorderCue(), DefaultMoireCue(), DefaultGlareCue()} {
+		b.Run(c.Name(), func(b *testing.B) {
+			img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(96, 104, 110, 0), 480, 640, gocv.MatTypeCV8UC3)
+			defer img.Close()
+			gocv.Ellipse(&img, image.Pt(320, 235), image.Pt(58, 74), 0, 0, 360, color.RGBA{R: 190, G: 150, B: 130}, -1)
+			moire(img)
+			f := face.Face{X: 260, Y: 160, W: 120, H: 150}
+			for b.Loop() {
+				if _, err := c.Measure(img, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
