@@ -475,6 +475,9 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 			}
 			continue
 		}
+		if live && !keep {
+			continue // the face matched must be one the presentation-attack checks saw
+		}
 		// Prefer sharp, frontal faces.
 		score := a.Quality.Sharpness * math.Cos(a.Quality.Yaw*math.Pi/180) * math.Cos(a.Quality.Pitch*math.Pi/180)
 		if bestScore < 0 {
