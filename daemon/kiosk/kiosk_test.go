@@ -338,6 +338,47 @@ func TestLivenessRefusesAStill(t *testing.T) {
 	}
 }
 
+// A printed photo held up with its paper margin in view: the border cue alone refuses it when
+// the configuration requires only that, and the record carries every check's score.
+func TestLivenessBorderRefusesAPrint(t *testing.T) {
+	still, err := gocv.IMDecode(readFile(t, "astronaut.png"), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer still.Close()
+	dir := t.TempDir()
+	for i, pose := range []pad.Pose{{Scale: 0.6}, {Yaw: 10, Scale: 0.6}, {Yaw: -10, Scale: 0.6}, {Pitch: 8, Scale: 0.6}} {
+		img := pad.RenderAttack(still, pad.AttackPrint, pose, 640, 480)
+		ok := gocv.IMWrite(filepath.Join(dir, fmt.Sprintf("%02d.png", i)), img)
+		img.Close()
+		if !ok {
+			t.Fatal("writing a frame failed")
+		}
+	}
+	clock := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	tick := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(200 * time.Millisecond)
+		return clock
+	}
+	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks()}}
+	rec, act, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick, pol: func(p *Policy) {
+		p.Liveness, p.LivenessSameFace, p.LivenessChecks = true, 0.6, []string{pad.NameBorder}
+		p.CaptureTimeout, p.CaptureWindow = 2*time.Second, 0
+	}})
+	if rec.Outcome != Rejected || strings.Join(rec.Reasons, ",") != ReasonLiveness || act.pulses != 0 {
+		t.Fatalf("got %s %v with %d pulses, want rejected %s; liveness %s", rec.Outcome, rec.Reasons, act.pulses, ReasonLiveness, audit.recs[0].Liveness)
+	}
+	l := audit.recs[0].Liveness
+	for _, want := range []string{"border FAIL", "surrounds the face", "challenge advisory FAIL", "parallax advisory", "moire advisory", "glare advisory"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("audited liveness lacks %q: %s", want, l)
+		}
+	}
+}
+
 // A real head turning: an AT&T subject's own images, ordered as a sweep from frontal to one
 // side, across to the other and back to frontal, played by the folder camera with a clock that gives each frame a third
 // of a second. The kiosk asks for exactly the moves the images contain.

@@ -73,9 +73,10 @@ func (c CueCheck) Score(frames []Frame, _ Challenge) Score {
 // errNoRegion: the face's surroundings are too small or outside the image to measure.
 var errNoRegion = errors.New("pad: the region around the face is too small to measure")
 
-// roi is the face box grown by gx, gy face sizes on each side, clipped to the image; empty
-// when the box is not a finite, positive rectangle of at least minSide pixels.
-func roi(img gocv.Mat, f face.Face, gx, gy, minSide float64) image.Rectangle {
+// roi is the face box grown by gx face widths on the left and right, up face heights above and
+// down below, clipped to the image; empty when the box is not a finite, positive rectangle of
+// at least minSide pixels.
+func roi(img gocv.Mat, f face.Face, gx, up, down, minSide float64) image.Rectangle {
 	for _, v := range []float64{f.X, f.Y, f.W, f.H} {
 		if math.IsNaN(v) || math.Abs(v) > 1e6 {
 			return image.Rectangle{}
@@ -84,7 +85,7 @@ func roi(img gocv.Mat, f face.Face, gx, gy, minSide float64) image.Rectangle {
 	if f.W < minSide || f.H < minSide {
 		return image.Rectangle{}
 	}
-	r := image.Rect(int(f.X-gx*f.W), int(f.Y-gy*f.H), int(math.Ceil(f.X+f.W+gx*f.W)), int(math.Ceil(f.Y+f.H+gy*f.H)))
+	r := image.Rect(int(f.X-gx*f.W), int(f.Y-up*f.H), int(math.Ceil(f.X+f.W+gx*f.W)), int(math.Ceil(f.Y+f.H+down*f.H)))
 	return r.Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
 }
 
@@ -108,12 +109,15 @@ func grey(m gocv.Mat) gocv.Mat {
 // body continue below the face while the background (a door frame, a window behind the head)
 // can line the other sides.
 type BorderCue struct {
-	Reach    float64 // how far from the face box to look, in face sizes
+	Reach    float64 // how far beside and above the face box to look, in face sizes
+	Below    float64 // how far below: a portrait shows the shoulders, its edge lies lower
 	Coverage float64 // the share of the face's extent a side's edge must span
 }
 
-// DefaultBorderCue looks up to 1.2 face sizes out, for edges spanning 60% of the face.
-func DefaultBorderCue() BorderCue { return BorderCue{Reach: 1.2, Coverage: 0.6} }
+// DefaultBorderCue looks 2.5 face sizes beside and above the face and 3.5 below (a
+// head-and-shoulders print held up with a face just large enough for the quality gates has its
+// edges that far out), for edges spanning 60% of the face.
+func DefaultBorderCue() BorderCue { return BorderCue{Reach: 2.5, Below: 3.5, Coverage: 0.6} }
 
 // Name implements Cue.
 func (BorderCue) Name() string { return NameBorder }
@@ -147,7 +151,7 @@ func (c BorderCue) Measure(img gocv.Mat, f face.Face) (float64, error) {
 // Sides reports which of left, right, top and bottom of the face have a straight edge.
 func (c BorderCue) Sides(img gocv.Mat, f face.Face) ([4]bool, error) {
 	var sides [4]bool
-	r := roi(img, f, c.Reach, c.Reach, 16)
+	r := roi(img, f, c.Reach, c.Reach, c.Below, 16)
 	if r.Empty() || r.Dx() < int(f.W) || r.Dy() < int(f.H) {
 		return sides, errNoRegion
 	}
@@ -236,7 +240,7 @@ func (MoireCue) Name() string { return NameMoire }
 
 // Measure implements Cue.
 func (c MoireCue) Measure(img gocv.Mat, f face.Face) (float64, error) {
-	r := roi(img, f, 0, 0, 24)
+	r := roi(img, f, 0, 0, 0, 24)
 	if r.Empty() || r.Dx() < int(0.9*f.W) || r.Dy() < int(0.9*f.H) {
 		return 0, errNoRegion
 	}
@@ -340,7 +344,7 @@ func (GlareCue) Name() string { return NameGlare }
 
 // Measure implements Cue.
 func (c GlareCue) Measure(img gocv.Mat, f face.Face) (float64, error) {
-	r := roi(img, f, c.Grow, c.Grow, 16)
+	r := roi(img, f, c.Grow, c.Grow, c.Grow, 16)
 	if r.Empty() {
 		return 0, errNoRegion
 	}
