@@ -97,7 +97,7 @@ type Policy struct {
 	// the parallax check); off only where the camera cannot show a moving person (simulation).
 	Liveness bool `json:"liveness"`
 	// LivenessChecks are the checks the decision requires: challenge, parallax, border, moire,
-	// glare. Every one is scored and audited; empty means challenge, parallax and border.
+	// glare. Every one is scored and audited; empty means all but glare.
 	LivenessChecks []string `json:"liveness_checks"`
 	// AccessKey: "keypad" (the person types MRZ data or the CAN) or "simulation".
 	AccessKey        string   `json:"access_key"`

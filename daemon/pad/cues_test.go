@@ -64,7 +64,9 @@ func TestMoireCueFindsAGrating(t *testing.T) {
 	}
 	striped := img.Clone()
 	defer striped.Close()
-	moire(striped)
+	whole := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), striped.Rows(), striped.Cols(), gocv.MatTypeCV8UC1)
+	defer whole.Close()
+	moire(striped, whole)
 	grating, err := c.Measure(striped, f)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +180,9 @@ func BenchmarkCues(b *testing.B) {
 			img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(96, 104, 110, 0), 480, 640, gocv.MatTypeCV8UC3)
 			defer img.Close()
 			gocv.Ellipse(&img, image.Pt(320, 235), image.Pt(58, 74), 0, 0, 360, color.RGBA{R: 190, G: 150, B: 130}, -1)
-			moire(img)
+			whole := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), img.Rows(), img.Cols(), gocv.MatTypeCV8UC1)
+			defer whole.Close()
+			moire(img, whole)
 			f := face.Face{X: 260, Y: 160, W: 120, H: 150}
 			for b.Loop() {
 				if _, err := c.Measure(img, f); err != nil {

@@ -16,10 +16,10 @@ const (
 )
 
 // DefaultRequired are the checks required unless the configuration says otherwise: the two
-// geometric checks, and the border cue, which no genuine proxy came near (see README). Moire
-// and glare are scored and recorded but not required: a camera's own compression grid can
-// look like moire, and glasses reflect lamps.
-var DefaultRequired = []string{NameChallenge, NameParallax, NameBorder}
+// geometric checks, and the border and moire cues, which no genuine proxy came near (see
+// README); moire is what stops a video of the holder replayed on a phone. Glare is scored and
+// recorded but not required: glasses reflect lamps.
+var DefaultRequired = []string{NameChallenge, NameParallax, NameBorder, NameMoire}
 
 // Suite is the set of presentation-attack checks a kiosk runs: every check is scored and its
 // score recorded; Required decides.
@@ -83,10 +83,10 @@ func DefaultBorderCheck() CueCheck {
 	return CueCheck{Cue: NameBorder, Threshold: 0.75, MinFrames: 3, Explain: "a straight-edged border surrounds the face (a photo or a screen)"}
 }
 
-// DefaultMoireCheck refuses a capture whose median frame has a spectral peak 10 times the
+// DefaultMoireCheck refuses a capture whose median frame has a spectral peak 12 times the
 // average at its frequency.
 func DefaultMoireCheck() CueCheck {
-	return CueCheck{Cue: NameMoire, Threshold: 10, MinFrames: 3, Explain: "a periodic pattern over the face (a screen's moire)"}
+	return CueCheck{Cue: NameMoire, Threshold: 12, MinFrames: 3, Explain: "a periodic pattern over the face (a screen's moire)"}
 }
 
 // DefaultGlareCheck refuses a capture whose median frame has a white patch over 1% of the face.

@@ -23,11 +23,13 @@ type padAttackStats struct {
 	Attempts int `json:"attempts"`
 	Accepted int `json:"accepted"` // passed every required check: the APCER numerator
 	// PassedAlone: how many attempts each check on its own would have let through.
-	PassedAlone       map[string]int `json:"passed_alone"`
-	APCER             float64        `json:"apcer"`
-	APCERUpper95      float64        `json:"apcer_upper95"`
-	MaxParallax       float64        `json:"max_parallax"`
-	NoFaceInSomePoses int            `json:"attempts_with_undetected_poses"`
+	PassedAlone map[string]int `json:"passed_alone"`
+	// PassedAll: attempts that passed every check, required or not.
+	PassedAll         int     `json:"passed_all"`
+	APCER             float64 `json:"apcer"`
+	APCERUpper95      float64 `json:"apcer_upper95"`
+	MaxParallax       float64 `json:"max_parallax"`
+	NoFaceInSomePoses int     `json:"attempts_with_undetected_poses"`
 }
 
 type padGenuineStats struct {
@@ -35,10 +37,14 @@ type padGenuineStats struct {
 	Refused  int `json:"refused"` // the BPCER numerator
 	// RefusedAlone: how many subjects each check on its own would have refused.
 	RefusedAlone map[string]int `json:"refused_alone"`
-	NoMovement   int            `json:"without_movement"` // no image turned far enough for any move
-	BPCER        float64        `json:"bpcer"`
-	BPCERUpper95 float64        `json:"bpcer_upper95"`
-	MinParallax  float64        `json:"min_parallax"`
+	// RefusedAny: subjects that failed some check, required or not.
+	RefusedAny int `json:"refused_any"`
+	// LargestCue: per image cue, the largest value on any single genuine frame.
+	LargestCue   map[string]float64 `json:"largest_cue"`
+	NoMovement   int                `json:"without_movement"` // no image turned far enough for any move
+	BPCER        float64            `json:"bpcer"`
+	BPCERUpper95 float64            `json:"bpcer_upper95"`
+	MinParallax  float64            `json:"min_parallax"`
 	// MaxTurn per subject: degrees of the largest estimated yaw or pitch.
 	MaxTurn       []float64 `json:"max_turn"`
 	RefusedDetail []string  `json:"refused_detail,omitempty"`
@@ -106,7 +112,8 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 	}
 	rep.Genuine.MinParallax = math.Inf(1)
 	rep.Genuine.RefusedAlone = map[string]int{}
-	for _, a := range pad.Attacks {
+	rep.Genuine.LargestCue = map[string]float64{}
+	for _, a := range append(pad.Attacks, pad.AttackReplay) {
 		rep.Attacks[a] = &padAttackStats{PassedAlone: map[string]int{}}
 	}
 	for _, dir := range pos {
@@ -157,7 +164,7 @@ func printPadReport(w io.Writer, rep padReport) {
 	}
 	fmt.Fprintf(w, "presentation-attack evaluation (ISO/IEC 30107-3 terms) over %v\nrequired checks: %s (upper: one-sided 95%% Clopper-Pearson bound)\n",
 		rep.Sets, strings.Join(rep.Required, ", "))
-	for _, a := range pad.Attacks {
+	for _, a := range append(pad.Attacks, pad.AttackReplay) {
 		s := rep.Attacks[a]
 		fmt.Fprintf(w, "attack %-14s attempts %3d  APCER %5.1f%% (upper %4.1f%%)  would pass alone: %s\n",
 			a, s.Attempts, 100*s.APCER, 100*s.APCERUpper95, alone(s.PassedAlone))
@@ -165,6 +172,12 @@ func printPadReport(w io.Writer, rep padReport) {
 	g := rep.Genuine
 	fmt.Fprintf(w, "genuine proxies: %d subjects  BPCER %5.1f%% (upper %4.1f%%)  would refuse alone: %s\n",
 		g.Subjects, 100*g.BPCER, 100*g.BPCERUpper95, alone(g.RefusedAlone))
+	var every []string
+	for _, a := range append(pad.Attacks, pad.AttackReplay) {
+		every = append(every, fmt.Sprintf("%s %d/%d", a, rep.Attacks[a].PassedAll, rep.Attacks[a].Attempts))
+	}
+	fmt.Fprintf(w, "with every check required: attacks accepted %s; genuine refused %d/%d\n", strings.Join(every, ", "), g.RefusedAny, g.Subjects)
+	fmt.Fprintf(w, "  largest on one genuine frame: border %.3f, moire %.3f, glare %.4f\n", g.LargestCue[pad.NameBorder], g.LargestCue[pad.NameMoire], g.LargestCue[pad.NameGlare])
 	fmt.Fprintf(w, "  %d subjects without a large enough movement are counted apart; smallest genuine parallax %.3f, largest attack parallax %.3f\n",
 		g.NoMovement, g.MinParallax, math.Max(rep.Attacks[pad.AttackPlane].MaxParallax, math.Max(rep.Attacks[pad.AttackPrint].MaxParallax, rep.Attacks[pad.AttackScreen].MaxParallax)))
 	for _, d := range g.RefusedDetail {
@@ -239,7 +252,32 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 	// The images are separate captures, not video: they are spaced a second apart, as a
 	// person would take to move between such poses.
 	suite.Challenge.TimeLimit = time.Duration(len(frames)+1) * time.Second
-	scoreGenuine(&rep.Genuine, name, genuineSweep(frames, start), suite)
+	order := sweepOrder(frames)
+	sweep := make([]pad.Frame, len(order))
+	for i, k := range order {
+		sweep[i] = frames[k]
+		sweep[i].At = start.Add(time.Duration(i) * time.Second)
+	}
+	if ch, ok := scoreGenuine(&rep.Genuine, name, sweep, suite); ok {
+		// The same movement replayed on a phone held before the camera, with the hand's
+		// small sway; the attacker is granted a video that shows exactly the moves asked.
+		var replay []pad.Frame
+		for i, k := range order {
+			img, _, err := loadImage(paths[k])
+			if err != nil {
+				return err
+			}
+			sway := pad.Pose{Yaw: 4 * math.Sin(float64(i)), Pitch: 3 * math.Cos(float64(i)), Roll: 1, Scale: 0.55}
+			shown := pad.RenderAttack(img, pad.AttackReplay, sway, 640, 480)
+			img.Close()
+			fr, err := analyzeWithCues(eng, suite, shown, start.Add(time.Duration(i)*time.Second))
+			shown.Close()
+			if err == nil {
+				replay = append(replay, fr)
+			}
+		}
+		tallyAttack(rep.Attacks[pad.AttackReplay], suite.Evaluate(replay, ch), len(replay) < len(order))
+	}
 
 	// Attacks: the most frontal image, held up and moved as a plane to imitate the challenge.
 	ref := 0
@@ -256,7 +294,6 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 	attackChallenge := pad.Challenge{Moves: []pad.Move{pad.TurnLeft, pad.TurnRight}, Started: start}
 	for _, kind := range pad.Attacks {
 		s := rep.Attacks[kind]
-		s.Attempts++
 		var af []pad.Frame
 		missed := false
 		for i, pose := range pad.AttackPoses {
@@ -269,23 +306,33 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 			}
 			af = append(af, fr)
 		}
-		if missed {
-			s.NoFaceInSomePoses++
-		}
-		r := suite.Evaluate(af, attackChallenge)
-		if r.Live {
-			s.Accepted++
-		}
-		for _, sc := range r.Scores {
-			if sc.Pass {
-				s.PassedAlone[sc.Check]++
-			}
-			if sc.Check == pad.NameParallax {
-				s.MaxParallax = math.Max(s.MaxParallax, sc.Value)
-			}
-		}
+		tallyAttack(s, suite.Evaluate(af, attackChallenge), missed)
 	}
 	return nil
+}
+
+// tallyAttack counts one attack attempt's result.
+func tallyAttack(s *padAttackStats, r pad.Result, missedFrames bool) {
+	s.Attempts++
+	if missedFrames {
+		s.NoFaceInSomePoses++
+	}
+	if r.Live {
+		s.Accepted++
+	}
+	all := true
+	for _, sc := range r.Scores {
+		all = all && sc.Pass
+		if sc.Pass {
+			s.PassedAlone[sc.Check]++
+		}
+		if sc.Check == pad.NameParallax {
+			s.MaxParallax = math.Max(s.MaxParallax, sc.Value)
+		}
+	}
+	if all {
+		s.PassedAll++
+	}
 }
 
 // padScenes measures the image cues on single photographs of people in real surroundings.
@@ -317,36 +364,38 @@ func padScenes(eng *face.Engine, suite pad.Suite, files []string, sc *padSceneSt
 	return nil
 }
 
-// genuineSweep orders a person's images as the movement the kiosk asks for: the most frontal
+// sweepOrder orders a person's images as the movement the kiosk asks for: the most frontal
 // image first (the person looks at the screen when the challenge appears), then the images
-// towards one side in order of yaw, then those towards the other side, a second apart.
-func genuineSweep(frames []pad.Frame, start time.Time) []pad.Frame {
-	byYaw := append([]pad.Frame(nil), frames...)
-	sort.SliceStable(byYaw, func(i, j int) bool { return byYaw[i].Analysis.Quality.Yaw < byYaw[j].Analysis.Quality.Yaw })
+// towards one side in order of yaw, then those towards the other side.
+func sweepOrder(frames []pad.Frame) []int {
+	byYaw := make([]int, len(frames))
+	for i := range byYaw {
+		byYaw[i] = i
+	}
+	yaw := func(i int) float64 { return frames[i].Analysis.Quality.Yaw }
+	sort.SliceStable(byYaw, func(a, b int) bool { return yaw(byYaw[a]) < yaw(byYaw[b]) })
 	front := 0
-	for i, f := range byYaw {
-		if math.Abs(f.Analysis.Quality.Yaw) < math.Abs(byYaw[front].Analysis.Quality.Yaw) {
+	for i, k := range byYaw {
+		if math.Abs(yaw(k)) < math.Abs(yaw(byYaw[front])) {
 			front = i
 		}
 	}
-	sweep := append([]pad.Frame(nil), byYaw[front:]...)
+	order := append([]int(nil), byYaw[front:]...)
 	for i := front - 1; i >= 0; i-- {
-		sweep = append(sweep, byYaw[i])
+		order = append(order, byYaw[i])
 	}
-	for i := range sweep {
-		sweep[i].At = start.Add(time.Duration(i) * time.Second)
-	}
-	return sweep
+	return order
 }
 
 // scoreGenuine checks a person's own images as a movement sequence: the moves they really
 // contain, in the order they occur, are the challenge. A subject whose images hold no move is
-// counted apart and left out of BPCER: there is nothing to ask of it.
-func scoreGenuine(g *padGenuineStats, name string, frames []pad.Frame, suite pad.Suite) {
+// counted apart and left out of BPCER: there is nothing to ask of it. It returns the challenge
+// and whether the subject counted.
+func scoreGenuine(g *padGenuineStats, name string, frames []pad.Frame, suite pad.Suite) (pad.Challenge, bool) {
 	ch := movesPresent(frames, suite.Challenge)
 	if len(ch.Moves) == 0 {
 		g.NoMovement++
-		return
+		return ch, false
 	}
 	g.Subjects++
 	turn := 0.0
@@ -354,12 +403,19 @@ func scoreGenuine(g *padGenuineStats, name string, frames []pad.Frame, suite pad
 		turn = math.Max(turn, math.Max(math.Abs(f.Analysis.Quality.Yaw), math.Abs(f.Analysis.Quality.Pitch)))
 	}
 	g.MaxTurn = append(g.MaxTurn, turn)
+	for _, f := range frames {
+		for cue, v := range f.Cues {
+			g.LargestCue[cue] = math.Max(g.LargestCue[cue], v)
+		}
+	}
 	r := suite.Evaluate(frames, ch)
+	anyFailed := false
 	for _, sc := range r.Scores {
 		if sc.Check == pad.NameParallax {
 			g.MinParallax = math.Min(g.MinParallax, sc.Value)
 		}
 		if !sc.Pass {
+			anyFailed = true
 			g.RefusedAlone[sc.Check]++
 			g.RefusedDetail = append(g.RefusedDetail, name+": "+sc.String())
 		}
@@ -367,6 +423,10 @@ func scoreGenuine(g *padGenuineStats, name string, frames []pad.Frame, suite pad
 	if !r.Live {
 		g.Refused++
 	}
+	if anyFailed {
+		g.RefusedAny++
+	}
+	return ch, true
 }
 
 // movesPresent is the challenge a person's own images satisfy: each move the first time a
