@@ -355,14 +355,7 @@ func TestLivenessBorderRefusesAPrint(t *testing.T) {
 			t.Fatal("writing a frame failed")
 		}
 	}
-	clock := time.Unix(1_800_000_000, 0)
-	var mu sync.Mutex
-	tick := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		clock = clock.Add(200 * time.Millisecond)
-		return clock
-	}
+	tick := steppingClock(200 * time.Millisecond)
 	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks()}}
 	rec, act, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick, pol: func(p *Policy) {
 		p.Liveness, p.LivenessSameFace, p.LivenessChecks = true, 0.6, []string{pad.NameBorder}
@@ -434,14 +427,7 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 		b, _ := os.ReadFile(s.path)
 		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.pgm", i)), b, 0o644)
 	}
-	clock := time.Unix(1_800_000_000, 0)
-	var mu sync.Mutex
-	tick := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		clock = clock.Add(330 * time.Millisecond)
-		return clock
-	}
+	tick := steppingClock(330 * time.Millisecond)
 	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: nil, Checks: passedChecks()}}
 	// The chip photo is the subject's own most frontal image.
 	docs.doc.Photo, _ = os.ReadFile(chosen[front].path)
@@ -455,6 +441,19 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 		}})
 	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") || !strings.Contains(l, "border pass") {
 		t.Errorf("turning head: %s %v; liveness %s", rec.Outcome, rec.Reasons, l)
+	}
+}
+
+// steppingClock is a clock that moves on by step at every reading, as if each camera frame
+// took that long.
+func steppingClock(step time.Duration) func() time.Time {
+	clock := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(step)
+		return clock
 	}
 }
 

@@ -178,26 +178,24 @@ func (c BorderCue) Sides(img gocv.Mat, f face.Face) ([4]bool, error) {
 		dx, dy := math.Abs(bx-ax), math.Abs(by-ay)
 		switch {
 		case dy > 2.7*dx: // within 20 degrees of vertical
-			if overlap(ay, by, y0, y1) < c.Coverage*(y1-y0) {
-				continue
-			}
-			if math.Max(ax, bx) < x0 {
-				sides[sideLeft] = true
-			} else if math.Min(ax, bx) > x1 {
-				sides[sideRight] = true
-			}
+			l, r := beside(ay, by, ax, bx, y0, y1, x0, x1, c.Coverage)
+			sides[sideLeft], sides[sideRight] = sides[sideLeft] || l, sides[sideRight] || r
 		case dx > 2.7*dy: // within 20 degrees of horizontal
-			if overlap(ax, bx, x0, x1) < c.Coverage*(x1-x0) {
-				continue
-			}
-			if math.Max(ay, by) < y0 {
-				sides[sideTop] = true
-			} else if math.Min(ay, by) > y1 {
-				sides[sideBottom] = true
-			}
+			t, b := beside(ax, bx, ay, by, x0, x1, y0, y1, c.Coverage)
+			sides[sideTop], sides[sideBottom] = sides[sideTop] || t, sides[sideBottom] || b
 		}
 	}
 	return sides, nil
+}
+
+// beside places a segment that runs from p to q along one axis, at a and b across it: whether
+// it spans coverage of the face's extent [lo, hi] along the axis and lies wholly before near or
+// wholly after far across it.
+func beside(p, q, a, b, lo, hi, near, far, coverage float64) (before, after bool) {
+	if overlap(p, q, lo, hi) < coverage*(hi-lo) {
+		return false, false
+	}
+	return math.Max(a, b) < near, math.Min(a, b) > far
 }
 
 // overlap is the length shared by the intervals [a, b] (either order) and [lo, hi].
