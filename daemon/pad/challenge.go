@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/match"
@@ -43,8 +44,9 @@ func NewChallenge(rng *rand.Rand, n int, started time.Time) Challenge {
 }
 
 // ChallengeCheck verifies that the moves were made, in order and in time, by one face.
-// Moves are measured from the pose of the capture's first frame, when the person looks at the
-// screen: a camera mounted above or beside the screen biases the estimated pose by its own
+// Moves are measured from the starting pose (the median over the capture's first 250 ms,
+// quicker than a person reacts to the first instruction, against landmark noise), when the
+// person looks at the screen: a camera mounted above or beside the screen biases the estimated pose by its own
 // angle, and a move must be made, not merely be the way the camera sees a still face.
 type ChallengeCheck struct {
 	MinYaw, MinPitch float64       // degrees a turn or a nod must move from the starting pose
@@ -100,7 +102,7 @@ func (c ChallengeCheck) Score(frames []Frame, ch Challenge) Score {
 		return s
 	}
 	next := 0
-	base := frames[0].Analysis.Quality
+	baseYaw, basePitch := startingPose(frames)
 	var judged []int // the frames the recognizer could judge, most recent last
 	for i, f := range frames {
 		a := f.Analysis
@@ -135,7 +137,7 @@ func (c ChallengeCheck) Score(frames []Frame, ch Challenge) Score {
 				return s
 			}
 		}
-		if next < len(ch.Moves) && c.reached(ch.Moves[next], a.Quality.Yaw-base.Yaw, a.Quality.Pitch-base.Pitch) {
+		if next < len(ch.Moves) && c.reached(ch.Moves[next], a.Quality.Yaw-baseYaw, a.Quality.Pitch-basePitch) {
 			if f.At.Sub(ch.Started) > c.TimeLimit {
 				s.Reason = fmt.Sprintf("%s came after the %v limit", ch.Moves[next], c.TimeLimit)
 				return s
@@ -162,4 +164,25 @@ func (c ChallengeCheck) nearest(frames []Frame, judged []int, t match.Template) 
 		}
 	}
 	return best, bestD
+}
+
+// startingPose is the median yaw and pitch of the frames in the capture's first 250 ms.
+func startingPose(frames []Frame) (yaw, pitch float64) {
+	var ys, ps []float64
+	for _, f := range frames {
+		if len(ys) > 0 && f.At.Sub(frames[0].At) >= 250*time.Millisecond {
+			break
+		}
+		ys, ps = append(ys, f.Analysis.Quality.Yaw), append(ps, f.Analysis.Quality.Pitch)
+	}
+	return median(ys), median(ps)
+}
+
+// median of a non-empty slice, which it sorts.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }

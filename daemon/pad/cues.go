@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/edgeid/edgeid/daemon/face"
@@ -58,11 +57,7 @@ func (c CueCheck) Score(frames []Frame, _ Challenge) Score {
 		s.Reason = fmt.Sprintf("measured on %d frames, %d needed", len(vs), max(c.MinFrames, 1))
 		return s
 	}
-	sort.Float64s(vs)
-	s.Value = vs[len(vs)/2]
-	if len(vs)%2 == 0 {
-		s.Value = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-	}
+	s.Value = median(vs)
 	s.Pass = s.Value < c.Threshold
 	if !s.Pass {
 		s.Reason = fmt.Sprintf("%s (median %.3f over %d frames)", c.Explain, s.Value, len(vs))

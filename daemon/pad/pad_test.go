@@ -134,6 +134,12 @@ func TestChallenge(t *testing.T) {
 	if s := c.Score(nod, down); !s.Pass {
 		t.Errorf("a nod of 12 degrees under a high camera: %v", s)
 	}
+	// The starting pose is the median of the first 250 ms: one noisy first frame does not
+	// shift it.
+	noisy := []Frame{frame(0, 0, 5, me, 200), frame(80*ms, 0, 15, me, 200), frame(160*ms, 0, 15, me, 200), frame(900*ms, 0, 22, me, 200)}
+	if s := c.Score(noisy, down); s.Pass {
+		t.Error("7 degrees from the starting pose met look_down")
+	}
 	// One odd frame (a blink, motion blur) far from its predecessor but close to earlier ones
 	// keeps the chain.
 	lr := Challenge{Moves: []Move{TurnLeft, TurnRight}, Started: time.Unix(0, 0)}
