@@ -102,6 +102,8 @@ bench: deps-bench build
 
 # Re-measure the recognizer's thresholds on the dev face sets and record them with the ROC.
 FACES_DEV := ../shared/datasets/faces-dev
+# Photographs of people in real surroundings, for the PAD image cues' false alarms.
+PAD_SCENES := --scene testdata/face/astronaut.png --scene testdata/face/camera.png --scene ../shared/datasets/smoke/messi5.jpg
 calibrate: build
 	$(BIN)/edgeid face eval --roc models/roc-faces-dev.json $(FACES_DEV)/att $(FACES_DEV)/johns
 	/usr/bin/python3 deploy/build/set-thresholds.py models/roc-faces-dev.json models/MANIFEST.json dlib-resnet-v1
@@ -110,7 +112,7 @@ calibrate: build
 	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/att-nogates.json $(FACES_DEV)/att >/dev/null; \
 	  $(BIN)/edgeid face eval --json --gates=false --roc $$tmp/all-nogates.json $(FACES_DEV)/att $(FACES_DEV)/johns >/dev/null; \
 	  /usr/bin/python3 deploy/build/eval-table.py README.md $$tmp/att.json $$tmp/att-nogates.json models/roc-faces-dev.json $$tmp/all-nogates.json; \
-	  $(BIN)/edgeid face pad-eval $(FACES_DEV)/att $(FACES_DEV)/johns > $$tmp/pad.txt; \
+	  $(BIN)/edgeid face pad-eval $(PAD_SCENES) $(FACES_DEV)/att $(FACES_DEV)/johns > $$tmp/pad.txt; \
 	  /usr/bin/python3 deploy/build/readme-block.py README.md pad $$tmp/pad.txt; \
 	  rm -rf $$tmp
 

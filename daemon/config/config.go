@@ -96,6 +96,9 @@ type Policy struct {
 	// Liveness requires the presentation-attack checks (a random head-movement challenge and
 	// the parallax check); off only where the camera cannot show a moving person (simulation).
 	Liveness bool `json:"liveness"`
+	// LivenessChecks are the checks the decision requires: challenge, parallax, border, moire,
+	// glare. Every one is scored and audited; empty means all but glare.
+	LivenessChecks []string `json:"liveness_checks"`
 	// AccessKey: "keypad" (the person types MRZ data or the CAN) or "simulation".
 	AccessKey        string   `json:"access_key"`
 	AccessKeyTimeout Duration `json:"access_key_timeout"`

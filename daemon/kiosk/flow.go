@@ -31,9 +31,11 @@ type Policy struct {
 	FaceThreshold float64
 	// CaptureWindow: after the first usable frame, keep looking this long for a better one.
 	CaptureWindow time.Duration
-	// Liveness requires the presentation-attack checks (head-movement challenge and parallax);
+	// Liveness requires the presentation-attack checks named in LivenessChecks (all of
+	// pad.DefaultRequired when empty); every known check is scored and recorded either way.
 	// LivenessSameFace is the template distance that links the frames of one face.
 	Liveness         bool
+	LivenessChecks   []string
 	LivenessSameFace float64
 	ChallengeMoves   int
 	// Stage time limits.
@@ -74,7 +76,20 @@ func (p Policy) validate() error {
 	if p.Liveness && (p.LivenessSameFace <= 0 || p.ChallengeMoves < 1 || p.ChallengeMoves > 4) {
 		return errors.New("kiosk: liveness needs a same-face distance and 1 to 4 challenge moves")
 	}
+	if p.Liveness {
+		if _, err := p.padSuite(); err != nil {
+			return fmt.Errorf("kiosk: %w", err)
+		}
+	}
 	return nil
+}
+
+func (p Policy) padSuite() (pad.Suite, error) {
+	required := p.LivenessChecks
+	if len(required) == 0 {
+		required = pad.DefaultRequired
+	}
+	return pad.NewSuite(required, p.LivenessSameFace)
 }
 
 // Parts are what the kiosk drives. The document flow needs Reader, Keys and Documents; the
@@ -392,7 +407,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 	var ch pad.Challenge
 	var frames []pad.Frame
 	moves := 0
-	challenge := pad.DefaultChallengeCheck(k.o.Policy.LivenessSameFace)
+	suite, _ := k.o.Policy.padSuite() // checked in New
 	if live {
 		ch = k.o.NewChallenge(k.o.Now())
 		k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: "move_" + string(ch.Moves[0])})
@@ -419,6 +434,14 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 		}
 		at := k.o.Now()
 		a, err := k.p.Faces.Analyze(frame, false) // gates are judged below, turned heads included
+		// The frame's image cues are measured now so that no image outlives its frame; at most
+		// ten frames a second are kept for the checks, which bounds their work and memory
+		// whatever the camera's rate.
+		keep := live && err == nil && (len(frames) == 0 || at.Sub(frames[len(frames)-1].At) >= 100*time.Millisecond)
+		var cues map[string]float64
+		if keep {
+			cues = pad.MeasureCues(frame, a.Face, suite.Cues)
+		}
 		frame.Close()
 		switch {
 		case errors.Is(err, face.ErrNoFace):
@@ -434,9 +457,9 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 				return match.Template{}, []string{ReasonSeveralFaces}
 			}
 		}
-		if live {
-			frames = append(frames, pad.Frame{At: at, Analysis: a})
-			if n := int(challenge.Score(frames, ch).Value); n > moves {
+		if keep {
+			frames = append(frames, pad.Frame{At: at, Analysis: a, Cues: cues})
+			if n := int(suite.Challenge.Score(frames, ch).Value); n > moves {
 				moves = n
 				detail := "move_done"
 				if moves < len(ch.Moves) {
@@ -452,6 +475,9 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 			}
 			continue
 		}
+		if live && !keep {
+			continue // the face matched must be one the presentation-attack checks saw
+		}
 		// Prefer sharp, frontal faces.
 		score := a.Quality.Sharpness * math.Cos(a.Quality.Yaw*math.Pi/180) * math.Cos(a.Quality.Pitch*math.Pi/180)
 		if bestScore < 0 {
@@ -462,7 +488,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 		}
 	}
 	if live && len(frames) > 0 {
-		r := pad.Evaluate(frames, ch, challenge, pad.DefaultParallaxCheck())
+		r := suite.Evaluate(frames, ch)
 		var parts []string
 		for _, s := range r.Scores {
 			parts = append(parts, s.String())

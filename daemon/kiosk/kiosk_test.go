@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -337,8 +338,42 @@ func TestLivenessRefusesAStill(t *testing.T) {
 	}
 }
 
-// A real head turning: an AT&T subject's own images, ordered as one sweep from one side to
-// the other and back, played by the folder camera with a clock that gives each frame a third
+// A printed photo held up with its paper margin in view: the border cue alone refuses it when
+// the configuration requires only that, and the record carries every check's score.
+func TestLivenessBorderRefusesAPrint(t *testing.T) {
+	still, err := gocv.IMDecode(readFile(t, "astronaut.png"), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer still.Close()
+	dir := t.TempDir()
+	for i, pose := range []pad.Pose{{Scale: 0.6}, {Yaw: 10, Scale: 0.6}, {Yaw: -10, Scale: 0.6}, {Pitch: 8, Scale: 0.6}} {
+		img := pad.RenderAttack(still, pad.AttackPrint, pose, 640, 480)
+		ok := gocv.IMWrite(filepath.Join(dir, fmt.Sprintf("%02d.png", i)), img)
+		img.Close()
+		if !ok {
+			t.Fatal("writing a frame failed")
+		}
+	}
+	tick := steppingClock(200 * time.Millisecond)
+	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: readFile(t, "astronaut-320.jp2"), Checks: passedChecks()}}
+	rec, act, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick, pol: func(p *Policy) {
+		p.Liveness, p.LivenessSameFace, p.LivenessChecks = true, 0.6, []string{pad.NameBorder}
+		p.CaptureTimeout, p.CaptureWindow = 2*time.Second, 0
+	}})
+	if rec.Outcome != Rejected || strings.Join(rec.Reasons, ",") != ReasonLiveness || act.pulses != 0 {
+		t.Fatalf("got %s %v with %d pulses, want rejected %s; liveness %s", rec.Outcome, rec.Reasons, act.pulses, ReasonLiveness, audit.recs[0].Liveness)
+	}
+	l := audit.recs[0].Liveness
+	for _, want := range []string{"border FAIL", "surrounds the face", "challenge advisory FAIL", "parallax advisory", "moire advisory", "glare advisory"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("audited liveness lacks %q: %s", want, l)
+		}
+	}
+}
+
+// A real head turning: an AT&T subject's own images, ordered as a sweep from frontal to one
+// side, across to the other and back to frontal, played by the folder camera with a clock that gives each frame a third
 // of a second. The kiosk asks for exactly the moves the images contain.
 func TestLivenessAcceptsATurningHead(t *testing.T) {
 	const att = "../../../shared/datasets/faces-dev/att"
@@ -374,24 +409,28 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 	if chosen == nil {
 		t.Skip("skipping: no AT&T subject turns both ways")
 	}
-	// Frontal first, then to the right-most, across to the left-most, and back to frontal.
+	// Frontal first (the challenge's moves count from there), then to the right-most (negative
+	// yaw), across to the left-most, and back to frontal.
+	front := 0
+	for i, s := range chosen {
+		if math.Abs(s.yaw) < math.Abs(chosen[front].yaw) {
+			front = i
+		}
+	}
+	var order []shot
+	for i := front; i >= 0; i-- {
+		order = append(order, chosen[i])
+	}
+	order = append(append(order, chosen[1:]...), chosen[front])
 	dir := t.TempDir()
-	order := append(append([]shot{}, chosen...), chosen[len(chosen)-2])
 	for i, s := range order {
 		b, _ := os.ReadFile(s.path)
 		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.pgm", i)), b, 0o644)
 	}
-	clock := time.Unix(1_800_000_000, 0)
-	var mu sync.Mutex
-	tick := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		clock = clock.Add(330 * time.Millisecond)
-		return clock
-	}
+	tick := steppingClock(330 * time.Millisecond)
 	docs := &fakeDocs{doc: &Document{IssuingState: "UTO", DocumentNumber: "C01X00T47", Photo: nil, Checks: passedChecks()}}
 	// The chip photo is the subject's own most frontal image.
-	docs.doc.Photo, _ = os.ReadFile(chosen[len(chosen)/2].path)
+	docs.doc.Photo, _ = os.ReadFile(chosen[front].path)
 	rec, _, audit := runCheck(t, setup{docs: docs, cam: cameraAt(t, dir), now: tick,
 		challenge: func(at time.Time) pad.Challenge {
 			return pad.Challenge{Moves: []pad.Move{pad.TurnRight, pad.TurnLeft}, Started: at}
@@ -400,8 +439,21 @@ func TestLivenessAcceptsATurningHead(t *testing.T) {
 			p.Liveness, p.LivenessSameFace = true, 0.6
 			p.CaptureTimeout, p.CaptureWindow = 3*time.Second, 0
 		}})
-	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") {
+	if l := audit.recs[0].Liveness; rec.Outcome != Accepted || !strings.Contains(l, "challenge pass") || !strings.Contains(l, "parallax pass") || !strings.Contains(l, "border pass") {
 		t.Errorf("turning head: %s %v; liveness %s", rec.Outcome, rec.Reasons, l)
+	}
+}
+
+// steppingClock is a clock that moves on by step at every reading, as if each camera frame
+// took that long.
+func steppingClock(step time.Duration) func() time.Time {
+	clock := time.Unix(1_800_000_000, 0)
+	var mu sync.Mutex
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(step)
+		return clock
 	}
 }
 
@@ -472,5 +524,17 @@ func TestEnrolledFlow(t *testing.T) {
 	if _, err := New(Parts{Revocations: identityRevocations{}, Camera: folderCamera(t, "astronaut.png"), Faces: eng, Actuator: &fakeActuator{}, Audit: &fakeAudit{}},
 		Opts{Flow: FlowEnrolled, Policy: DefaultPolicy(0.5)}); err == nil {
 		t.Error("enrolled flow without a gallery accepted")
+	}
+}
+
+func TestPolicyRefusesUnknownLivenessChecks(t *testing.T) {
+	p := DefaultPolicy(0.5)
+	p.Liveness, p.LivenessSameFace = true, 0.6
+	if err := p.validate(); err != nil {
+		t.Fatalf("default liveness checks: %v", err)
+	}
+	p.LivenessChecks = []string{"challenge", "ir_depth"}
+	if err := p.validate(); err == nil || !strings.Contains(err.Error(), `unknown check "ir_depth"`) {
+		t.Errorf("unknown check: %v", err)
 	}
 }

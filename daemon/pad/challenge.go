@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/match"
@@ -43,16 +44,24 @@ func NewChallenge(rng *rand.Rand, n int, started time.Time) Challenge {
 }
 
 // ChallengeCheck verifies that the moves were made, in order and in time, by one face.
+// Moves are measured from the starting pose (the median over the capture's first 250 ms,
+// quicker than a person reacts to the first instruction, against landmark noise), when the
+// person looks at the screen: a camera mounted above or beside the screen biases the estimated pose by its own
+// angle, and a move must be made, not merely be the way the camera sees a still face.
 type ChallengeCheck struct {
-	MinYaw, MinPitch float64       // degrees a turn or a nod must reach
+	MinYaw, MinPitch float64       // degrees a turn or a nod must move from the starting pose
 	TimeLimit        time.Duration // from the challenge's start to its last move
-	// SameFace: each frame's template within this distance of the last frame the recognizer
-	// can judge (|yaw| and |pitch| within IdentityPose), so that a face swapped in mid-sequence
-	// breaks the chain while a head turning far stays linked.
-	SameFace     float64
-	IdentityPose float64
-	// MaxJump: the face centre may not move more than this many face widths between frames.
-	MaxJump float64
+	// SameFace: each frame the recognizer can judge (|yaw| and |pitch| within IdentityPose)
+	// must lie within this distance of one of the IdentityLinks judged frames before it, so
+	// that a face swapped in mid-sequence breaks the chain while a head turning far, or one
+	// odd frame (a blink, motion blur), does not.
+	SameFace      float64
+	IdentityPose  float64
+	IdentityLinks int
+	// MaxFaceSpeed bounds how fast the face centre may move, in face widths per second: a
+	// person moves their head across the frame far more slowly than a swapped photo jumps.
+	// Speeds, not steps, so that the limits hold whatever the camera's frame rate.
+	MaxFaceSpeed float64
 	// MaxTurnRate bounds how fast the estimated pose may change, in degrees per second: a head
 	// turns smoothly, while swapping one photo for another jumps between poses.
 	MaxTurnRate float64
@@ -60,12 +69,13 @@ type ChallengeCheck struct {
 
 // DefaultChallengeCheck has limits a seated or standing adult meets without strain.
 func DefaultChallengeCheck(sameFace float64) ChallengeCheck {
-	return ChallengeCheck{MinYaw: 15, MinPitch: 10, TimeLimit: 8 * time.Second, SameFace: sameFace, IdentityPose: 40, MaxJump: 0.6, MaxTurnRate: 400}
+	return ChallengeCheck{MinYaw: 15, MinPitch: 10, TimeLimit: 8 * time.Second, SameFace: sameFace, IdentityPose: 40, IdentityLinks: 8, MaxFaceSpeed: 3, MaxTurnRate: 400}
 }
 
 // Name implements Check.
-func (c ChallengeCheck) Name() string { return "challenge" }
+func (c ChallengeCheck) Name() string { return NameChallenge }
 
+// reached tells whether a move is made by the pose change yaw, pitch from the starting pose.
 func (c ChallengeCheck) reached(m Move, yaw, pitch float64) bool {
 	switch m {
 	case TurnLeft:
@@ -92,34 +102,42 @@ func (c ChallengeCheck) Score(frames []Frame, ch Challenge) Score {
 		return s
 	}
 	next := 0
-	anchor := -1 // the last frame the recognizer could judge
+	baseYaw, basePitch := startingPose(frames)
+	var judged []int // the frames the recognizer could judge, most recent last
 	for i, f := range frames {
 		a := f.Analysis
 		if math.Abs(a.Quality.Yaw) <= c.IdentityPose && math.Abs(a.Quality.Pitch) <= c.IdentityPose {
-			if anchor >= 0 {
-				if d, err := match.Distance(frames[anchor].Analysis.Template, a.Template); err != nil || d > c.SameFace {
-					s.Reason = fmt.Sprintf("frame %d shows a different face from frame %d (distance %.3f)", i, anchor, d)
+			if len(judged) > 0 {
+				if j, d := c.nearest(frames, judged, a.Template); d > c.SameFace {
+					s.Reason = fmt.Sprintf("frame %d shows a different face from the frames before it (distance %.3f to frame %d)", i, d, j)
 					return s
 				}
 			}
-			anchor = i
+			judged = append(judged, i)
+			if len(judged) > max(c.IdentityLinks, 1) {
+				judged = judged[1:]
+			}
 		}
 		if i > 0 {
 			prev := frames[i-1]
 			p := prev.Analysis.Face
-			jump := math.Hypot(a.Face.X+a.Face.W/2-(p.X+p.W/2), a.Face.Y+a.Face.H/2-(p.Y+p.H/2)) / math.Max(p.W, 1)
-			if jump > c.MaxJump {
-				s.Reason = fmt.Sprintf("the face jumped %.1f face widths between frames %d and %d", jump, i-1, i)
+			dt := f.At.Sub(prev.At).Seconds()
+			if dt <= 0 {
+				s.Reason = fmt.Sprintf("frames %d and %d are not in time order", i-1, i)
 				return s
 			}
-			dt := f.At.Sub(prev.At).Seconds()
+			jump := math.Hypot(a.Face.X+a.Face.W/2-(p.X+p.W/2), a.Face.Y+a.Face.H/2-(p.Y+p.H/2)) / math.Max(p.W, 1)
+			if jump/dt > c.MaxFaceSpeed {
+				s.Reason = fmt.Sprintf("the face jumped %.1f face widths in %.0f ms between frames %d and %d", jump, 1000*dt, i-1, i)
+				return s
+			}
 			turn := math.Max(math.Abs(a.Quality.Yaw-prev.Analysis.Quality.Yaw), math.Abs(a.Quality.Pitch-prev.Analysis.Quality.Pitch))
-			if dt <= 0 || turn/dt > c.MaxTurnRate {
+			if turn/dt > c.MaxTurnRate {
 				s.Reason = fmt.Sprintf("the pose jumped %.0f degrees in %.0f ms between frames %d and %d", turn, 1000*dt, i-1, i)
 				return s
 			}
 		}
-		if next < len(ch.Moves) && c.reached(ch.Moves[next], a.Quality.Yaw, a.Quality.Pitch) {
+		if next < len(ch.Moves) && c.reached(ch.Moves[next], a.Quality.Yaw-baseYaw, a.Quality.Pitch-basePitch) {
 			if f.At.Sub(ch.Started) > c.TimeLimit {
 				s.Reason = fmt.Sprintf("%s came after the %v limit", ch.Moves[next], c.TimeLimit)
 				return s
@@ -134,4 +152,37 @@ func (c ChallengeCheck) Score(frames []Frame, ch Challenge) Score {
 	}
 	s.Pass = true
 	return s
+}
+
+// nearest is the judged frame whose template is closest to t, and its distance (+Inf when no
+// template compares).
+func (c ChallengeCheck) nearest(frames []Frame, judged []int, t match.Template) (int, float64) {
+	best, bestD := judged[len(judged)-1], math.Inf(1)
+	for _, j := range judged {
+		if d, err := match.Distance(frames[j].Analysis.Template, t); err == nil && d < bestD {
+			best, bestD = j, d
+		}
+	}
+	return best, bestD
+}
+
+// startingPose is the median yaw and pitch of the frames in the capture's first 250 ms.
+func startingPose(frames []Frame) (yaw, pitch float64) {
+	var ys, ps []float64
+	for _, f := range frames {
+		if len(ys) > 0 && f.At.Sub(frames[0].At) >= 250*time.Millisecond {
+			break
+		}
+		ys, ps = append(ys, f.Analysis.Quality.Yaw), append(ps, f.Analysis.Quality.Pitch)
+	}
+	return median(ys), median(ps)
+}
+
+// median of a non-empty slice, which it sorts.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }

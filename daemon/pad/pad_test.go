@@ -110,6 +110,7 @@ func TestChallenge(t *testing.T) {
 		{"photo swapped", []Frame{frame(0, 20, 0, me, 200), frame(67*ms, -20, 0, me, 200)}, false, "pose jumped"},
 		{"face jumped", []Frame{frame(0, 0, 0, me, 200), frame(300*ms, 20, 0, me, 400)}, false, "jumped"},
 		{"no frames", nil, false, "no frames"},
+		{"face jumped over time order", []Frame{frame(300*ms, 0, 0, me, 200), frame(300*ms, 20, 0, me, 200)}, false, "time order"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +122,35 @@ func TestChallenge(t *testing.T) {
 	}
 	if s := c.Score([]Frame{frame(0, 0, 0, me, 200)}, Challenge{}); s.Pass {
 		t.Error("an empty challenge passed")
+	}
+	// A camera above the screen sees every face pitched down by 15 degrees: looking down must
+	// still be a movement from there, not the camera's angle.
+	down := Challenge{Moves: []Move{LookDown}, Started: time.Unix(0, 0)}
+	still := []Frame{frame(0, 0, 15, me, 200), frame(300*ms, 0, 16, me, 200), frame(600*ms, 0, 15, me, 200)}
+	if s := c.Score(still, down); s.Pass {
+		t.Error("a still face under a high camera met look_down")
+	}
+	nod := append(still, frame(900*ms, 0, 27, me, 200))
+	if s := c.Score(nod, down); !s.Pass {
+		t.Errorf("a nod of 12 degrees under a high camera: %v", s)
+	}
+	// The starting pose is the median of the first 250 ms: one noisy first frame does not
+	// shift it.
+	noisy := []Frame{frame(0, 0, 5, me, 200), frame(80*ms, 0, 15, me, 200), frame(160*ms, 0, 15, me, 200), frame(900*ms, 0, 22, me, 200)}
+	if s := c.Score(noisy, down); s.Pass {
+		t.Error("7 degrees from the starting pose met look_down")
+	}
+	// One odd frame (a blink, motion blur) far from its predecessor but close to earlier ones
+	// keeps the chain.
+	lr := Challenge{Moves: []Move{TurnLeft, TurnRight}, Started: time.Unix(0, 0)}
+	chain := []Frame{frame(0, 0, 0, me, 200), frame(300*ms, 10, 0, tmpl(0.5), 200), frame(600*ms, 20, 0, tmpl(-0.3), 200),
+		frame(900*ms, 0, 0, me, 200), frame(1200*ms, -20, 0, me, 200)}
+	if s := c.Score(chain, lr); !s.Pass {
+		t.Errorf("a frame 0.8 from its predecessor but 0.3 from the first broke the chain: %v", s)
+	}
+	c.IdentityLinks = 1
+	if s := c.Score(chain, lr); s.Pass || !strings.Contains(s.Reason, "distance 0.800 to frame 1") {
+		t.Errorf("with one link: %v", s)
 	}
 }
 
@@ -144,25 +174,48 @@ func TestNewChallenge(t *testing.T) {
 	}
 }
 
-func TestEvaluateNeedsEveryCheck(t *testing.T) {
+func TestSuiteNeedsEveryRequiredCheck(t *testing.T) {
 	me := tmpl(0)
 	frames := []Frame{frame(0, 0, 0, me, 200), frame(300*time.Millisecond, 20, 0, me, 200), frame(600*time.Millisecond, 5, 0, me, 200),
 		frame(900*time.Millisecond, -20, 0, me, 200)}
 	ch := Challenge{Moves: []Move{TurnLeft, TurnRight}, Started: time.Unix(0, 0)}
-	r := Evaluate(frames, ch, DefaultChallengeCheck(0.6), DefaultParallaxCheck())
+	geometric, err := NewSuite([]string{NameChallenge, NameParallax}, 0.6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := geometric.Evaluate(frames, ch)
 	if !r.Live {
 		t.Errorf("a turning head was refused: %s", r.Reasons())
+	}
+	// The image cues were not measured: recorded as failed, but advisory here.
+	if len(r.Scores) != 5 || !r.Scores[2].Advisory || r.Scores[2].Pass || !strings.Contains(r.Scores[2].String(), "advisory FAIL") {
+		t.Errorf("scores %v", r.Scores)
+	}
+	// Required, an unmeasured cue refuses: a check that cannot decide does not pass.
+	withBorder, _ := NewSuite([]string{NameChallenge, NameParallax, NameBorder}, 0.6)
+	if r := withBorder.Evaluate(frames, ch); r.Live || !strings.Contains(r.Reasons(), "border: measured on 0 frames") {
+		t.Errorf("unmeasured border passed: %s", r.Reasons())
 	}
 	// The same moves by a flat face: the challenge is met but the parallax is not.
 	for i := range frames {
 		q := frames[i].Analysis.Quality
 		frames[i].Analysis.Face.Landmarks = view(q.Yaw, q.Pitch, true)
 	}
-	r = Evaluate(frames, ch, DefaultChallengeCheck(0.6), DefaultParallaxCheck())
+	r = geometric.Evaluate(frames, ch)
 	if r.Live || !strings.Contains(r.Reasons(), "flat surface") {
 		t.Errorf("a flat face passed: %+v", r)
 	}
-	if Evaluate(frames, ch).Live {
-		t.Error("no checks at all gave live")
+}
+
+func TestNewSuiteRefusesUnknownOrNoChecks(t *testing.T) {
+	if _, err := NewSuite([]string{"challenge", "ir_depth"}, 0.6); err == nil || !strings.Contains(err.Error(), `unknown check "ir_depth"`) {
+		t.Errorf("unknown check: %v", err)
+	}
+	if _, err := NewSuite(nil, 0.6); err == nil {
+		t.Error("no required checks accepted")
+	}
+	s, err := NewSuite([]string{"border", "border", "moire"}, 0.6)
+	if err != nil || len(s.Required) != 2 {
+		t.Errorf("duplicates: %v %v", s.Required, err)
 	}
 }

@@ -22,7 +22,7 @@ type ParallaxCheck struct {
 func DefaultParallaxCheck() ParallaxCheck { return ParallaxCheck{MinParallax: 0.08} }
 
 // Name implements Check.
-func (c ParallaxCheck) Name() string { return "parallax" }
+func (c ParallaxCheck) Name() string { return NameParallax }
 
 // Score implements Check: the value is the largest parallax seen.
 func (c ParallaxCheck) Score(frames []Frame, _ Challenge) Score {

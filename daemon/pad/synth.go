@@ -18,9 +18,13 @@ const (
 	AttackPrint Attack = "printed_photo"
 	// AttackScreen is a phone screen: black bezel, moire, brighter, a glare spot.
 	AttackScreen Attack = "phone_screen"
+	// AttackReplay is a video of the genuine person making the moves, played on a phone
+	// screen (rendered like AttackScreen, one still per video frame): the challenge and the
+	// parallax see a real head, so only the screen's own artefacts can give it away.
+	AttackReplay Attack = "screen_replay"
 )
 
-// Attacks lists the synthesised attack kinds.
+// Attacks lists the attack kinds synthesised from one still.
 var Attacks = []Attack{AttackPlane, AttackPrint, AttackScreen}
 
 // Pose is how the attacker holds the plane: degrees about the vertical (yaw) and horizontal
@@ -56,12 +60,11 @@ func RenderAttack(still gocv.Mat, a Attack, p Pose, w, h int) gocv.Mat {
 		gocv.CopyMakeBorder(src, &framed, m, m, m, m, gocv.BorderConstant, color.RGBA{R: 245, G: 245, B: 240})
 		src.Close()
 		src = framed
-	case AttackScreen:
+	case AttackScreen, AttackReplay:
 		bright := gocv.NewMat()
 		src.ConvertToWithParams(&bright, gocv.MatTypeCV8UC3, 1.1, 15)
 		src.Close()
 		src = bright
-		moire(src)
 		glare := image.Pt(src.Cols()*2/3, src.Rows()/4)
 		gocv.Circle(&src, glare, src.Cols()/12, color.RGBA{R: 255, G: 255, B: 255}, -1)
 		m := src.Cols() / 14
@@ -92,19 +95,36 @@ func RenderAttack(still gocv.Mat, a Attack, p Pose, w, h int) gocv.Mat {
 	defer hm.Close()
 	out := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(96, 104, 110, 0), h, w, gocv.MatTypeCV8UC3) // a plain wall
 	gocv.WarpPerspectiveWithParams(src, &out, hm, image.Pt(w, h), gocv.InterpolationLinear, gocv.BorderTransparent, color.RGBA{})
+	if a == AttackScreen || a == AttackReplay {
+		// Moire is the screen's pixel grid beating with the camera's: a pattern in the
+		// camera's pixels, over the screen only.
+		lit := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), src.Rows(), src.Cols(), gocv.MatTypeCV8UC1)
+		defer lit.Close()
+		screen := gocv.NewMat()
+		defer screen.Close()
+		gocv.WarpPerspective(lit, &screen, hm, image.Pt(w, h))
+		moire(out, screen)
+	}
 	return out
 }
 
-// moire multiplies the image by a fine diagonal grating, as a screen's pixel grid beats with
-// the camera's.
-func moire(m gocv.Mat) {
+// moire multiplies the pixels of m under mask by a faint, fine diagonal grating (6% deep,
+// a period of about 5 pixels), as a screen's pixel grid beats with the camera's. Saturated
+// pixels (the glare) stay saturated: the sensor clips there.
+func moire(m, mask gocv.Mat) {
 	rows, cols := m.Rows(), m.Cols()
-	for yy := 0; yy < rows; yy++ {
+	for y := 0; y < rows; y++ {
 		for x := 0; x < cols; x++ {
-			k := 0.88 + 0.12*math.Sin(float64(x+yy)*0.9)
-			v := m.GetVecbAt(yy, x)
+			if mask.GetUCharAt(y, x) < 128 {
+				continue
+			}
+			if m.GetUCharAt(y, x*3) >= 250 && m.GetUCharAt(y, x*3+1) >= 250 && m.GetUCharAt(y, x*3+2) >= 250 {
+				continue
+			}
+			k := 0.94 + 0.06*math.Sin(0.9*float64(x)+0.8*float64(y))
 			for c := 0; c < 3; c++ {
-				m.SetUCharAt(yy, x*3+c, uint8(math.Min(255, float64(v[c])*k)))
+				v := float64(m.GetUCharAt(y, x*3+c))
+				m.SetUCharAt(y, x*3+c, uint8(math.Min(255, v*k)))
 			}
 		}
 	}

@@ -247,7 +247,9 @@ func parseCertificate(t *TLV) (*Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.SerialNumber, _ = decodeInt(st, "serial number")
+	if c.SerialNumber, err = decodeInt(st, "serial number"); err != nil {
+		return nil, err
+	}
 	if _, err := field(tagSequence, "signature"); err != nil {
 		return nil, err
 	}

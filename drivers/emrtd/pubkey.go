@@ -127,8 +127,14 @@ func parseRSAKey(b []byte) (*rsa.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, _ := decodeInt(nt, "rsa modulus")
-	e, _ := decodeInt(et, "rsa exponent")
+	n, err := decodeInt(nt, "rsa modulus")
+	if err != nil {
+		return nil, err
+	}
+	e, err := decodeInt(et, "rsa exponent")
+	if err != nil {
+		return nil, err
+	}
 	if n.Sign() <= 0 || n.BitLen() < 512 || n.BitLen() > 8192 {
 		return nil, fmt.Errorf("rsa public key: modulus of %d bits out of range 512..8192", n.BitLen())
 	}
@@ -171,7 +177,9 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 		return nil, false, err
 	}
 	c := &ECCurve{H: 1}
-	c.P, _ = decodeInt(pt, "ec prime")
+	if c.P, err = decodeInt(pt, "ec prime"); err != nil {
+		return nil, false, err
+	}
 	if c.P.Sign() <= 0 || c.P.BitLen() < 128 || c.P.BitLen() > 521 || c.P.Bit(0) == 0 {
 		return nil, false, fmt.Errorf("ec parameters: prime of %d bits not acceptable", c.P.BitLen())
 	}
@@ -201,7 +209,9 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	c.N, _ = decodeInt(nt, "ec order")
+	if c.N, err = decodeInt(nt, "ec order"); err != nil {
+		return nil, false, err
+	}
 	if c.N.Sign() <= 0 || c.N.BitLen() > c.P.BitLen()+1 {
 		return nil, false, errors.New("ec parameters: order out of range")
 	}

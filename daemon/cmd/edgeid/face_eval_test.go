@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/models"
 )
 
@@ -96,7 +97,7 @@ func TestFacePadEvalRefusesPlanarAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, out, errOut := runCmd(t, "face", "pad-eval", "--json", "--models="+modelsDir, dir)
+	code, out, errOut := runCmd(t, "face", "pad-eval", "--json", "--models="+modelsDir, "--scene", "../../../testdata/face/astronaut.png", dir)
 	if code != 0 {
 		t.Fatalf("pad-eval: exit %d: %s", code, errOut)
 	}
@@ -105,11 +106,23 @@ func TestFacePadEvalRefusesPlanarAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for kind, a := range rep.Attacks {
-		if a.Attempts != 4 || a.Accepted != 0 {
+		want := 4 // one attempt per subject and still attack; a replay per subject that moves
+		if kind == pad.AttackReplay {
+			want = rep.Genuine.Subjects
+		}
+		if a.Attempts != want || a.Accepted != 0 {
 			t.Errorf("%s: %d of %d attacks accepted", kind, a.Accepted, a.Attempts)
 		}
 	}
 	if rep.Genuine.Subjects+rep.Genuine.NoMovement != 4 {
 		t.Errorf("genuine proxies: %+v", rep.Genuine)
+	}
+	// The printed photo's paper margin is found by the border cue on its own.
+	if p := rep.Attacks[pad.AttackPrint]; p.PassedAlone[pad.NameBorder] > 1 {
+		t.Errorf("border cue let %d of %d printed photos through", p.PassedAlone[pad.NameBorder], p.Attempts)
+	}
+	// A portrait in front of a striped flag is a real scene, not a border.
+	if rep.Scenes.Images != 1 || rep.Scenes.Flagged[pad.NameBorder] != 0 {
+		t.Errorf("scenes: %+v", rep.Scenes)
 	}
 }

@@ -306,6 +306,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	pol.RefuseStaleRevocations = cfg.Policy.StaleRevocations == "refuse"
 	pol.AccessKeyTimeout, pol.ReadTimeout = time.Duration(cfg.Policy.AccessKeyTimeout), time.Duration(cfg.Policy.ReadTimeout)
 	pol.CaptureTimeout, pol.CaptureWindow = time.Duration(cfg.Policy.CaptureTimeout), time.Duration(cfg.Policy.CaptureWindow)
+	pol.LivenessChecks = cfg.Policy.LivenessChecks
 	if pol.Liveness = cfg.Policy.Liveness; pol.Liveness {
 		// Frames of one face are linked at the calibrated FAR 1% distance.
 		rec, _ := man.Get(face.RecognizerModel)
