@@ -122,7 +122,7 @@ calibrate: build
 DEB_VERSION ?= 0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 DEB_ARCH    ?= $(shell dpkg --print-architecture)
 MKDEB        = $(GO) run ./deploy/build/mkdeb -version $(DEB_VERSION)
-deb: deb-native $(CROSS_ARCHES:%=deb-%)
+deb: deb-native $(patsubst %,deb-%,$(filter-out $(DEB_ARCH),$(CROSS_ARCHES)))
 
 deb-native: build
 	mkdir -p out

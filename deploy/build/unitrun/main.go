@@ -176,235 +176,319 @@ func run(ctx context.Context, o *opts) error {
 	slices.Sort(skipped)
 	fmt.Printf("unitrun: not emulated (systemd's own): %s\n", strings.Join(skipped, " "))
 
-	if t := svc.last("Type", "simple"); t != "notify" {
-		return fmt.Errorf("unit type %s: only Type=notify units are handled", t)
-	}
-	argv := strings.Fields(svc.last("ExecStart", ""))
-	if len(argv) == 0 || !filepath.IsAbs(argv[0]) || strings.ContainsAny(svc.last("ExecStart", ""), `"'%$\`) {
-		return fmt.Errorf("ExecStart=%s: want an absolute path and plain words (no prefixes, quotes, specifiers or variables)", svc.last("ExecStart", ""))
-	}
-	id, err := readIDs(o.root)
+	l, err := plan(o.root, svc)
 	if err != nil {
 		return err
 	}
-	user := svc.last("User", "root")
-	u, ok := id.users[user]
-	if !ok {
-		return fmt.Errorf("user %s (User=): not in the chroot", user)
+	name := strings.TrimSuffix(filepath.Base(o.unit), ".service")
+	if err := l.directories(o.root, svc); err != nil {
+		return err
 	}
-	gid := u[1]
+	removeCreds, err := l.credentials(o.root, name, svc)
+	if err != nil {
+		return err
+	}
+	defer removeCreds()
+	notes, closeSocket, err := l.notifySocket(o.root, name)
+	if err != nil {
+		return err
+	}
+	defer closeSocket()
+
+	p, err := l.start(o.root, notes)
+	if err != nil {
+		return err
+	}
+	defer p.kill()
+	if o.expect == "exit" {
+		return p.expectFailure(ctx, o.timeout)
+	}
+	return p.expectService(ctx, o)
+}
+
+// launch is how systemd would start the unit's main process.
+type launch struct {
+	argv                  []string
+	user                  string
+	uid, gid              int
+	groups                []uint32
+	umask                 int
+	watchdog, stopTimeout time.Duration
+	env                   []string
+}
+
+// plan reads what the unit says about its main process: the command, the user and groups
+// (from the chroot's passwd and group), the umask and the timeouts.
+func plan(root string, svc service) (*launch, error) {
+	if t := svc.last("Type", "simple"); t != "notify" {
+		return nil, fmt.Errorf("unit type %s: only Type=notify units are handled", t)
+	}
+	execStart := svc.last("ExecStart", "")
+	l := &launch{argv: strings.Fields(execStart), user: svc.last("User", "root")}
+	if len(l.argv) == 0 || !filepath.IsAbs(l.argv[0]) || strings.ContainsAny(execStart, `"'%$\`) {
+		return nil, fmt.Errorf("ExecStart=%s: want an absolute path and plain words (no prefixes, quotes, specifiers or variables)", execStart)
+	}
+	id, err := readIDs(root)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := id.users[l.user]
+	if !ok {
+		return nil, fmt.Errorf("user %s (User=): not in the chroot", l.user)
+	}
+	l.uid, l.gid = u[0], u[1]
 	if g := svc.last("Group", ""); g != "" {
-		if gid, ok = id.groups[g]; !ok {
-			return fmt.Errorf("group %s (Group=): not in the chroot", g)
+		if l.gid, ok = id.groups[g]; !ok {
+			return nil, fmt.Errorf("group %s (Group=): not in the chroot", g)
 		}
 	}
-	var groups []uint32
 	for _, line := range svc["SupplementaryGroups"] {
 		for _, g := range strings.Fields(line) {
 			n, ok := id.groups[g]
 			if !ok {
-				return fmt.Errorf("SupplementaryGroups: no group %s in the chroot", g)
+				return nil, fmt.Errorf("SupplementaryGroups: no group %s in the chroot", g)
 			}
-			groups = append(groups, uint32(n))
+			l.groups = append(l.groups, uint32(n))
 		}
 	}
 	umask, err := strconv.ParseUint(svc.last("UMask", "0022"), 8, 32)
 	if err != nil {
-		return fmt.Errorf("UMask: %w", err)
+		return nil, fmt.Errorf("UMask: %w", err)
 	}
-	watchdog, err := parseDuration(svc.last("WatchdogSec", "0"))
-	if err != nil {
-		return fmt.Errorf("WatchdogSec: %w", err)
+	l.umask = int(umask)
+	if l.watchdog, err = parseDuration(svc.last("WatchdogSec", "0")); err != nil {
+		return nil, fmt.Errorf("WatchdogSec: %w", err)
 	}
-	stopTimeout, err := parseDuration(svc.last("TimeoutStopSec", "90s"))
-	if err != nil {
-		return fmt.Errorf("TimeoutStopSec: %w", err)
+	if l.stopTimeout, err = parseDuration(svc.last("TimeoutStopSec", "90s")); err != nil {
+		return nil, fmt.Errorf("TimeoutStopSec: %w", err)
 	}
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
-		"USER=" + user, "LOGNAME=" + user, "HOME=/", "SHELL=/usr/sbin/nologin"}
+	l.env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+		"USER=" + l.user, "LOGNAME=" + l.user, "HOME=/", "SHELL=/usr/sbin/nologin"}
+	if l.watchdog > 0 {
+		l.env = append(l.env, "WATCHDOG_USEC="+strconv.FormatInt(l.watchdog.Microseconds(), 10))
+	}
+	return l, nil
+}
 
-	// StateDirectory: made and handed to the user; ConfigurationDirectory: must exist.
+// directories makes the StateDirectory and hands it to the user, and checks that the
+// ConfigurationDirectory exists (systemd leaves its owner alone).
+func (l *launch) directories(root string, svc service) error {
 	for _, d := range strings.Fields(strings.Join(svc["StateDirectory"], " ")) {
 		mode, err := strconv.ParseUint(svc.last("StateDirectoryMode", "0755"), 8, 32)
 		if err != nil {
 			return fmt.Errorf("StateDirectoryMode: %w", err)
 		}
-		p := filepath.Join(o.root, "var/lib", d)
+		p := filepath.Join(root, "var/lib", d)
 		if err := os.MkdirAll(p, os.FileMode(mode)); err != nil {
 			return err
 		}
-		if err := os.Chown(p, u[0], gid); err != nil {
+		if err := os.Chown(p, l.uid, l.gid); err != nil {
 			return err
 		}
 		if err := os.Chmod(p, os.FileMode(mode)); err != nil {
 			return err
 		}
-		env = append(env, "STATE_DIRECTORY=/var/lib/"+d)
+		l.env = append(l.env, "STATE_DIRECTORY=/var/lib/"+d)
 	}
 	for _, d := range strings.Fields(strings.Join(svc["ConfigurationDirectory"], " ")) {
-		st, err := os.Stat(filepath.Join(o.root, "etc", d))
+		st, err := os.Stat(filepath.Join(root, "etc", d))
 		if err != nil {
 			return fmt.Errorf("ConfigurationDirectory=%s: %w", d, err)
 		}
 		if want := svc.last("ConfigurationDirectoryMode", ""); want != "" && fmt.Sprintf("%04o", st.Mode().Perm()) != want {
 			fmt.Printf("unitrun: /etc/%s has mode %04o, the unit asks %s\n", d, st.Mode().Perm(), want)
 		}
-		env = append(env, "CONFIGURATION_DIRECTORY=/etc/"+d)
+		l.env = append(l.env, "CONFIGURATION_DIRECTORY=/etc/"+d)
 	}
+	return nil
+}
 
-	// Credentials: copies readable by the service user only.
-	name := strings.TrimSuffix(filepath.Base(o.unit), ".service")
-	credRel := "run/credentials/" + name + ".service"
-	if creds := svc["LoadCredential"]; len(creds) > 0 {
-		dir := filepath.Join(o.root, credRel)
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			return err
-		}
-		if err := os.Mkdir(dir, 0o500); err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		for _, c := range creds {
-			cid, src, ok := strings.Cut(c, ":")
-			if !ok || strings.Contains(cid, "/") {
-				return fmt.Errorf("LoadCredential=%s: want ID:PATH", c)
-			}
-			b, err := os.ReadFile(filepath.Join(o.root, src))
-			if err != nil {
-				return fmt.Errorf("LoadCredential=%s: %w", c, err)
-			}
-			p := filepath.Join(dir, cid)
-			if err := os.WriteFile(p, b, 0o400); err != nil {
-				return err
-			}
-			if err := os.Chown(p, u[0], gid); err != nil {
-				return err
-			}
-		}
-		if err := os.Chown(dir, u[0], gid); err != nil {
-			return err
-		}
-		env = append(env, "CREDENTIALS_DIRECTORY=/"+credRel)
+// credentials copies each LoadCredential file to /run/credentials/NAME.service, readable by
+// the service user only, and returns what removes them.
+func (l *launch) credentials(root, name string, svc service) (func(), error) {
+	creds := svc["LoadCredential"]
+	if len(creds) == 0 {
+		return func() {}, nil
 	}
+	rel := "run/credentials/" + name + ".service"
+	dir := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		return nil, err
+	}
+	remove := func() { os.RemoveAll(dir) }
+	for _, c := range creds {
+		cid, src, ok := strings.Cut(c, ":")
+		if !ok || strings.Contains(cid, "/") {
+			remove()
+			return nil, fmt.Errorf("LoadCredential=%s: want ID:PATH", c)
+		}
+		b, err := os.ReadFile(filepath.Join(root, src))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, cid), b, 0o400)
+		}
+		if err == nil {
+			err = os.Chown(filepath.Join(dir, cid), l.uid, l.gid)
+		}
+		if err != nil {
+			remove()
+			return nil, fmt.Errorf("LoadCredential=%s: %w", c, err)
+		}
+	}
+	if err := os.Chown(dir, l.uid, l.gid); err != nil {
+		remove()
+		return nil, err
+	}
+	l.env = append(l.env, "CREDENTIALS_DIRECTORY=/"+rel)
+	return remove, nil
+}
 
-	// The notification socket, in the chroot's /run.
-	sockRel := "run/unitrun-" + name + ".notify"
-	sockPath := filepath.Join(o.root, sockRel)
-	os.Remove(sockPath)
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+// notifySocket listens on a datagram socket in the chroot's /run, as $NOTIFY_SOCKET, and
+// passes on each line the service sends.
+func (l *launch) notifySocket(root, name string) (<-chan string, func(), error) {
+	rel := "run/unitrun-" + name + ".notify"
+	path := filepath.Join(root, rel)
+	os.Remove(path)
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer os.Remove(sockPath)
-	defer conn.Close()
-	if err := os.Chown(sockPath, u[0], gid); err != nil {
-		return err
+	closeFn := func() {
+		conn.Close()
+		os.Remove(path)
 	}
-	env = append(env, "NOTIFY_SOCKET=/"+sockRel)
-	if watchdog > 0 {
-		env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(watchdog.Microseconds(), 10))
+	if err := os.Chown(path, l.uid, l.gid); err != nil {
+		closeFn()
+		return nil, nil, err
 	}
+	l.env = append(l.env, "NOTIFY_SOCKET=/"+rel)
 	notes := make(chan string, 64)
 	go func() {
+		defer close(notes)
 		buf := make([]byte, 4096)
 		for {
 			n, err := conn.Read(buf)
 			if err != nil {
-				close(notes)
 				return
 			}
-			for _, l := range strings.Split(string(buf[:n]), "\n") {
-				if l != "" {
-					notes <- l
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if line != "" {
+					notes <- line
 				}
 			}
 		}
 	}()
+	return notes, closeFn, nil
+}
 
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: env, Dir: "/", Stdout: prefixed("daemon| "), Stderr: prefixed("daemon| "),
-		SysProcAttr: &syscall.SysProcAttr{Chroot: o.root, Setpgid: true,
-			Credential: &syscall.Credential{Uid: uint32(u[0]), Gid: uint32(gid), Groups: groups}}}
-	old := syscall.Umask(int(umask))
-	err = cmd.Start()
+// proc is the started main process.
+type proc struct {
+	cmd    *exec.Cmd
+	l      *launch
+	notes  <-chan string
+	exited chan error
+	start  time.Time
+}
+
+// start runs the main process chrooted, as the user, with the unit's umask, in a process
+// group of its own.
+func (l *launch) start(root string, notes <-chan string) (*proc, error) {
+	cmd := &exec.Cmd{Path: l.argv[0], Args: l.argv, Env: l.env, Dir: "/", Stdout: prefixed("daemon| "), Stderr: prefixed("daemon| "),
+		SysProcAttr: &syscall.SysProcAttr{Chroot: root, Setpgid: true,
+			Credential: &syscall.Credential{Uid: uint32(l.uid), Gid: uint32(l.gid), Groups: l.groups}}}
+	old := syscall.Umask(l.umask)
+	err := cmd.Start()
 	syscall.Umask(old)
 	if err != nil {
-		return fmt.Errorf("start %s in the chroot as %s: %w", argv[0], user, err)
+		return nil, fmt.Errorf("start %s in the chroot as %s: %w", l.argv[0], l.user, err)
 	}
-	fmt.Printf("unitrun: started %s as %s (uid %d gid %d, %d supplementary groups), umask %04o\n", strings.Join(argv, " "), user, u[0], gid, len(groups), umask)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the whole process group, whatever happens
-	start := time.Now()
-	since := func() string { return fmt.Sprintf("%.1f s", time.Since(start).Seconds()) }
+	fmt.Printf("unitrun: started %s as %s (uid %d gid %d, %d supplementary groups), umask %04o\n",
+		strings.Join(l.argv, " "), l.user, l.uid, l.gid, len(l.groups), l.umask)
+	p := &proc{cmd: cmd, l: l, notes: notes, exited: make(chan error, 1), start: time.Now()}
+	go func() { p.exited <- cmd.Wait() }()
+	return p, nil
+}
 
-	// wait reads notifications until want arrives or the process exits.
-	wait := func(want string, limit time.Duration) (bool, error) {
-		t := time.NewTimer(limit)
-		defer t.Stop()
-		for {
-			select {
-			case n, ok := <-notes:
-				if !ok {
-					return false, errors.New("notification socket closed")
-				}
-				fmt.Printf("unitrun: %s after %s\n", n, since())
-				if n == want {
-					return true, nil
-				}
-			case err := <-exited:
-				exited <- err
-				return false, nil
-			case <-t.C:
-				return false, nil
-			case <-ctx.Done():
-				return false, ctx.Err()
-			}
-		}
-	}
+// kill ends the whole process group, whatever state it is in.
+func (p *proc) kill() { syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
 
-	if o.expect == "exit" {
-		ready, err := wait("READY=1", o.timeout)
-		if err != nil {
-			return err
-		}
-		if ready {
-			return errors.New("the process reported READY=1; expected it to refuse to start")
-		}
+func (p *proc) since() string { return fmt.Sprintf("%.1f s", time.Since(p.start).Seconds()) }
+
+// wait reads notifications until want arrives (true), or the process exits or limit passes
+// (false).
+func (p *proc) wait(ctx context.Context, want string, limit time.Duration) (bool, error) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for {
 		select {
-		case err := <-exited:
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				return fmt.Errorf("the process exited with status 0 (or could not be waited for: %v); expected a failure", err)
+		case n, ok := <-p.notes:
+			if !ok {
+				return false, errors.New("notification socket closed")
 			}
-			fmt.Printf("unitrun: exited with status %d after %s, before READY=1, as expected\n", ee.ExitCode(), since())
-			return nil
-		default:
-			return fmt.Errorf("still running after %s", o.timeout)
+			fmt.Printf("unitrun: %s after %s\n", n, p.since())
+			if n == want {
+				return true, nil
+			}
+		case err := <-p.exited:
+			p.exited <- err // for the caller
+			return false, nil
+		case <-t.C:
+			return false, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
 		}
 	}
+}
 
-	ready, err := wait("READY=1", o.timeout)
+// expectFailure wants the process to exit with a non-zero status before READY=1.
+func (p *proc) expectFailure(ctx context.Context, timeout time.Duration) error {
+	ready, err := p.wait(ctx, "READY=1", timeout)
+	if err != nil {
+		return err
+	}
+	if ready {
+		return errors.New("the process reported READY=1; expected it to refuse to start")
+	}
+	select {
+	case err := <-p.exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return fmt.Errorf("the process exited with status 0 (or could not be waited for: %v); expected a failure", err)
+		}
+		fmt.Printf("unitrun: exited with status %d after %s, before READY=1, as expected\n", ee.ExitCode(), p.since())
+		return nil
+	default:
+		return fmt.Errorf("still running after %s", timeout)
+	}
+}
+
+// expectService wants READY=1, then (with -watchdog) a WATCHDOG=1, an answer from -healthz,
+// and on SIGTERM STOPPING=1 and exit status 0 within TimeoutStopSec.
+func (p *proc) expectService(ctx context.Context, o *opts) error {
+	ready, err := p.wait(ctx, "READY=1", o.timeout)
 	if err != nil {
 		return err
 	}
 	if !ready {
 		select {
-		case err := <-exited:
+		case err := <-p.exited:
 			return fmt.Errorf("the process exited before READY=1: %v", err)
 		default:
 			return fmt.Errorf("no READY=1 within %s", o.timeout)
 		}
 	}
 	if o.watchdog {
-		if watchdog == 0 {
+		if p.l.watchdog == 0 {
 			return errors.New("-watchdog, but the unit sets no WatchdogSec")
 		}
-		ok, err := wait("WATCHDOG=1", watchdog)
+		ok, err := p.wait(ctx, "WATCHDOG=1", p.l.watchdog)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("no WATCHDOG=1 within WatchdogSec=%s", watchdog)
+			return fmt.Errorf("no WATCHDOG=1 within WatchdogSec=%s", p.l.watchdog)
 		}
 	}
 	if o.healthz != "" {
@@ -413,20 +497,20 @@ func run(ctx context.Context, o *opts) error {
 		}
 	}
 	stopAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
-	stopping, err := wait("STOPPING=1", stopTimeout)
+	stopping, err := p.wait(ctx, "STOPPING=1", p.l.stopTimeout)
 	if err != nil {
 		return err
 	}
 	select {
-	case err := <-exited:
+	case err := <-p.exited:
 		if err != nil {
 			return fmt.Errorf("after SIGTERM: %v", err)
 		}
-	case <-time.After(stopTimeout - time.Since(stopAt)):
-		return fmt.Errorf("still running %s after SIGTERM (TimeoutStopSec)", stopTimeout)
+	case <-time.After(p.l.stopTimeout - time.Since(stopAt)):
+		return fmt.Errorf("still running %s after SIGTERM (TimeoutStopSec)", p.l.stopTimeout)
 	}
 	if !stopping {
 		return errors.New("exited on SIGTERM without STOPPING=1")
