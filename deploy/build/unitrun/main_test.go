@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// TestParseUnit reads the daemon's own unit: the settings unitrun acts on must come out whole.
-func TestParseUnit(t *testing.T) {
+// daemonUnit parses the daemon's own unit file.
+func daemonUnit(t *testing.T) service {
+	t.Helper()
 	f, err := os.Open("../../../systemd/edgeid.service")
 	if err != nil {
 		t.Fatal(err)
@@ -20,6 +21,12 @@ func TestParseUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// TestParseUnit reads the daemon's own unit: the settings unitrun acts on must come out whole.
+func TestParseUnit(t *testing.T) {
+	svc := daemonUnit(t)
 	for key, want := range map[string]string{
 		"Type":           "notify",
 		"ExecStart":      "/usr/bin/edgeid run --config /etc/edgeid/edgeid.json",
@@ -82,16 +89,7 @@ func fakeRoot(t *testing.T) (string, service) {
 			t.Fatal(err)
 		}
 	}
-	f, err := os.Open("../../../systemd/edgeid.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	svc, err := parseUnit(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root, svc
+	return root, daemonUnit(t)
 }
 
 // TestLaunch prepares the daemon's unit in a fake root: user, groups, umask, timeouts, the
