@@ -12,7 +12,7 @@ import (
 )
 
 // A Cue measures one artefact of a presented photo or screen in a single camera frame: higher
-// means more like an attack. The kiosk measures the configured cues on each frame as it
+// means more like an attack. The kiosk measures every cue of its Suite on each kept frame as it
 // arrives and keeps only the numbers (Frame.Cues), never the image; a CueCheck then judges the
 // whole capture. A trained PAD model scoring single frames plugs in here as another Cue.
 type Cue interface {
