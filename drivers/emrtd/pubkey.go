@@ -93,7 +93,11 @@ func parseSPKI(t *TLV) (any, error) {
 	}
 	switch {
 	case alg.OID.Equal(oidRSAEncryption), alg.OID.Equal(oidRSAPSS):
-		return parseRSAKey(key)
+		k, err := parseRSAKey(key)
+		if err != nil {
+			return nil, err // a nil interface, not a nil *rsa.PublicKey inside one
+		}
+		return k, nil
 	case alg.OID.Equal(oidECPublicKey):
 		if alg.Params == nil {
 			return nil, errors.New("ec public key: implicitly-CA parameters are not supported (no curve given)")
