@@ -128,6 +128,7 @@ type Opts struct {
 type Kiosk struct {
 	p      Parts
 	o      Opts
+	pad    pad.Suite // the presentation-attack checks, built once when Policy.Liveness is on
 	events *broadcaster
 }
 
@@ -164,7 +165,14 @@ func New(p Parts, o Opts) (*Kiosk, error) {
 			return pad.NewChallenge(mrand.New(mrand.NewChaCha8(seed)), n, started)
 		}
 	}
-	return &Kiosk{p: p, o: o, events: newBroadcaster()}, nil
+	k := &Kiosk{p: p, o: o, events: newBroadcaster()}
+	if o.Policy.Liveness {
+		var err error
+		if k.pad, err = o.Policy.padSuite(); err != nil {
+			return nil, fmt.Errorf("kiosk: %w", err)
+		}
+	}
+	return k, nil
 }
 
 // Subscribe returns a channel of events and a function that ends the subscription.
@@ -407,7 +415,6 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 	var ch pad.Challenge
 	var frames []pad.Frame
 	moves := 0
-	suite, _ := k.o.Policy.padSuite() // checked in New
 	if live {
 		ch = k.o.NewChallenge(k.o.Now())
 		k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: "move_" + string(ch.Moves[0])})
@@ -440,7 +447,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 		keep := live && err == nil && (len(frames) == 0 || at.Sub(frames[len(frames)-1].At) >= 100*time.Millisecond)
 		var cues map[string]float64
 		if keep {
-			cues = pad.MeasureCues(frame, a.Face, suite.Cues)
+			cues = pad.MeasureCues(frame, a.Face, k.pad.Cues)
 		}
 		frame.Close()
 		switch {
@@ -459,7 +466,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 		}
 		if keep {
 			frames = append(frames, pad.Frame{At: at, Analysis: a, Cues: cues})
-			if n := int(suite.Challenge.Score(frames, ch).Value); n > moves {
+			if n := int(k.pad.Challenge.Score(frames, ch).Value); n > moves {
 				moves = n
 				detail := "move_done"
 				if moves < len(ch.Moves) {
@@ -488,7 +495,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (match.Template, []st
 		}
 	}
 	if live && len(frames) > 0 {
-		r := suite.Evaluate(frames, ch)
+		r := k.pad.Evaluate(frames, ch)
 		var parts []string
 		for _, s := range r.Scores {
 			parts = append(parts, s.String())

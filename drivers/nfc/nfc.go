@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Reader is one contactless reader.
@@ -110,3 +111,16 @@ var (
 	// ErrBusy: WaitCard was called while a card is still open.
 	ErrBusy = errors.New("reader busy with another card")
 )
+
+// Sleep waits for d or until ctx ends, whichever comes first; readers use it between polls and
+// retries so that a cancelled check stops at once.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

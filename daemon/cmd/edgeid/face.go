@@ -40,6 +40,20 @@ func (f *faceFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "OpenCV threads (0: OpenCV's default)")
 }
 
+// sameFaceDistance is the template distance at which the liveness checks link the frames of
+// one face: the recognizer's calibrated FAR 1% threshold.
+func sameFaceDistance(man *models.Manifest) (float64, error) {
+	rec, err := man.Get(face.RecognizerModel)
+	if err != nil {
+		return 0, err
+	}
+	d, ok := rec.Thresholds["far_1e-2"]
+	if !ok || d <= 0 {
+		return 0, errors.New("the model manifest has no far_1e-2 threshold to link the frames of one face")
+	}
+	return d, nil
+}
+
 // engine loads the models and, when a decision is wanted, resolves the threshold.
 func (f *faceFlags) engine(decide bool) (*face.Engine, float64, error) {
 	man, err := models.Builtin()

@@ -94,13 +94,9 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := man.Get(face.RecognizerModel)
+	sameFace, err := sameFaceDistance(man)
 	if err != nil {
 		return err
-	}
-	sameFace, ok := rec.Thresholds["far_1e-2"]
-	if !ok {
-		return fmt.Errorf("the model manifest has no far_1e-2 threshold to link the frames of one face")
 	}
 	suite, err := pad.NewSuite(required, sameFace)
 	if err != nil {

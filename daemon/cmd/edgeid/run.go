@@ -308,10 +308,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	pol.CaptureTimeout, pol.CaptureWindow = time.Duration(cfg.Policy.CaptureTimeout), time.Duration(cfg.Policy.CaptureWindow)
 	pol.LivenessChecks = cfg.Policy.LivenessChecks
 	if pol.Liveness = cfg.Policy.Liveness; pol.Liveness {
-		// Frames of one face are linked at the calibrated FAR 1% distance.
-		rec, _ := man.Get(face.RecognizerModel)
-		if pol.LivenessSameFace = rec.Thresholds["far_1e-2"]; pol.LivenessSameFace == 0 {
-			return errors.New("the model manifest has no far_1e-2 threshold for the liveness checks")
+		if pol.LivenessSameFace, err = sameFaceDistance(man); err != nil {
+			return err
 		}
 	} else {
 		log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")

@@ -264,7 +264,7 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 			}
 			if err != nil {
 				r.setHealth(err)
-				if err := sleep(ctx, r.opts.Poll); err != nil {
+				if err := nfc.Sleep(ctx, r.opts.Poll); err != nil {
 					return nil, err
 				}
 				continue
@@ -312,17 +312,6 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 		r.open = true
 		r.mu.Unlock()
 		return c, nil
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
+
+	"github.com/edgeid/edgeid/drivers/nfc"
 )
 
 // Counters count the bytes and transactions on the host link, both directions, status polls
@@ -33,18 +35,6 @@ type link interface {
 	asleep()
 	String() string
 	close() error
-}
-
-// sleepCtx sleeps for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // packetIO is a bus where each read transaction starts at the beginning of the pending frame,
@@ -105,7 +95,7 @@ func waitReady(ctx context.Context, p packetIO, irq gpio.PinIn, poll time.Durati
 		if !time.Now().Before(deadline) {
 			return ErrTimeout
 		}
-		if err := sleepCtx(ctx, poll); err != nil {
+		if err := nfc.Sleep(ctx, poll); err != nil {
 			return err
 		}
 	}
@@ -159,7 +149,7 @@ func (l *i2cLink) send(ctx context.Context, frame []byte) error {
 	if err != nil && l.sleeping {
 		// A powered-down PN532 may not acknowledge the address that wakes it: give it the
 		// wake-up time (UM0701: about 1 ms) and write again.
-		if serr := sleepCtx(ctx, 2*time.Millisecond); serr != nil {
+		if serr := nfc.Sleep(ctx, 2*time.Millisecond); serr != nil {
 			return serr
 		}
 		err = l.writeFrame(frame)

@@ -24,6 +24,8 @@ import (
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
+
+	"github.com/edgeid/edgeid/drivers/nfc"
 )
 
 // Errors a caller may match with errors.Is.
@@ -255,13 +257,13 @@ func (d *Dev) Init(ctx context.Context) error {
 		if err := d.opts.Reset.Out(gpio.Low); err != nil {
 			return fmt.Errorf("pn532: reset low: %w", err)
 		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+		if err := nfc.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 		if err := d.opts.Reset.Out(gpio.High); err != nil {
 			return fmt.Errorf("pn532: reset high: %w", err)
 		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+		if err := nfc.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 		d.link.asleep()

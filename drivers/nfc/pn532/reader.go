@@ -101,7 +101,7 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 			wait := r.backoff
 			r.backoff = min(2*r.backoff, r.opts.MaxBackoff)
 			r.mu.Unlock()
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := nfc.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 			if err := r.dev.Init(ctx); err != nil {
@@ -132,7 +132,7 @@ func (r *Reader) WaitCard(ctx context.Context) (nfc.Card, error) {
 			r.mu.Unlock()
 			return c, nil
 		}
-		if err := sleepCtx(ctx, r.opts.Poll); err != nil {
+		if err := nfc.Sleep(ctx, r.opts.Poll); err != nil {
 			return nil, err
 		}
 	}
@@ -255,7 +255,7 @@ func (c *Card) WaitRemoved(ctx context.Context) error {
 			}
 			return nil
 		}
-		if err := sleepCtx(ctx, c.r.opts.PresencePoll); err != nil {
+		if err := nfc.Sleep(ctx, c.r.opts.PresencePoll); err != nil {
 			return err
 		}
 	}
