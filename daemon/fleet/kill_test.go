@@ -102,7 +102,9 @@ func TestKioskKilledLosesNothing(t *testing.T) {
 	t.Logf("killed after %d acknowledged appends; %d records at the collector so far", acked, col.n.Load())
 
 	db, log, cl := kioskParts(t, dir, b.URL, b.ClientTLS("kiosk-1"))
-	defer db.Halt()
+	// A cleanup, not a defer: cleanups run after defers and in reverse order, so the worker
+	// started below by run stops before the store closes under it.
+	t.Cleanup(func() { db.Halt() })
 	head, _ := log.Head()
 	if head < acked {
 		t.Fatalf("head after restart: %d, but %d were acknowledged", head, acked)

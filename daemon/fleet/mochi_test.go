@@ -32,7 +32,9 @@ func TestClientInProcessBroker(t *testing.T) {
 	}
 
 	db := openStore(t, t.TempDir())
-	defer db.Halt()
+	// A cleanup, not a defer: cleanups run after defers and in reverse order, so the worker
+	// started below by run stops before the store closes under it.
+	t.Cleanup(func() { db.Halt() })
 	revs := newRevs(t, db, fleetKey)
 	log, err := audit.New(db, &audit.Opts{Kiosk: "kiosk-1", SigningKey: kioskKey, DocKey: bytes.Repeat([]byte{5}, 32), CheckpointEvery: 5})
 	if err != nil {
