@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/apdu"
 )
 
 // internalAuthenticate is the chip-side exchange of Active Authentication (ICAO 9303-11
@@ -15,11 +15,11 @@ func internalAuthenticate(ctx context.Context, c *channel, o *ReadOpts) (*AAExch
 	if _, err := io.ReadFull(o.Rand, chal); err != nil {
 		return nil, fmt.Errorf("active authentication: randomness: %w", err)
 	}
-	ne := sm.MaxShortNe
+	ne := apdu.MaxShortNe
 	if o.ExtendedLength {
-		ne = sm.MaxExtNe
+		ne = apdu.MaxExtNe
 	}
-	sig, err := c.expectOK(ctx, "INTERNAL AUTHENTICATE", sm.Command{INS: 0x88, Data: chal, Ne: ne})
+	sig, err := c.expectOK(ctx, "INTERNAL AUTHENTICATE", apdu.Command{INS: 0x88, Data: chal, Ne: ne})
 	if err != nil {
 		return &AAExchange{Challenge: chal}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
 )
 
@@ -19,7 +20,7 @@ func bac(ctx context.Context, c *channel, key AccessKey, rand io.Reader) error {
 	kenc := sm.KDF(sm.TDES, seed, sm.CounterEnc)
 	kmac := sm.KDF(sm.TDES, seed, sm.CounterMAC)
 
-	rndIC, err := c.expectOK(ctx, "bac: GET CHALLENGE", sm.Command{INS: 0x84, Ne: 8})
+	rndIC, err := c.expectOK(ctx, "bac: GET CHALLENGE", apdu.Command{INS: 0x84, Ne: 8})
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,7 @@ func bac(ctx context.Context, c *channel, key AccessKey, rand io.Reader) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.transmit(ctx, sm.Command{INS: 0x82, Data: append(eIFD, mIFD...), Ne: 40})
+	r, err := c.transmit(ctx, apdu.Command{INS: 0x82, Data: append(eIFD, mIFD...), Ne: 40})
 	if err != nil {
 		return fmt.Errorf("bac: EXTERNAL AUTHENTICATE: %w", err)
 	}

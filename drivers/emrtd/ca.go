@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
 )
@@ -112,7 +113,7 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 	}
 	if ch.cipher == sm.TDES {
 		data := append(EncodeTLV(Tag(0x91), pkBytes), kid...)
-		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set KAT", sm.Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: data}); err != nil {
+		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set KAT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: data}); err != nil {
 			return err
 		}
 	} else {
@@ -121,10 +122,10 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 			return err
 		}
 		data := append(EncodeTLV(Tag(0x80), oidDER[2:]), kid...)
-		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set AT", sm.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: data}); err != nil {
+		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set AT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: data}); err != nil {
 			return err
 		}
-		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", sm.Command{INS: 0x86, Data: EncodeTLV(Tag(0x7C), EncodeTLV(Tag(0x80), pkBytes)), Ne: 256})
+		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", apdu.Command{INS: 0x86, Data: EncodeTLV(Tag(0x7C), EncodeTLV(Tag(0x80), pkBytes)), Ne: 256})
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
 )
@@ -213,7 +214,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 	mse := EncodeTLV(Tag(0x80), oidDER[2:])
 	mse = append(mse, EncodeTLV(Tag(0x83), []byte{byte(key.Kind())})...)
 	mse = append(mse, EncodeTLV(Tag(0x84), []byte{byte(ch.paramID)})...)
-	r, err := c.transmit(ctx, sm.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
+	r, err := c.transmit(ctx, apdu.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
 	if err != nil {
 		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
 	}
@@ -221,7 +222,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
 	}
 
-	ga := func(step string, chained bool, tag int, v []byte) (sm.Response, error) {
+	ga := func(step string, chained bool, tag int, v []byte) (apdu.Response, error) {
 		cla := byte(0)
 		if chained {
 			cla = 0x10
@@ -232,7 +233,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		} else {
 			data = EncodeTLV(Tag(0x7C), EncodeTLV(Tag(tag), v))
 		}
-		r, err := c.transmit(ctx, sm.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
+		r, err := c.transmit(ctx, apdu.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
 		if err != nil {
 			return r, fmt.Errorf("pace %s: %w", step, err)
 		}

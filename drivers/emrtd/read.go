@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
 )
 
@@ -59,9 +60,9 @@ func (o *ReadOpts) validate() error {
 	default:
 		return fmt.Errorf("read: unknown access %q (want auto, pace or bac)", o.Access)
 	}
-	max := sm.MaxShortNe
+	max := apdu.MaxShortNe
 	if o.ExtendedLength {
-		max = sm.MaxExtNe
+		max = apdu.MaxExtNe
 	}
 	if o.MaxLe == 0 {
 		o.MaxLe = max
@@ -192,7 +193,7 @@ const maxReestablish = 4
 
 // selectFile selects an EF by file identifier (P2 0C: no response data).
 func selectFile(ctx context.Context, c *channel, name string, fid uint16) error {
-	r, err := c.transmit(ctx, sm.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}})
+	r, err := c.transmit(ctx, apdu.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}})
 	if err != nil {
 		return fmt.Errorf("SELECT %s: %w", name, err)
 	}
@@ -259,22 +260,22 @@ func tlvTotalLen(b []byte, name string) (int, error) {
 }
 
 // readBinary reads up to ne bytes at offset from the selected file.
-func readBinary(ctx context.Context, c *channel, offset, ne int) (sm.Response, error) {
+func readBinary(ctx context.Context, c *channel, offset, ne int) (apdu.Response, error) {
 	if offset <= 0x7FFF {
-		return c.transmit(ctx, sm.Command{INS: 0xB0, P1: byte(offset >> 8), P2: byte(offset), Ne: ne})
+		return c.transmit(ctx, apdu.Command{INS: 0xB0, P1: byte(offset >> 8), P2: byte(offset), Ne: ne})
 	}
 	// Odd INS: the offset travels in DO'54', the data come back in DO'53'.
 	off := []byte{byte(offset >> 16), byte(offset >> 8), byte(offset)}
 	for len(off) > 1 && off[0] == 0 {
 		off = off[1:]
 	}
-	r, err := c.transmit(ctx, sm.Command{INS: 0xB1, Data: append([]byte{0x54, byte(len(off))}, off...), Ne: ne})
+	r, err := c.transmit(ctx, apdu.Command{INS: 0xB1, Data: append([]byte{0x54, byte(len(off))}, off...), Ne: ne})
 	if err != nil || (r.SW != 0x9000 && r.SW != 0x6282) || len(r.Data) == 0 {
 		return r, err
 	}
 	t, err := ParseTLVExpect(r.Data, 0x53)
 	if err != nil {
-		return sm.Response{}, fmt.Errorf("%w: READ BINARY (B1) at %d: %v", ErrProtocol, offset, err)
+		return apdu.Response{}, fmt.Errorf("%w: READ BINARY (B1) at %d: %v", ErrProtocol, offset, err)
 	}
 	r.Data = t.Value
 	return r, nil
@@ -312,7 +313,7 @@ func readFileID(ctx context.Context, c *channel, name string, fid uint16, opts *
 		var se *StatusError
 		if errors.As(err, &se) && se.sessionEnded && (se.SW == 0x6700 || se.SW>>8 == 0x6C) {
 			// The chip refused the length in the clear and dropped secure messaging.
-			return nil, &leRefused{le: want, extended: want > sm.MaxShortNe || opts.ExtendedLength, sw: se.SW, err: err}
+			return nil, &leRefused{le: want, extended: want > apdu.MaxShortNe || opts.ExtendedLength, sw: se.SW, err: err}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("READ BINARY %s at %d: %w", name, len(data), err)
@@ -362,7 +363,7 @@ func readFileID(ctx context.Context, c *channel, name string, fid uint16, opts *
 func emrtdAID() []byte { return []byte{0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01} }
 
 func selectApplication(ctx context.Context, c *channel) error {
-	_, err := c.expectOK(ctx, "SELECT eMRTD application", sm.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: emrtdAID()})
+	_, err := c.expectOK(ctx, "SELECT eMRTD application", apdu.Command{INS: 0xA4, P1: 0x04, P2: 0x0C, Data: emrtdAID()})
 	return err
 }
 
@@ -430,7 +431,7 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 		b, err := readFile(ctx, c, name, &o, info)
 		for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
 			if lr.extended {
-				o.ExtendedLength, o.MaxLe = false, sm.MaxShortNe
+				o.ExtendedLength, o.MaxLe = false, apdu.MaxShortNe
 			} else if next := nextLe(lr.le); next > 0 {
 				o.MaxLe = next
 				if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
 )
 
@@ -111,9 +112,9 @@ type channel struct {
 	stats LinkStats
 }
 
-func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, error) {
+func (c *channel) transmit(ctx context.Context, cmd apdu.Command) (apdu.Response, error) {
 	if err := ctx.Err(); err != nil {
-		return sm.Response{}, err
+		return apdu.Response{}, err
 	}
 	var raw []byte
 	var err error
@@ -123,7 +124,7 @@ func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, er
 		raw, err = cmd.Bytes()
 	}
 	if err != nil {
-		return sm.Response{}, err
+		return apdu.Response{}, err
 	}
 	resp, err := c.t.Transceive(ctx, raw)
 	c.stats.APDUs++
@@ -131,15 +132,15 @@ func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, er
 	c.stats.BytesReceived += int64(len(resp))
 	c.stats.Blocks += isoBlocks(len(raw)) + isoBlocks(len(resp))
 	if err != nil {
-		return sm.Response{}, fmt.Errorf("transceive: %w", err)
+		return apdu.Response{}, fmt.Errorf("transceive: %w", err)
 	}
 	if len(resp) > maxResponse {
-		return sm.Response{}, fmt.Errorf("%w: response of %d bytes exceeds %d", ErrProtocol, len(resp), maxResponse)
+		return apdu.Response{}, fmt.Errorf("%w: response of %d bytes exceeds %d", ErrProtocol, len(resp), maxResponse)
 	}
 	if c.sm == nil {
-		r, err := sm.ParseResponse(resp)
+		r, err := apdu.ParseResponse(resp)
 		if err != nil {
-			return sm.Response{}, fmt.Errorf("%w: %v", ErrProtocol, err)
+			return apdu.Response{}, fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
 		return r, nil
 	}
@@ -149,18 +150,18 @@ func (c *channel) transmit(ctx context.Context, cmd sm.Command) (sm.Response, er
 		if errors.As(err, &so) {
 			// The chip dropped secure messaging; nothing more can be read in this session.
 			c.sm = nil
-			return sm.Response{}, &StatusError{Op: "secure messaging ended by the chip", SW: so.SW, sessionEnded: true}
+			return apdu.Response{}, &StatusError{Op: "secure messaging ended by the chip", SW: so.SW, sessionEnded: true}
 		}
 		if errors.Is(err, sm.ErrMAC) {
-			return sm.Response{}, err
+			return apdu.Response{}, err
 		}
-		return sm.Response{}, fmt.Errorf("%w: %v", ErrProtocol, err)
+		return apdu.Response{}, fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
 	return r, nil
 }
 
 // expectOK sends cmd and turns any status other than 9000 into a *StatusError.
-func (c *channel) expectOK(ctx context.Context, op string, cmd sm.Command) ([]byte, error) {
+func (c *channel) expectOK(ctx context.Context, op string, cmd apdu.Command) ([]byte, error) {
 	r, err := c.transmit(ctx, cmd)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)

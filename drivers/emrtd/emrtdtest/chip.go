@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
@@ -263,7 +264,7 @@ func appFileID(name string) (uint16, bool) {
 	return 0, false
 }
 
-func sw(code uint16) sm.Response { return sm.Response{SW: code} }
+func sw(code uint16) apdu.Response { return apdu.Response{SW: code} }
 
 // Transceive handles one command APDU.
 func (c *Chip) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
@@ -284,7 +285,7 @@ func (c *Chip) handle(raw []byte) []byte {
 		c.st = state{} // a chip that cannot parse the APDU drops secure messaging
 		return sw(0x6700).Bytes()
 	}
-	cmd, err := sm.ParseCommand(raw)
+	cmd, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return sw(0x6700).Bytes()
 	}
@@ -320,7 +321,7 @@ func (c *Chip) handle(raw []byte) []byte {
 	return out
 }
 
-func (c *Chip) dispatch(cmd sm.Command) sm.Response {
+func (c *Chip) dispatch(cmd apdu.Command) apdu.Response {
 	if cmd.CLA&^0x10 != 0 {
 		return sw(0x6E00)
 	}
@@ -349,7 +350,7 @@ func (c *Chip) dispatch(cmd sm.Command) sm.Response {
 	return sw(0x6D00)
 }
 
-func (c *Chip) selectFile(cmd sm.Command) sm.Response {
+func (c *Chip) selectFile(cmd apdu.Command) apdu.Response {
 	switch cmd.P1 {
 	case 0x04:
 		if bytes.Equal(cmd.Data, []byte{0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01}) {
@@ -400,7 +401,7 @@ func (c *Chip) currentData() ([]byte, bool) {
 	return d, ok
 }
 
-func (c *Chip) readBinary(cmd sm.Command) sm.Response {
+func (c *Chip) readBinary(cmd apdu.Command) apdu.Response {
 	c.stats.Reads++
 	if c.st.current == "" {
 		return sw(0x6986) // no current EF
@@ -452,12 +453,12 @@ func (c *Chip) readBinary(cmd sm.Command) sm.Response {
 		case l >= 0x80:
 			hdr = []byte{0x53, 0x81, byte(l)}
 		}
-		return sm.Response{Data: append(hdr, chunk...), SW: status}
+		return apdu.Response{Data: append(hdr, chunk...), SW: status}
 	}
-	return sm.Response{Data: bytes.Clone(chunk), SW: status}
+	return apdu.Response{Data: bytes.Clone(chunk), SW: status}
 }
 
-func (c *Chip) getChallenge(cmd sm.Command) sm.Response {
+func (c *Chip) getChallenge(cmd apdu.Command) apdu.Response {
 	if !c.opts.BAC || cmd.Ne != 8 {
 		if !c.opts.BAC {
 			return sw(0x6D00)
@@ -468,10 +469,10 @@ func (c *Chip) getChallenge(cmd sm.Command) sm.Response {
 	if _, err := io.ReadFull(c.rand, c.st.rndIC); err != nil {
 		return sw(0x6F00)
 	}
-	return sm.Response{Data: bytes.Clone(c.st.rndIC), SW: 0x9000}
+	return apdu.Response{Data: bytes.Clone(c.st.rndIC), SW: 0x9000}
 }
 
-func (c *Chip) externalAuthenticate(cmd sm.Command) sm.Response {
+func (c *Chip) externalAuthenticate(cmd apdu.Command) apdu.Response {
 	if !c.opts.BAC {
 		return sw(0x6D00)
 	}
@@ -510,7 +511,7 @@ func (c *Chip) externalAuthenticate(cmd sm.Command) sm.Response {
 		return sw(0x6F00)
 	}
 	c.st.sess = sess
-	return sm.Response{Data: append(eIC, mIC...), SW: 0x9000}
+	return apdu.Response{Data: append(eIC, mIC...), SW: 0x9000}
 }
 
 // parseDOs splits simple TLVs with one-byte tags.
@@ -539,7 +540,7 @@ func parseDOs(b []byte) (map[byte][]byte, error) {
 	return out, nil
 }
 
-func (c *Chip) mseSetAT(cmd sm.Command) sm.Response {
+func (c *Chip) mseSetAT(cmd apdu.Command) apdu.Response {
 	if cmd.P1 != 0xC1 || cmd.P2 != 0xA4 || len(c.opts.PACE) == 0 || c.st.appSelected {
 		return sw(0x6A86)
 	}
@@ -577,12 +578,12 @@ func (c *Chip) mseSetAT(cmd sm.Command) sm.Response {
 	return sw(0x9000)
 }
 
-func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
+func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 	p := c.st.pace
 	if p == nil {
 		return sw(0x6985)
 	}
-	fail := func(code uint16) sm.Response { c.st.pace = nil; return sw(code) }
+	fail := func(code uint16) apdu.Response { c.st.pace = nil; return sw(code) }
 	chained := cmd.CLA&0x10 != 0
 	if (c.st.paceStep < 3) != chained {
 		return fail(0x6883) // last command of a chain expected, or chaining where none fits
@@ -610,7 +611,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		kpi := sm.KDF(p.cipher, p.secret, sm.CounterPI)
 		z, _ := p.cipher.Encrypt(kpi, nil, p.s)
 		c.st.paceStep++
-		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x80), z)), SW: 0x9000}
+		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x80), z)), SW: 0x9000}
 	case 1:
 		pkIFD, err := p.curve.Unmarshal(dos[0x81])
 		if err != nil {
@@ -630,7 +631,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		}
 		p.skMap, p.pkMapIC = sk, pk
 		c.st.paceStep++
-		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x82), p.curve.Marshal(pk))), SW: 0x9000}
+		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x82), p.curve.Marshal(pk))), SW: 0x9000}
 	case 2:
 		pkIFD, err := p.mapped.Unmarshal(dos[0x83])
 		if err != nil {
@@ -648,7 +649,7 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		p.ksenc, p.ksmac = sm.KDF(p.cipher, k, sm.CounterEnc), sm.KDF(p.cipher, k, sm.CounterMAC)
 		p.skEph, p.pkEph, p.pkIFD = sk, p.mapped.Marshal(pk), p.mapped.Marshal(pkIFD)
 		c.st.paceStep++
-		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x84), p.pkEph)), SW: 0x9000}
+		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x84), p.pkEph)), SW: 0x9000}
 	case 3:
 		want, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkEph)
 		if subtle.ConstantTimeCompare(want, dos[0x85]) != 1 {
@@ -674,12 +675,12 @@ func (c *Chip) generalAuthenticate(cmd sm.Command) sm.Response {
 		c.st.pace = nil
 		// The token response still goes out unprotected; SM starts with the next command.
 		c.st.sess = sess
-		return sm.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), resp), SW: 0x9000}
+		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), resp), SW: 0x9000}
 	}
 	return fail(0x6985)
 }
 
-func (c *Chip) internalAuthenticate(cmd sm.Command) sm.Response {
+func (c *Chip) internalAuthenticate(cmd apdu.Command) apdu.Response {
 	if c.opts.AAKey == nil {
 		return sw(0x6D00)
 	}
@@ -693,7 +694,7 @@ func (c *Chip) internalAuthenticate(cmd sm.Command) sm.Response {
 	if err != nil {
 		return sw(0x6F00)
 	}
-	return sm.Response{Data: sig, SW: 0x9000}
+	return apdu.Response{Data: sig, SW: 0x9000}
 }
 
 func (c *Chip) loadCA() error {
@@ -732,7 +733,7 @@ func (c *Chip) loadCA() error {
 }
 
 // caAgree computes the new session keys from the terminal's ephemeral key.
-func (c *Chip) caAgree(pk []byte) sm.Response {
+func (c *Chip) caAgree(pk []byte) apdu.Response {
 	q, err := c.ca.curve.Unmarshal(pk)
 	if err != nil {
 		return sw(0x6A80)
@@ -752,7 +753,7 @@ func (c *Chip) caAgree(pk []byte) sm.Response {
 }
 
 // caMSE handles MSE:Set KAT (3DES Chip Authentication) and MSE:Set AT for CA.
-func (c *Chip) caMSE(cmd sm.Command) sm.Response {
+func (c *Chip) caMSE(cmd apdu.Command) apdu.Response {
 	if c.ca == nil || c.ca.cipher == 0 {
 		return sw(0x6A80)
 	}
@@ -780,7 +781,7 @@ func (c *Chip) caMSE(cmd sm.Command) sm.Response {
 	return sw(0x6A86)
 }
 
-func (c *Chip) caGeneralAuthenticate(cmd sm.Command) sm.Response {
+func (c *Chip) caGeneralAuthenticate(cmd apdu.Command) apdu.Response {
 	c.st.caSetAT = false
 	if c.st.sess == nil || len(cmd.Data) < 2 || cmd.Data[0] != 0x7C {
 		return sw(0x6A80)
@@ -797,5 +798,5 @@ func (c *Chip) caGeneralAuthenticate(cmd sm.Command) sm.Response {
 	if r.SW != 0x9000 {
 		return r
 	}
-	return sm.Response{Data: []byte{0x7C, 0x00}, SW: 0x9000}
+	return apdu.Response{Data: []byte{0x7C, 0x00}, SW: 0x9000}
 }

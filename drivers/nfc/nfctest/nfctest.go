@@ -5,10 +5,9 @@ package nfctest
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 
+	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/nfc"
 )
 
@@ -25,10 +24,10 @@ type FileCard struct {
 }
 
 // Transceive implements drivers/emrtd.Transceiver.
-func (c *FileCard) Transceive(_ context.Context, apdu []byte) ([]byte, error) {
+func (c *FileCard) Transceive(_ context.Context, raw []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	a, err := ParseAPDU(apdu)
+	a, err := apdu.ParseCommand(raw)
 	if err != nil {
 		return []byte{0x67, 0x00}, nil
 	}
@@ -80,75 +79,6 @@ func (c *FileCard) Transceive(_ context.Context, apdu []byte) ([]byte, error) {
 		return append(make([]byte, a.Ne), 0x90, 0x00), nil
 	}
 	return []byte{0x6d, 0x00}, nil
-}
-
-// APDU is a parsed command APDU (ISO 7816-4 5.1, short and extended cases).
-type APDU struct {
-	CLA, INS, P1, P2 byte
-	Data             []byte
-	Ne               int // expected response length; 0 when absent
-	Extended         bool
-}
-
-// ParseAPDU parses a command APDU.
-func ParseAPDU(b []byte) (APDU, error) {
-	if len(b) < 4 {
-		return APDU{}, fmt.Errorf("apdu: %d bytes, want at least CLA INS P1 P2", len(b))
-	}
-	a := APDU{CLA: b[0], INS: b[1], P1: b[2], P2: b[3]}
-	body := b[4:]
-	switch {
-	case len(body) == 0: // case 1
-		return a, nil
-	case len(body) == 1: // case 2 short
-		a.Ne = int(body[0])
-		if a.Ne == 0 {
-			a.Ne = 256
-		}
-		return a, nil
-	case body[0] != 0: // case 3/4 short
-		lc := int(body[0])
-		switch len(body) {
-		case 1 + lc:
-		case 2 + lc:
-			a.Ne = int(body[1+lc])
-			if a.Ne == 0 {
-				a.Ne = 256
-			}
-		default:
-			return APDU{}, fmt.Errorf("apdu: Lc=%d but %d body bytes", lc, len(body))
-		}
-		a.Data = body[1 : 1+lc]
-		return a, nil
-	}
-	// extended: 00 then two bytes
-	a.Extended = true
-	if len(body) < 3 {
-		return APDU{}, errors.New("apdu: extended length field truncated")
-	}
-	n := int(body[1])<<8 | int(body[2])
-	if len(body) == 3 { // case 2 extended
-		a.Ne = n
-		if n == 0 {
-			a.Ne = 65536
-		}
-		return a, nil
-	}
-	if n == 0 {
-		return APDU{}, errors.New("apdu: extended Lc of 0")
-	}
-	switch len(body) {
-	case 3 + n:
-	case 5 + n:
-		a.Ne = int(body[3+n])<<8 | int(body[4+n])
-		if a.Ne == 0 {
-			a.Ne = 65536
-		}
-	default:
-		return APDU{}, fmt.Errorf("apdu: extended Lc=%d but %d body bytes", n, len(body))
-	}
-	a.Data = body[3 : 3+n]
-	return a, nil
 }
 
 // Card is a card for Reader.

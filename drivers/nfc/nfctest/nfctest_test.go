@@ -21,63 +21,6 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
-func TestParseAPDU(t *testing.T) {
-	tests := []struct {
-		in      string
-		data    string
-		ne      int
-		ext     bool
-		wantErr string
-	}{
-		{"00 84 00 00", "", 0, false, ""},
-		{"00 84 00 00 08", "", 8, false, ""},
-		{"00 b0 00 00 00", "", 256, false, ""},
-		{"00 a4 02 0c 02 01 1e", "011e", 0, false, ""},
-		{"00 a4 04 00 02 a0 00 10", "a000", 16, false, ""},
-		{"00 b0 00 00 00 04 00", "", 1024, true, ""},
-		{"00 b0 00 00 00 00 00", "", 65536, true, ""},
-		{"00 d6 00 00 00 00 02 aa bb", "aabb", 0, true, ""},
-		{"00 d6 00 00 00 00 02 aa bb 01 00", "aabb", 256, true, ""},
-		{"00 a4", "", 0, false, "at least CLA"},
-		{"00 a4 02 0c 03 01 1e", "", 0, false, "Lc=3"},
-		{"00 b0 00 00 00 04", "", 0, false, "truncated"},
-		{"00 d6 00 00 00 00 00 aa", "", 0, false, "extended Lc of 0"},
-		{"00 d6 00 00 00 00 03 aa bb", "", 0, false, "extended Lc=3"},
-	}
-	for _, tc := range tests {
-		a, err := ParseAPDU(unhex(t, tc.in))
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s: got %v, want error containing %q", tc.in, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || hex.EncodeToString(a.Data) != tc.data || a.Ne != tc.ne || a.Extended != tc.ext {
-			t.Errorf("%s: got %+v %v, want data %s ne %d ext %v", tc.in, a, err, tc.data, tc.ne, tc.ext)
-		}
-	}
-}
-
-func FuzzParseAPDU(f *testing.F) {
-	f.Add(unhex(f, "00 a4 04 0c 07 a0 00 00 02 47 10 01"))
-	f.Add(unhex(f, "00 b0 00 00 00 04 00"))
-	f.Add(unhex(f, "00 d6 00 00 00 00 02 aa bb 01 00"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := ParseAPDU(b)
-		if err != nil {
-			return
-		}
-		if len(a.Data) > len(b) || a.Ne < 0 || a.Ne > 65536 {
-			t.Fatalf("%+v from %d bytes", a, len(b))
-		}
-		c := &FileCard{Files: map[uint16][]byte{0x0101: make([]byte, 300)}}
-		r, err := c.Transceive(context.Background(), b)
-		if err != nil || len(r) < 2 {
-			t.Fatalf("FileCard: % x %v", r, err)
-		}
-	})
-}
-
 func TestFileCard(t *testing.T) {
 	c := &FileCard{
 		AID:   unhex(t, "a0 00 00 02 47 10 01"),

@@ -1,3 +1,7 @@
+// Package sm holds the symmetric machinery shared by the inspection system (drivers/emrtd)
+// and the virtual chip (drivers/emrtd/emrtdtest): the ICAO 9303-11 key derivation function,
+// 3DES and AES ciphers and MACs, and secure messaging for both directions (protect/unprotect
+// commands and responses). APDUs themselves are drivers/apdu's.
 package sm
 
 import (
@@ -5,6 +9,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+
+	"github.com/edgeid/edgeid/drivers/apdu"
 )
 
 // Session is one secure-messaging session: cipher suite, session keys and the send sequence
@@ -122,7 +128,7 @@ func parseDOs(b []byte) ([]smDO, error) {
 }
 
 // ProtectCommand wraps a plain command for the chip (inspection-system side).
-func (s *Session) ProtectCommand(c Command) ([]byte, error) {
+func (s *Session) ProtectCommand(c apdu.Command) ([]byte, error) {
 	if c.CLA&0x0C == 0x0C {
 		return nil, fmt.Errorf("sm: command CLA %02X is already marked as secure messaging", c.CLA)
 	}
@@ -158,9 +164,9 @@ func (s *Session) ProtectCommand(c Command) ([]byte, error) {
 		return nil, err
 	}
 	dos = appendDO(dos, 0x8E, cc)
-	out := Command{CLA: cla, INS: c.INS, P1: c.P1, P2: c.P2, Data: dos, Ne: MaxShortNe}
-	if c.Extended() || len(dos) > MaxShortData {
-		out.Ne = MaxExtNe
+	out := apdu.Command{CLA: cla, INS: c.INS, P1: c.P1, P2: c.P2, Data: dos, Ne: apdu.MaxShortNe}
+	if c.Extended() || len(dos) > apdu.MaxShortData {
+		out.Ne = apdu.MaxExtNe
 	}
 	return out.Bytes()
 }
@@ -175,21 +181,21 @@ func (e *StatusOnlyError) Error() string {
 
 // UnprotectResponse checks and unwraps a protected response (inspection-system side). Any
 // MAC failure is an error: the data are never returned.
-func (s *Session) UnprotectResponse(b []byte, oddINS bool) (Response, error) {
+func (s *Session) UnprotectResponse(b []byte, oddINS bool) (apdu.Response, error) {
 	s.incSSC()
-	r, err := ParseResponse(b)
+	r, err := apdu.ParseResponse(b)
 	if err != nil {
-		return Response{}, err
+		return apdu.Response{}, err
 	}
 	if len(r.Data) == 0 {
 		if r.SW == 0x9000 || r.SW>>8 == 0x61 || r.SW>>8 == 0x62 || r.SW>>8 == 0x63 {
-			return Response{}, fmt.Errorf("%w: status %04X without MAC", ErrNotProtected, r.SW)
+			return apdu.Response{}, fmt.Errorf("%w: status %04X without MAC", ErrNotProtected, r.SW)
 		}
-		return Response{}, &StatusOnlyError{SW: r.SW}
+		return apdu.Response{}, &StatusOnlyError{SW: r.SW}
 	}
 	dos, err := parseDOs(r.Data)
 	if err != nil {
-		return Response{}, err
+		return apdu.Response{}, err
 	}
 	var enc, sw, cc *smDO
 	macEnd := 0
@@ -204,67 +210,67 @@ func (s *Session) UnprotectResponse(b []byte, oddINS bool) (Response, error) {
 			cc = d
 			continue
 		default:
-			return Response{}, fmt.Errorf("%w: unexpected tag %02X in response", ErrSMFormat, d.tag)
+			return apdu.Response{}, fmt.Errorf("%w: unexpected tag %02X in response", ErrSMFormat, d.tag)
 		}
 		macEnd += len(d.raw)
 	}
 	if cc == nil {
-		return Response{}, fmt.Errorf("%w: response has no MAC (DO'8E')", ErrSMFormat)
+		return apdu.Response{}, fmt.Errorf("%w: response has no MAC (DO'8E')", ErrSMFormat)
 	}
 	if sw == nil || len(sw.value) != 2 {
-		return Response{}, fmt.Errorf("%w: response has no 2-byte status (DO'99')", ErrSMFormat)
+		return apdu.Response{}, fmt.Errorf("%w: response has no 2-byte status (DO'99')", ErrSMFormat)
 	}
 	want, err := s.mac(r.Data[:macEnd])
 	if err != nil {
-		return Response{}, err
+		return apdu.Response{}, err
 	}
 	if len(cc.value) != len(want) || subtle.ConstantTimeCompare(cc.value, want) != 1 {
-		return Response{}, ErrMAC
+		return apdu.Response{}, ErrMAC
 	}
 	inner := uint16(sw.value[0])<<8 | uint16(sw.value[1])
 	if inner != r.SW {
-		return Response{}, fmt.Errorf("%w: DO'99' status %04X differs from trailer %04X", ErrSMFormat, inner, r.SW)
+		return apdu.Response{}, fmt.Errorf("%w: DO'99' status %04X differs from trailer %04X", ErrSMFormat, inner, r.SW)
 	}
-	out := Response{SW: inner}
+	out := apdu.Response{SW: inner}
 	if enc != nil {
 		if enc.tag == 0x87 == oddINS {
-			return Response{}, fmt.Errorf("%w: data object %02X for an %s INS", ErrSMFormat, enc.tag, map[bool]string{true: "odd", false: "even"}[oddINS])
+			return apdu.Response{}, fmt.Errorf("%w: data object %02X for an %s INS", ErrSMFormat, enc.tag, map[bool]string{true: "odd", false: "even"}[oddINS])
 		}
 		ct := enc.value
 		if enc.tag == 0x87 {
 			if len(ct) == 0 || ct[0] != 1 {
-				return Response{}, fmt.Errorf("%w: DO'87' without padding indicator 01", ErrSMFormat)
+				return apdu.Response{}, fmt.Errorf("%w: DO'87' without padding indicator 01", ErrSMFormat)
 			}
 			ct = ct[1:]
 		}
 		iv, err := s.iv()
 		if err != nil {
-			return Response{}, err
+			return apdu.Response{}, err
 		}
 		pt, err := s.cipher.Decrypt(s.kenc, iv, ct)
 		if err != nil {
-			return Response{}, fmt.Errorf("%w: %v", ErrSMFormat, err)
+			return apdu.Response{}, fmt.Errorf("%w: %v", ErrSMFormat, err)
 		}
 		if out.Data, err = Unpad(pt); err != nil {
-			return Response{}, fmt.Errorf("%w: decrypted response: %v", ErrSMFormat, err)
+			return apdu.Response{}, fmt.Errorf("%w: decrypted response: %v", ErrSMFormat, err)
 		}
 	}
 	return out, nil
 }
 
 // UnprotectCommand checks and unwraps a protected command (chip side).
-func (s *Session) UnprotectCommand(b []byte) (Command, error) {
-	c, err := ParseCommand(b)
+func (s *Session) UnprotectCommand(b []byte) (apdu.Command, error) {
+	c, err := apdu.ParseCommand(b)
 	if err != nil {
-		return Command{}, err
+		return apdu.Command{}, err
 	}
 	if c.CLA&0x0C != 0x0C {
-		return Command{}, ErrNotProtected
+		return apdu.Command{}, ErrNotProtected
 	}
 	s.incSSC()
 	dos, err := parseDOs(c.Data)
 	if err != nil {
-		return Command{}, err
+		return apdu.Command{}, err
 	}
 	var enc, le, cc *smDO
 	macEnd := 0
@@ -279,22 +285,22 @@ func (s *Session) UnprotectCommand(b []byte) (Command, error) {
 			cc = d
 			continue
 		default:
-			return Command{}, fmt.Errorf("%w: unexpected tag %02X in command", ErrSMFormat, d.tag)
+			return apdu.Command{}, fmt.Errorf("%w: unexpected tag %02X in command", ErrSMFormat, d.tag)
 		}
 		macEnd += len(d.raw)
 	}
 	if cc == nil {
-		return Command{}, fmt.Errorf("%w: command has no MAC", ErrSMFormat)
+		return apdu.Command{}, fmt.Errorf("%w: command has no MAC", ErrSMFormat)
 	}
 	bs := s.cipher.BlockSize()
 	want, err := s.mac(append(Pad([]byte{c.CLA, c.INS, c.P1, c.P2}, bs), c.Data[:macEnd]...))
 	if err != nil {
-		return Command{}, err
+		return apdu.Command{}, err
 	}
 	if subtle.ConstantTimeCompare(cc.value, want) != 1 {
-		return Command{}, ErrMAC
+		return apdu.Command{}, ErrMAC
 	}
-	out := Command{CLA: c.CLA &^ 0x0C, INS: c.INS, P1: c.P1, P2: c.P2}
+	out := apdu.Command{CLA: c.CLA &^ 0x0C, INS: c.INS, P1: c.P1, P2: c.P2}
 	if le != nil {
 		switch len(le.value) {
 		case 1:
@@ -308,34 +314,34 @@ func (s *Session) UnprotectCommand(b []byte) (Command, error) {
 				out.Ne = 65536
 			}
 		default:
-			return Command{}, fmt.Errorf("%w: DO'97' of %d bytes", ErrSMFormat, len(le.value))
+			return apdu.Command{}, fmt.Errorf("%w: DO'97' of %d bytes", ErrSMFormat, len(le.value))
 		}
 	}
 	if enc != nil {
 		ct := enc.value
 		if enc.tag == 0x87 {
 			if len(ct) == 0 || ct[0] != 1 {
-				return Command{}, fmt.Errorf("%w: DO'87' without padding indicator 01", ErrSMFormat)
+				return apdu.Command{}, fmt.Errorf("%w: DO'87' without padding indicator 01", ErrSMFormat)
 			}
 			ct = ct[1:]
 		}
 		iv, err := s.iv()
 		if err != nil {
-			return Command{}, err
+			return apdu.Command{}, err
 		}
 		pt, err := s.cipher.Decrypt(s.kenc, iv, ct)
 		if err != nil {
-			return Command{}, fmt.Errorf("%w: %v", ErrSMFormat, err)
+			return apdu.Command{}, fmt.Errorf("%w: %v", ErrSMFormat, err)
 		}
 		if out.Data, err = Unpad(pt); err != nil {
-			return Command{}, fmt.Errorf("%w: decrypted command: %v", ErrSMFormat, err)
+			return apdu.Command{}, fmt.Errorf("%w: decrypted command: %v", ErrSMFormat, err)
 		}
 	}
 	return out, nil
 }
 
 // ProtectResponse wraps a plain response (chip side). oddINS selects DO'85' over DO'87'.
-func (s *Session) ProtectResponse(r Response, oddINS bool) ([]byte, error) {
+func (s *Session) ProtectResponse(r apdu.Response, oddINS bool) ([]byte, error) {
 	s.incSSC()
 	var dos []byte
 	if len(r.Data) > 0 {
@@ -359,5 +365,5 @@ func (s *Session) ProtectResponse(r Response, oddINS bool) ([]byte, error) {
 		return nil, err
 	}
 	dos = appendDO(dos, 0x8E, cc)
-	return Response{Data: dos, SW: r.SW}.Bytes(), nil
+	return apdu.Response{Data: dos, SW: r.SW}.Bytes(), nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/apdu"
 )
 
 func h(t testing.TB, s string) []byte {
@@ -78,7 +80,7 @@ func TestSecureMessagingAppendixD(t *testing.T) {
 		t.Fatal(err)
 	}
 	card, _ := NewSession(TDES, h(t, "979EC13B1CBFE9DCD01AB0FED307EAE5"), h(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"), h(t, "887022120C06C226"))
-	got, err := s.ProtectCommand(Command{CLA: 0, INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}})
+	got, err := s.ProtectCommand(apdu.Command{CLA: 0, INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func TestSecureMessagingAppendixD(t *testing.T) {
 		t.Errorf("card saw %+v", cmd)
 	}
 	resp := h(t, "990290008E08FA855A5D4C50A8ED9000")
-	cardResp, err := card.ProtectResponse(Response{SW: 0x9000}, false)
+	cardResp, err := card.ProtectResponse(apdu.Response{SW: 0x9000}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,43 +139,6 @@ func TestCMACRFC4493(t *testing.T) {
 	}
 }
 
-func TestAPDURoundTrip(t *testing.T) {
-	tests := []struct {
-		c    Command
-		want string
-	}{
-		{Command{INS: 0x84, Ne: 8}, "0084000008"},
-		{Command{INS: 0xB0, Ne: 256}, "00B0000000"},
-		{Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{1, 0x1E}}, "00A4020C02011E"},
-		{Command{INS: 0xA4, P1: 2, P2: 0x0C}, "00A4020C"},
-		{Command{INS: 0xB0, Ne: 1000}, "00B00000" + "0003E8"},
-		{Command{INS: 0xB0, Ne: 65536}, "00B00000" + "000000"},
-		{Command{INS: 0xB1, Data: make([]byte, 300), Ne: 300}, "00B10000" + "00012C" + strings.Repeat("00", 300) + "012C"},
-		{Command{INS: 0xB1, Data: []byte{0x54, 1, 0}, Ne: 256}, "00B100000354010000"},
-	}
-	for _, tt := range tests {
-		got, err := tt.c.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, h(t, tt.want)) {
-			t.Errorf("%+v.Bytes() = %X, want %s", tt.c, got, tt.want)
-		}
-		back, err := ParseCommand(got)
-		if err != nil {
-			t.Fatalf("ParseCommand(%X): %v", got, err)
-		}
-		if back.INS != tt.c.INS || back.Ne != tt.c.Ne || !bytes.Equal(back.Data, tt.c.Data) {
-			t.Errorf("ParseCommand(%X) = %+v, want %+v", got, back, tt.c)
-		}
-	}
-	for _, bad := range []string{"", "00B000", "00A4020C05011E", "00B000000000", "00B00000000002AA"} {
-		if _, err := ParseCommand(h(t, bad)); !errors.Is(err, ErrAPDU) {
-			t.Errorf("ParseCommand(%s) error = %v, want ErrAPDU", bad, err)
-		}
-	}
-}
-
 // Both sides, every cipher, short and extended, odd and even INS.
 func TestSessionRoundTrip(t *testing.T) {
 	for _, c := range []Cipher{TDES, AES128, AES192, AES256} {
@@ -187,13 +152,13 @@ func TestSessionRoundTrip(t *testing.T) {
 			}
 			card, _ := NewSession(c, kenc, kmac, ssc)
 			for _, tc := range []struct {
-				cmd  Command
-				resp Response
+				cmd  apdu.Command
+				resp apdu.Response
 			}{
-				{Command{INS: 0xB0, Ne: 256}, Response{Data: bytes.Repeat([]byte{0xAB}, 256), SW: 0x9000}},
-				{Command{INS: 0xB1, Data: []byte{0x54, 0x02, 0x80, 0x00}, Ne: 4000}, Response{Data: bytes.Repeat([]byte{0xCD}, 4000), SW: 0x9000}},
-				{Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{1, 2}}, Response{SW: 0x6A82}},
-				{Command{INS: 0x88, Data: make([]byte, 8), Ne: 256}, Response{Data: make([]byte, 200), SW: 0x9000}},
+				{apdu.Command{INS: 0xB0, Ne: 256}, apdu.Response{Data: bytes.Repeat([]byte{0xAB}, 256), SW: 0x9000}},
+				{apdu.Command{INS: 0xB1, Data: []byte{0x54, 0x02, 0x80, 0x00}, Ne: 4000}, apdu.Response{Data: bytes.Repeat([]byte{0xCD}, 4000), SW: 0x9000}},
+				{apdu.Command{INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{1, 2}}, apdu.Response{SW: 0x6A82}},
+				{apdu.Command{INS: 0x88, Data: make([]byte, 8), Ne: 256}, apdu.Response{Data: make([]byte, 200), SW: 0x9000}},
 			} {
 				wire, err := ifd.ProtectCommand(tc.cmd)
 				if err != nil {
@@ -232,9 +197,9 @@ func TestUnprotectResponseErrors(t *testing.T) {
 	}
 	good := func() ([]byte, *Session) {
 		ifd, card := newPair()
-		w, _ := ifd.ProtectCommand(Command{INS: 0xB0, Ne: 16})
+		w, _ := ifd.ProtectCommand(apdu.Command{INS: 0xB0, Ne: 16})
 		_, _ = card.UnprotectCommand(w)
-		r, _ := card.ProtectResponse(Response{Data: []byte("sixteen bytes!!!"), SW: 0x9000}, false)
+		r, _ := card.ProtectResponse(apdu.Response{Data: []byte("sixteen bytes!!!"), SW: 0x9000}, false)
 		return r, ifd
 	}
 	tests := []struct {
@@ -269,7 +234,7 @@ func FuzzUnprotectResponse(f *testing.F) {
 	k := bytes.Repeat([]byte{7}, 16)
 	card, _ := NewSession(AES128, k, k, make([]byte, 16))
 	card.incSSC()
-	r1, _ := card.ProtectResponse(Response{Data: []byte("hello"), SW: 0x9000}, false)
+	r1, _ := card.ProtectResponse(apdu.Response{Data: []byte("hello"), SW: 0x9000}, false)
 	f.Add(r1)
 	f.Add([]byte{0x99, 0x02, 0x90, 0x00, 0x8E, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00})
 	f.Add([]byte{0x6A, 0x82})
@@ -283,26 +248,6 @@ func FuzzUnprotectResponse(f *testing.F) {
 			}
 			s2, _ := NewSession(c, k, k, make([]byte, c.BlockSize()))
 			_, _ = s2.UnprotectCommand(b)
-		}
-	})
-}
-
-func FuzzParseCommand(f *testing.F) {
-	f.Add([]byte{0x00, 0xB0, 0x00, 0x00, 0x00})
-	f.Add([]byte{0x00, 0xB1, 0x00, 0x00, 0x00, 0x00, 0x03, 0x54, 0x01, 0x00, 0x00, 0x00})
-	f.Add([]byte{0x0C, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E, 0x00})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := ParseCommand(b)
-		if err != nil {
-			return
-		}
-		enc, err := c.Bytes()
-		if err != nil {
-			t.Fatalf("parsed command does not encode: %v", err)
-		}
-		back, err := ParseCommand(enc)
-		if err != nil || back.Ne != c.Ne || !bytes.Equal(back.Data, c.Data) {
-			t.Fatalf("round trip %X -> %+v -> %X -> %+v (%v)", b, c, enc, back, err)
 		}
 	})
 }
