@@ -2,7 +2,6 @@ package emrtd
 
 import (
 	"encoding/asn1"
-	"time"
 )
 
 // CheckCardSecurity names the check of EF.CardSecurity's structure.
@@ -20,10 +19,7 @@ func VerifyCardSecurity(b []byte, opts *PAOpts) (*SecurityInfos, *Report) {
 	if opts == nil {
 		opts = &PAOpts{}
 	}
-	at := opts.At
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at := opts.checkTime()
 	r := &Report{At: at.UTC()}
 	fail := func(format string, a ...any) (*SecurityInfos, *Report) {
 		r.add(CheckCardSecurity, StatusFail, format, a...)

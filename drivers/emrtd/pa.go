@@ -115,6 +115,14 @@ type PAOpts struct {
 	At time.Time
 }
 
+// checkTime is the time validity is checked against: At, or now when At is zero.
+func (o *PAOpts) checkTime() time.Time {
+	if o.At.IsZero() {
+		return time.Now()
+	}
+	return o.At
+}
+
 // PassiveAuthentication checks a document's files (ICAO 9303-11 section 5.1): the SOD's
 // structure and signature, the DS certificate's validity, chain and revocation, and the
 // hash of every data group present. A folder with only EF.SOD is valid input: the data
@@ -123,10 +131,7 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 	if opts == nil {
 		opts = &PAOpts{}
 	}
-	at := opts.At
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at := opts.checkTime()
 	r := &Report{At: at.UTC()}
 	na := func(reason string, names ...string) {
 		for _, n := range names {
