@@ -23,8 +23,24 @@ func dotF32NEON(a, b []float32) float32 {
 	return s
 }
 
-// bestKernels uses NEON for float32 (every arm64 core has it); the int8 scan stays portable Go
-// until an arm64 int8 kernel is written.
+// dotsI16I8NEON fills out[v] for v < n with the dot product of q and the v-th int8 vector of
+// slab; dims is a positive multiple of 16.
+//
+//go:noescape
+func dotsI16I8NEON(q *int16, slab *int8, dims int, out *int32, n int)
+
+// dotsNEON uses the block kernel where the dimension allows, the portable loop otherwise.
+func dotsNEON(q []int16, slab []int8, out []int32) {
+	d := len(q)
+	if d%16 != 0 || d == 0 || len(out) == 0 {
+		dotsGo(q, slab, out) // not the model's 128; rare enough for the portable loop
+		return
+	}
+	_ = slab[len(out)*d-1] // the kernel reads len(out) vectors
+	dotsI16I8NEON(&q[0], &slab[0], d, &out[0], len(out))
+}
+
+// bestKernels uses NEON, which every arm64 core has (ARMv8.0: no dot-product extension needed).
 func bestKernels() kernels {
-	return kernels{name: "neon", f32: dotF32NEON, dots: dotsGo}
+	return kernels{name: "neon", f32: dotF32NEON, dots: dotsNEON}
 }
