@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -101,6 +102,13 @@ type collected struct {
 
 func startCollector(t *testing.T, b *fleettest.Broker, key ed25519.PrivateKey, kioskKeys map[string]ed25519.PublicKey) *collected {
 	t.Helper()
+	return startCollectorOpts(t, b, CollectorOpts{ClientID: "collector", Key: key, KioskKeys: kioskKeys})
+}
+
+// startCollectorOpts starts a collector with o's identity, keys and kiosks, writing to a new
+// file; it is stopped at cleanup.
+func startCollectorOpts(t *testing.T, b *fleettest.Broker, o CollectorOpts) *collected {
+	t.Helper()
 	out := &collected{path: filepath.Join(t.TempDir(), "audit.jsonl")}
 	var err error
 	out.f, err = os.OpenFile(out.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -108,9 +116,13 @@ func startCollector(t *testing.T, b *fleettest.Broker, key ed25519.PrivateKey, k
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { out.f.Close() })
-	out.c, err = NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector"), Fleet: fleetName,
-		SessionDir: t.TempDir(), Key: key, KioskKeys: kioskKeys, Out: out.f, Sync: out.f.Sync,
-		AckInterval: 50 * time.Millisecond, OnRecord: func(*audit.Record) { out.n.Add(1) }})
+	o.Broker, o.TLS, o.Fleet, o.Out, o.Sync = b.URL, b.ClientTLS(o.ClientID), fleetName, out.f, out.f.Sync
+	if o.SessionDir == "" {
+		o.SessionDir = t.TempDir()
+	}
+	o.AckInterval = 50 * time.Millisecond
+	o.OnRecord = func(*audit.Record) { out.n.Add(1) }
+	out.c, err = NewCollector(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +284,94 @@ func TestRevocationsOverBroker(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := col.n.Load(); n != 0 {
 		t.Errorf("collector records after kiosk-2 wrote kiosk-1's topic: got %d, want 0", n)
+	}
+}
+
+// TestCollectorsSplitFleet: two collectors, each given one of two kiosks, collect and ack
+// their own kiosk's records and nothing else, even when one's persistent session was
+// subscribed to every kiosk by an earlier run and the other's file holds the other kiosk's
+// records from before a move.
+func TestCollectorsSplitFleet(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector-a", "collector-b"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	k1 := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	k2 := newKiosk(t, b, "kiosk-2", fleetKey, collKey)
+	keys := map[string]ed25519.PublicKey{k1.id: k1.sign.Public().(ed25519.PublicKey), k2.id: k2.sign.Public().(ed25519.PublicKey)}
+
+	// collector-b once collected the whole fleet: its session on the broker keeps audit/+.
+	sessB := t.TempDir()
+	wide, err := NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector-b"), Fleet: fleetName, ClientID: "collector-b",
+		SessionDir: sessB, Key: collKey, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- wide.Run(ctx) }()
+	select {
+	case <-wide.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("collector-b not subscribed to every kiosk after 20 s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	run(t, k1.client.Run)
+	run(t, k2.client.Run)
+	appendN(t, k1.log, 30)
+	appendN(t, k2.log, 20)
+	waitFor(t, "both kiosks to publish", 20*time.Second, func() bool {
+		return testutil.ToFloat64(k1.metrics.Sent) >= 30 && testutil.ToFloat64(k2.metrics.Sent) >= 20
+	})
+
+	// collector-a's file also holds kiosk-2's first 10 records, from before kiosk-2 moved to
+	// collector-b: collector-a must not ack them, or kiosk-2 would drop records collector-b
+	// never got.
+	colA := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector-a", Key: collKey, KioskKeys: keys, Kiosks: []string{k1.id},
+		Start: map[string]Position{k2.id: {Seq: 10, Hash: "moved"}}})
+	waitFor(t, "kiosk-1's records at collector-a", 20*time.Second, func() bool { return colA.n.Load() == 30 })
+	time.Sleep(300 * time.Millisecond) // several of collector-a's ack rounds
+	if n, err := k2.log.OutboxLen(context.Background()); err != nil || n != 20 {
+		t.Errorf("kiosk-2's outbox with only collector-a up: %d records (%v), want 20", n, err)
+	}
+	colB := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector-b", Key: collKey, KioskKeys: keys, Kiosks: []string{k2.id}, SessionDir: sessB})
+	for _, k := range []*kiosk{k1, k2} {
+		waitFor(t, k.id+"'s outbox to empty", 30*time.Second, func() bool {
+			n, err := k.log.OutboxLen(context.Background())
+			return err == nil && n == 0
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // room for a stray record to arrive
+	for _, tc := range []struct {
+		c    *collected
+		want string
+		n    int
+	}{{colA, k1.id, 30}, {colB, k2.id, 20}} {
+		raw, err := os.ReadFile(tc.c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+		if len(lines) != tc.n {
+			t.Errorf("collector of %s wrote %d records, want %d", tc.want, len(lines), tc.n)
+		}
+		for i, l := range lines {
+			var r audit.Record
+			if err := json.Unmarshal(l, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Kiosk != tc.want || r.Seq != uint64(i+1) {
+				t.Errorf("collector of %s, line %d: kiosk %s seq %d", tc.want, i+1, r.Kiosk, r.Seq)
+			}
+		}
+		if p := tc.c.c.Problems(); p != 0 {
+			t.Errorf("collector of %s: %d chain problems", tc.want, p)
+		}
+	}
+	if _, err := NewCollector(&CollectorOpts{Broker: b.URL, Fleet: fleetName, Key: collKey, Out: io.Discard, Kiosks: []string{"a/b"}}); err == nil {
+		t.Error("NewCollector with kiosk id a/b: no error")
 	}
 }
 

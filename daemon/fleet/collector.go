@@ -42,6 +42,13 @@ type CollectorOpts struct {
 	Key       ed25519.PrivateKey           // signs acks (its public key is in the kiosks' AckKeys)
 	KioskKeys map[string]ed25519.PublicKey // checks checkpoints of the kiosks it knows
 
+	// Kiosks, when set, are the only kiosks collected: the collector subscribes to their audit
+	// topics alone, drops a wider subscription its persistent session kept from an earlier
+	// run, and ignores any other kiosk's record. Several collectors split a fleet this way,
+	// each with its own client id, session and output; no kiosk may be in two sets, since
+	// each kiosk's chain is followed and acked by one collector.
+	Kiosks []string
+
 	Out  io.Writer    // JSON lines, one record each, in per-kiosk order without duplicates
 	Sync func() error // makes Out durable; called before every ack
 
@@ -52,11 +59,12 @@ type CollectorOpts struct {
 	OnRecord func(r *audit.Record)
 }
 
-// Collector subscribes to every kiosk's audit topic, writes records in order, deduplicates
-// re-sends and acknowledges what it has durably written.
+// Collector subscribes to every kiosk's audit topic (or to those of CollectorOpts.Kiosks),
+// writes records in order, deduplicates re-sends and acknowledges what it has durably written.
 type Collector struct {
-	o   CollectorOpts
-	top Topics
+	o    CollectorOpts
+	top  Topics
+	only map[string]bool // Kiosks as a set; nil collects every kiosk
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -91,6 +99,15 @@ func NewCollector(o *CollectorOpts) (*Collector, error) {
 	for k, p := range o.Start {
 		c.pos[k] = p
 	}
+	for _, k := range o.Kiosks {
+		if err := checkName("kiosk", k); err != nil {
+			return nil, fmt.Errorf("collector: %w", err)
+		}
+		if c.only == nil {
+			c.only = map[string]bool{}
+		}
+		c.only[k] = true
+	}
 	return c, nil
 }
 
@@ -115,9 +132,22 @@ func (c *Collector) Problems() int {
 	return c.problems
 }
 
+// filters are the audit topics the collector subscribes to.
+func (c *Collector) filters() map[string]byte {
+	if c.only == nil {
+		return map[string]byte{c.top.AuditAll(): 1}
+	}
+	f := make(map[string]byte, len(c.only))
+	for k := range c.only {
+		f[c.top.Audit(k)] = 1
+	}
+	return f
+}
+
 // Run collects until ctx is done.
 func (c *Collector) Run(ctx context.Context) error {
 	in := make(chan mqtt.Message, 256)
+	filters := c.filters()
 	opts := mqtt.NewClientOptions().
 		AddBroker(c.o.Broker).
 		SetClientID(c.o.ClientID).
@@ -137,7 +167,13 @@ func (c *Collector) Run(ctx context.Context) error {
 		opts.SetTLSConfig(c.o.TLS)
 	}
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
-		tok := cl.Subscribe(c.top.AuditAll(), 1, nil)
+		if c.only != nil {
+			// A session that once collected every kiosk keeps that subscription. paho also
+			// drops the route of an unsubscribed filter, which is why the routes below are
+			// per kiosk in this case.
+			cl.Unsubscribe(c.top.AuditAll())
+		}
+		tok := cl.SubscribeMultiple(filters, nil)
 		go func() {
 			if tok.WaitTimeout(30*time.Second) && tok.Error() == nil {
 				c.readyOnce.Do(func() { close(c.ready) })
@@ -145,18 +181,24 @@ func (c *Collector) Run(ctx context.Context) error {
 		}()
 		c.mu.Lock()
 		for k := range c.pos {
-			c.dirty[k] = true // re-ack after a reconnect in case an ack was lost
+			// Re-ack after a reconnect in case an ack was lost; a kiosk moved to another
+			// collector keeps its lines in this one's file but is acked by that one only.
+			if c.only == nil || c.only[k] {
+				c.dirty[k] = true
+			}
 		}
 		c.mu.Unlock()
 	})
 	cl := mqtt.NewClient(opts)
 	rctx, cancel := context.WithCancel(ctx)
-	cl.AddRoute(c.top.AuditAll(), func(_ mqtt.Client, m mqtt.Message) {
-		select {
-		case in <- m:
-		case <-rctx.Done(): // Run has returned: do not hold paho's goroutine
-		}
-	})
+	for f := range filters {
+		cl.AddRoute(f, func(_ mqtt.Client, m mqtt.Message) {
+			select {
+			case in <- m:
+			case <-rctx.Done(): // Run has returned: do not hold paho's goroutine
+			}
+		})
+	}
 	cl.Connect()
 	defer cl.Disconnect(250)
 	defer cancel() // runs before Disconnect
@@ -181,6 +223,10 @@ func (c *Collector) Run(ctx context.Context) error {
 // accept handles one audit message; it returns an error only when the output fails.
 func (c *Collector) accept(topic string, payload []byte) error {
 	kiosk := strings.TrimPrefix(topic, c.top.Root+"/audit/")
+	if c.only != nil && !c.only[kiosk] {
+		c.o.Logger.Debug("collector: record of a kiosk not in its set ignored", "kiosk", kiosk)
+		return nil
+	}
 	r, err := audit.ParseRecord(payload)
 	if err != nil {
 		c.o.Logger.Warn("collector: malformed record refused", "kiosk", kiosk, "err", err)

@@ -21,6 +21,8 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	dur := fs.Duration("for", 0, "stop after this long (0: until interrupted)")
 	var kk cli.Multi
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE to check that kiosk's checkpoints (repeatable)")
+	var only cli.Multi
+	fs.Var(&only, "kiosk", "collect only this kiosk's records (repeatable; default: every kiosk). Several collectors split a fleet\nthis way, each with its own -client-id, -session and -out, and no kiosk in two of them")
 	cf := addConnFlags(fs, "collector")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
@@ -56,7 +58,7 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
 		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Out: f, Sync: f.Sync,
-		Start: start, Logger: logger})
+		Start: start, Kiosks: only, Logger: logger})
 	if err != nil {
 		return err
 	}
