@@ -6,16 +6,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
+)
 
 // Every ISO 7816-3 case, short and extended, encodes to the expected bytes and parses back.
 func TestCommandRoundTrip(t *testing.T) {
@@ -39,7 +32,7 @@ func TestCommandRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, unhex(t, tt.want)) {
+		if !bytes.Equal(got, hextest.Bytes(t, tt.want)) {
 			t.Errorf("%+v.Bytes() = %X, want %s", tt.c, got, tt.want)
 		}
 		back, err := ParseCommand(got)
@@ -67,7 +60,7 @@ func TestParseExtendedForm(t *testing.T) {
 		{"00 d6 00 00 00 00 02 aa bb 01 00", "aabb", 256},
 	}
 	for _, tc := range tests {
-		c, err := ParseCommand(unhex(t, tc.in))
+		c, err := ParseCommand(hextest.Bytes(t, tc.in))
 		if err != nil || hex.EncodeToString(c.Data) != tc.data || c.Ne != tc.ne {
 			t.Errorf("%s: got %+v %v, want data %q Ne %d", tc.in, c, err, tc.data, tc.ne)
 		}
@@ -85,7 +78,7 @@ func TestParseCommandRefuses(t *testing.T) {
 		{"00 d6 00 00 00 00 03 aa bb", "extended Lc 3"},
 		{"00 b0 00 00 00 00 02 aa", "extended Lc 2"},
 	} {
-		_, err := ParseCommand(unhex(t, tc.in))
+		_, err := ParseCommand(hextest.Bytes(t, tc.in))
 		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("ParseCommand(%s) = %v, want ErrMalformed saying %q", tc.in, err, tc.why)
 		}
@@ -101,11 +94,11 @@ func TestBytesRefusesOutOfRange(t *testing.T) {
 }
 
 func TestResponse(t *testing.T) {
-	r, err := ParseResponse(unhex(t, "0102 9000"))
+	r, err := ParseResponse(hextest.Bytes(t, "0102 9000"))
 	if err != nil || !bytes.Equal(r.Data, []byte{1, 2}) || r.SW != 0x9000 {
 		t.Fatalf("ParseResponse: %+v %v", r, err)
 	}
-	if got := r.Bytes(); !bytes.Equal(got, unhex(t, "01029000")) {
+	if got := r.Bytes(); !bytes.Equal(got, hextest.Bytes(t, "01029000")) {
 		t.Errorf("Bytes = %X", got)
 	}
 	if r.Data = append(r.Data, 3); r.SW != 0x9000 {

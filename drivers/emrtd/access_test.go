@@ -3,23 +3,14 @@ package emrtd
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 )
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
 
 // script is a Transceiver that checks each command against a transcript and plays back
 // the recorded response.
@@ -36,10 +27,10 @@ func (s *script) Transceive(_ context.Context, cmd []byte) ([]byte, error) {
 	}
 	st := s.steps[s.next]
 	s.next++
-	if st[0] != "" && !bytes.Equal(cmd, unhex(s.t, st[0])) {
+	if st[0] != "" && !bytes.Equal(cmd, hextest.Bytes(s.t, st[0])) {
 		s.t.Fatalf("command %d = %X\nwant %s", s.next, cmd, st[0])
 	}
-	return unhex(s.t, st[1]), nil
+	return hextest.Bytes(s.t, st[1]), nil
 }
 
 func (s *script) done() {
@@ -56,7 +47,7 @@ func TestPACEAppendixG1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := unhex(t, "3114 3012 060A04007F0007020204020202010202010D")
+	ca := hextest.Bytes(t, "3114 3012 060A04007F0007020204020202010202010D")
 	ch, err := choosePACE(ca)
 	if err != nil {
 		t.Fatalf("choosePACE: %v", err)
@@ -73,7 +64,7 @@ func TestPACEAppendixG1(t *testing.T) {
 			"7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F0949000"},
 		{"008600000C7C0A8508C2B0BD78D94BA86600", "7C0A86083ABB9674BCE93C089000"},
 	}}
-	rnd := bytes.NewReader(unhex(t, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"+
+	rnd := bytes.NewReader(hextest.Bytes(t, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"+
 		"A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"))
 	c := &channel{t: s}
 	if err := pace(context.Background(), c, key, ch, rnd); err != nil {
@@ -83,7 +74,7 @@ func TestPACEAppendixG1(t *testing.T) {
 	if c.sm == nil || c.sm.Cipher() != sm.AES128 {
 		t.Fatalf("no AES-128 session after PACE")
 	}
-	if got, want := c.sm.KMAC(), unhex(t, "FE251C7858B356B24514B3BD5F4297D1"); !bytes.Equal(got, want) {
+	if got, want := c.sm.KMAC(), hextest.Bytes(t, "FE251C7858B356B24514B3BD5F4297D1"); !bytes.Equal(got, want) {
 		t.Errorf("KSmac = %X, want %X", got, want)
 	}
 	if got := c.sm.SSC(); !bytes.Equal(got, make([]byte, 16)) {
@@ -118,15 +109,15 @@ func TestBACAppendixD(t *testing.T) {
 			"46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D74499000"},
 		{"0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800", "990290008E08FA855A5D4C50A8ED9000"},
 	}}
-	rnd := bytes.NewReader(unhex(t, "781723860C06C226 0B795240CB7049B01C19B33E32804F0B"))
+	rnd := bytes.NewReader(hextest.Bytes(t, "781723860C06C226 0B795240CB7049B01C19B33E32804F0B"))
 	c := &channel{t: s}
 	if err := bac(context.Background(), c, key, rnd); err != nil {
 		t.Fatalf("bac: %v", err)
 	}
-	if got, want := c.sm.SSC(), unhex(t, "887022120C06C226"); !bytes.Equal(got, want) {
+	if got, want := c.sm.SSC(), hextest.Bytes(t, "887022120C06C226"); !bytes.Equal(got, want) {
 		t.Errorf("SSC = %X, want %X", got, want)
 	}
-	if got, want := c.sm.KMAC(), unhex(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"); !bytes.Equal(got, want) {
+	if got, want := c.sm.KMAC(), hextest.Bytes(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"); !bytes.Equal(got, want) {
 		t.Errorf("KSMAC = %X, want %X", got, want)
 	}
 	if err := selectFile(context.Background(), c, "EF.COM", 0x011E); err != nil {
@@ -140,7 +131,7 @@ func TestBACAppendixD(t *testing.T) {
 
 func TestBACErrors(t *testing.T) {
 	key, _ := NewMRZKey("L898902C", "690806", "940623")
-	rndBytes := unhex(t, "781723860C06C226 0B795240CB7049B01C19B33E32804F0B")
+	rndBytes := hextest.Bytes(t, "781723860C06C226 0B795240CB7049B01C19B33E32804F0B")
 	tests := []struct {
 		name  string
 		steps [][2]string
@@ -182,7 +173,7 @@ func TestChoosePACE(t *testing.T) {
 		{"unknown curve id", "3114 3012 060A04007F00070202040202020102020107", "", true},
 	}
 	for _, tt := range tests {
-		ch, err := choosePACE(unhex(t, tt.ca))
+		ch, err := choosePACE(hextest.Bytes(t, tt.ca))
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%s: choosePACE error = %v, wantErr %v", tt.name, err, tt.wantErr)
 			continue
@@ -198,7 +189,7 @@ func TestChoosePACE(t *testing.T) {
 // Chip answers out of protocol during PACE: each a clear error, never a session.
 func TestPACEErrors(t *testing.T) {
 	key, _ := NewMRZKey("T22000129", "640812", "101031")
-	ch, err := choosePACE(unhex(t, "3114 3012 060A04007F0007020204020202010202010D"))
+	ch, err := choosePACE(hextest.Bytes(t, "3114 3012 060A04007F0007020204020202010202010D"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +222,7 @@ func TestPACEErrors(t *testing.T) {
 		copy(steps, good[:tt.step])
 		steps[tt.step] = [2]string{"", strings.ReplaceAll(tt.resp, " ", "")}
 		s := &script{t: t, steps: steps}
-		rnd := bytes.NewReader(unhex(t, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"+
+		rnd := bytes.NewReader(hextest.Bytes(t, "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"+
 			"A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"))
 		c := &channel{t: s}
 		err := pace(context.Background(), c, key, ch, rnd)

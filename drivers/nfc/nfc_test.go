@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 )
 
 func TestParseSelector(t *testing.T) {
@@ -73,15 +75,6 @@ func FuzzParseSelector(f *testing.F) {
 	})
 }
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestHistorical(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -109,9 +102,9 @@ func TestHistorical(t *testing.T) {
 			var hist []byte
 			var err error
 			if tc.ats {
-				hist, err = ATSHistorical(unhex(t, tc.atr))
+				hist, err = ATSHistorical(hextest.Bytes(t, tc.atr))
 			} else {
-				hist, err = ATRHistorical(unhex(t, tc.atr))
+				hist, err = ATRHistorical(hextest.Bytes(t, tc.atr))
 			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -131,15 +124,15 @@ func TestHistorical(t *testing.T) {
 			}
 		})
 	}
-	if _, err := HistoricalExtendedLength(unhex(t, "80 73 c0")); err == nil {
+	if _, err := HistoricalExtendedLength(hextest.Bytes(t, "80 73 c0")); err == nil {
 		t.Error("truncated card capabilities: no error")
 	}
 }
 
 func FuzzHistorical(f *testing.F) {
-	f.Add(unhex(f, "3b 88 80 01 80 73 c0 21 40 00 00 00 00"))
-	f.Add(unhex(f, "3b f8 13 00 00 81 31 fe 45 4a 43 4f 50 76 32 34 31 b7"))
-	f.Add(unhex(f, "0c 78 22 81 02 80 73 c0 21 40 00 00"))
+	f.Add(hextest.Bytes(f, "3b 88 80 01 80 73 c0 21 40 00 00 00 00"))
+	f.Add(hextest.Bytes(f, "3b f8 13 00 00 81 31 fe 45 4a 43 4f 50 76 32 34 31 b7"))
+	f.Add(hextest.Bytes(f, "0c 78 22 81 02 80 73 c0 21 40 00 00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := ATRHistorical(b); err == nil {
 			if len(h) > len(b) {

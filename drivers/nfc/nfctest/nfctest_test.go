@@ -3,28 +3,18 @@ package nfctest
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 	"github.com/edgeid/edgeid/drivers/nfc"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestFileCard(t *testing.T) {
 	c := &FileCard{
-		AID:   unhex(t, "a0 00 00 02 47 10 01"),
-		Files: map[uint16][]byte{0x011e: unhex(t, "60 03 5f 01 00"), 0x0101: bytes.Repeat([]byte{0x61}, 300)},
+		AID:   hextest.Bytes(t, "a0 00 00 02 47 10 01"),
+		Files: map[uint16][]byte{0x011e: hextest.Bytes(t, "60 03 5f 01 00"), 0x0101: bytes.Repeat([]byte{0x61}, 300)},
 	}
 	steps := []struct{ cmd, want string }{
 		{"00 b0 00 00 04", "69 86"},
@@ -44,8 +34,8 @@ func TestFileCard(t *testing.T) {
 		{"00 a4", "67 00"},
 	}
 	for _, s := range steps {
-		got, err := c.Transceive(context.Background(), unhex(t, s.cmd))
-		if err != nil || !bytes.Equal(got, unhex(t, s.want)) {
+		got, err := c.Transceive(context.Background(), hextest.Bytes(t, s.cmd))
+		if err != nil || !bytes.Equal(got, hextest.Bytes(t, s.want)) {
 			t.Errorf("%s: got % x %v, want %s", s.cmd, got, err, s.want)
 		}
 	}
@@ -77,7 +67,7 @@ func TestReader(t *testing.T) {
 	if _, err := r.WaitCard(ctx); !errors.Is(err, nfc.ErrBusy) {
 		t.Errorf("second WaitCard: %v, want ErrBusy", err)
 	}
-	if resp, err := c.Transceive(ctx, unhex(t, "00 b0 81 00 02")); err != nil || !bytes.Equal(resp, unhex(t, "01 02 90 00")) {
+	if resp, err := c.Transceive(ctx, hextest.Bytes(t, "00 b0 81 00 02")); err != nil || !bytes.Equal(resp, hextest.Bytes(t, "01 02 90 00")) {
 		t.Errorf("read: % x %v", resp, err)
 	}
 	done := make(chan error, 1)
@@ -86,7 +76,7 @@ func TestReader(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("WaitRemoved: %v", err)
 	}
-	if _, err := c.Transceive(ctx, unhex(t, "00 b0 81 00 02")); !errors.Is(err, nfc.ErrCardRemoved) {
+	if _, err := c.Transceive(ctx, hextest.Bytes(t, "00 b0 81 00 02")); !errors.Is(err, nfc.ErrCardRemoved) {
 		t.Errorf("after removal: %v", err)
 	}
 	if err := c.Close(ctx); err != nil {

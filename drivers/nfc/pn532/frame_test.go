@@ -3,22 +3,14 @@ package pn532
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
+)
 
 // Rows copied from ../shared/emrtd-samples/pn532_frames.txt (public protocol frames quoted from
 // libnfc, nfcpy and node-pn532 logs) so that the codec is tested from the checkout alone.
@@ -63,7 +55,7 @@ func decodeAll(b []byte) ([]Frame, error) {
 func TestDecodeRealFrames(t *testing.T) {
 	for _, tc := range realFrames {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeAll(unhex(t, tc.hex))
+			got, err := decodeAll(hextest.Bytes(t, tc.hex))
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -82,7 +74,7 @@ func TestDecodeRealFrames(t *testing.T) {
 
 func TestEncodeRealFrames(t *testing.T) {
 	for _, tc := range realFrames {
-		raw := unhex(t, tc.hex)
+		raw := hextest.Bytes(t, tc.hex)
 		for _, w := range tc.want {
 			if w.Kind != Info {
 				continue
@@ -120,7 +112,7 @@ func TestSharedFrames(t *testing.T) {
 		if !strings.HasPrefix(line, "TX ") && !strings.HasPrefix(line, "RX ") {
 			continue
 		}
-		raw := unhex(t, line[3:])
+		raw := hextest.Bytes(t, line[3:])
 		if section == "S5" {
 			// ACR122 CCID escape: PN532 data without PN532 framing. The RX carries
 			// D5 4B and the target list from offset 10, then SW 90 00.
@@ -207,7 +199,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, n, err := Decode(unhex(t, tc.hex))
+			_, n, err := Decode(hextest.Bytes(t, tc.hex))
 			if err == nil {
 				t.Fatal("got nil error")
 			}
@@ -230,7 +222,7 @@ func TestDecodeErrors(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, tc := range realFrames {
-		f.Add(unhex(f, tc.hex))
+		f.Add(hextest.Bytes(f, tc.hex))
 	}
 	ext, _ := AppendFrame(nil, TFIChip, bytes.Repeat([]byte{0x41}, 264), true)
 	f.Add(ext)

@@ -2,7 +2,6 @@ package pn532_test
 
 import (
 	"context"
-	"encoding/hex"
 	"flag"
 	"path/filepath"
 	"strings"
@@ -13,18 +12,10 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 	"periph.io/x/conn/v3/spi/spitest"
 
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
 )
-
-func h(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // Frames, hex. FW and FWr are the real GetFirmwareVersion frames of pn532_frames.txt S2/S3.
 const (
@@ -44,7 +35,7 @@ const (
 
 // i2cRead is the bytes of one I2C read of n frame bytes: ready status 01, the frame, padding.
 func i2cRead(t testing.TB, frame string, n int) []byte {
-	b := append([]byte{0x01}, h(t, frame)...)
+	b := append([]byte{0x01}, hextest.Bytes(t, frame)...)
 	for len(b) < n+1 {
 		b = append(b, 0x00)
 	}
@@ -56,15 +47,15 @@ func i2cRead(t testing.TB, frame string, n int) []byte {
 // the 9-byte header, NACK and read it whole.
 func i2cExchange(t testing.TB, cmd, resp string) []i2ctest.IO {
 	ops := []i2ctest.IO{
-		{Addr: 0x24, W: h(t, cmd)},
+		{Addr: 0x24, W: hextest.Bytes(t, cmd)},
 		{Addr: 0x24, R: []byte{0x01}},
 		{Addr: 0x24, R: i2cRead(t, ack, 9)},
 		{Addr: 0x24, R: []byte{0x01}},
 		{Addr: 0x24, R: i2cRead(t, resp, 9)},
 	}
-	if n := len(h(t, resp)); n > 9 {
+	if n := len(hextest.Bytes(t, resp)); n > 9 {
 		ops = append(ops,
-			i2ctest.IO{Addr: 0x24, W: h(t, nack)},
+			i2ctest.IO{Addr: 0x24, W: hextest.Bytes(t, nack)},
 			i2ctest.IO{Addr: 0x24, R: []byte{0x01}},
 			i2ctest.IO{Addr: 0x24, R: i2cRead(t, resp, n)})
 	}
@@ -99,10 +90,10 @@ func TestI2CPlayback(t *testing.T) {
 			ops := join(i2cExchange(t, sam, samR), i2cExchange(t, fw, fwDCS))
 			// The full read had the wrong DCS: the driver NACKs and reads the resent frame.
 			ops = append(ops,
-				i2ctest.IO{Addr: 0x24, W: h(t, nack)},
+				i2ctest.IO{Addr: 0x24, W: hextest.Bytes(t, nack)},
 				i2ctest.IO{Addr: 0x24, R: []byte{0x01}},
 				i2ctest.IO{Addr: 0x24, R: i2cRead(t, fwR, 9)},
-				i2ctest.IO{Addr: 0x24, W: h(t, nack)},
+				i2ctest.IO{Addr: 0x24, W: hextest.Bytes(t, nack)},
 				i2ctest.IO{Addr: 0x24, R: []byte{0x01}},
 				i2ctest.IO{Addr: 0x24, R: i2cRead(t, fwR, 13)})
 			return join(ops, i2cExchange(t, rf5, rfR), i2cExchange(t, rf2, rfR))
@@ -151,18 +142,18 @@ func spiExchange(t testing.TB, cmd, resp string) []conntest.IO {
 	z := func(n int) []byte { return make([]byte, n) }
 	status := conntest.IO{W: spiRev([]byte{0x02, 0x00}), R: spiRev([]byte{0x00, 0x01})}
 	read := func(frame string, n int) conntest.IO {
-		r := append([]byte{0x00}, h(t, frame)...)
+		r := append([]byte{0x00}, hextest.Bytes(t, frame)...)
 		for len(r) < n+1 {
 			r = append(r, 0)
 		}
 		return conntest.IO{W: spiRev(append([]byte{0x03}, z(n)...)), R: spiRev(r[:n+1])}
 	}
 	write := func(frame string) conntest.IO {
-		w := append([]byte{0x01}, h(t, frame)...)
+		w := append([]byte{0x01}, hextest.Bytes(t, frame)...)
 		return conntest.IO{W: spiRev(w), R: z(len(w))}
 	}
 	ops := []conntest.IO{write(cmd), status, read(ack, 9), status, read(resp, 9)}
-	if n := len(h(t, resp)); n > 9 {
+	if n := len(hextest.Bytes(t, resp)); n > 9 {
 		ops = append(ops, write(nack), status, read(resp, n))
 	}
 	return ops

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 	"github.com/edgeid/edgeid/drivers/nfc"
 )
 
@@ -37,7 +38,7 @@ func TestParseTargets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseTargets(tc.m, unhex(t, tc.hex))
+			got, err := ParseTargets(tc.m, hextest.Bytes(t, tc.hex))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %v, want error containing %q", err, tc.wantErr)
@@ -50,7 +51,7 @@ func TestParseTargets(t *testing.T) {
 			if len(got) != tc.wantN {
 				t.Fatalf("got %d targets, want %d", len(got), tc.wantN)
 			}
-			if tc.wantN > 0 && !bytes.Equal(got[0].Info.UID, unhex(t, tc.wantUID)) {
+			if tc.wantN > 0 && !bytes.Equal(got[0].Info.UID, hextest.Bytes(t, tc.wantUID)) {
 				t.Errorf("uid % x, want %s", got[0].Info.UID, tc.wantUID)
 			}
 		})
@@ -71,7 +72,7 @@ func TestATSRates(t *testing.T) {
 		{"", 106, 106},
 	}
 	for _, tc := range tests {
-		tx, rx := nfc.ATSBitRates(unhex(t, tc.ats))
+		tx, rx := nfc.ATSBitRates(hextest.Bytes(t, tc.ats))
 		if tx != tc.tx || rx != tc.rx {
 			t.Errorf("ATS %s: got %d/%d, want %d/%d", tc.ats, tx, rx, tc.tx, tc.rx)
 		}
@@ -79,10 +80,10 @@ func TestATSRates(t *testing.T) {
 }
 
 func FuzzParseTargets(f *testing.F) {
-	f.Add(byte(0x00), unhex(f, "01 01 04 00 08 04 82 ac b9 5d"))
-	f.Add(byte(0x00), unhex(f, "01 01 00 04 20 04 08 12 34 56 05 78 80 70 02"))
-	f.Add(byte(0x03), unhex(f, "01 01 50 1a 2b 3c 4d 00 00 00 00 80 81 e1 01 00"))
-	f.Add(byte(0x00), unhex(f, "02 01 00 04 20 04 08 12 34 56 01 02 04 00 08 04 82 ac b9 5d"))
+	f.Add(byte(0x00), hextest.Bytes(f, "01 01 04 00 08 04 82 ac b9 5d"))
+	f.Add(byte(0x00), hextest.Bytes(f, "01 01 00 04 20 04 08 12 34 56 05 78 80 70 02"))
+	f.Add(byte(0x03), hextest.Bytes(f, "01 01 50 1a 2b 3c 4d 00 00 00 00 80 81 e1 01 00"))
+	f.Add(byte(0x00), hextest.Bytes(f, "02 01 00 04 20 04 08 12 34 56 01 02 04 00 08 04 82 ac b9 5d"))
 	f.Fuzz(func(t *testing.T, m byte, b []byte) {
 		ts, err := ParseTargets(Modulation(m), b)
 		if err != nil {

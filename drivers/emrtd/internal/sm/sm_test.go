@@ -3,29 +3,19 @@ package sm
 import (
 	"bytes"
 	"crypto/sha1"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/apdu"
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
 )
-
-func h(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
 
 // ICAO 9303-11 Appendix D.2/D.3: BAC key derivation from the key seed and session keys.
 func TestKDFICAOAppendixD(t *testing.T) {
 	mrzInfo := "L898902C<369080619406236"
 	sum := sha1.Sum([]byte(mrzInfo))
 	seed := sum[:16]
-	if got, want := seed, h(t, "239AB9CB282DAF66231DC5A4DF6BFBAE"); !bytes.Equal(got, want) {
+	if got, want := seed, hextest.Bytes(t, "239AB9CB282DAF66231DC5A4DF6BFBAE"); !bytes.Equal(got, want) {
 		t.Fatalf("Kseed = %X, want %X", got, want)
 	}
 	tests := []struct {
@@ -36,11 +26,11 @@ func TestKDFICAOAppendixD(t *testing.T) {
 	}{
 		{"KEnc", seed, CounterEnc, "AB94FDECF2674FDFB9B391F85D7F76F2"},
 		{"KMAC", seed, CounterMAC, "7962D9ECE03D1ACD4C76089DCE131543"},
-		{"KSEnc", xor(h(t, "0B795240CB7049B01C19B33E32804F0B"), h(t, "0B4F80323EB3191CB04970CB4052790B")), CounterEnc, "979EC13B1CBFE9DCD01AB0FED307EAE5"},
-		{"KSMAC", xor(h(t, "0B795240CB7049B01C19B33E32804F0B"), h(t, "0B4F80323EB3191CB04970CB4052790B")), CounterMAC, "F1CB1F1FB5ADF208806B89DC579DC1F8"},
+		{"KSEnc", xor(hextest.Bytes(t, "0B795240CB7049B01C19B33E32804F0B"), hextest.Bytes(t, "0B4F80323EB3191CB04970CB4052790B")), CounterEnc, "979EC13B1CBFE9DCD01AB0FED307EAE5"},
+		{"KSMAC", xor(hextest.Bytes(t, "0B795240CB7049B01C19B33E32804F0B"), hextest.Bytes(t, "0B4F80323EB3191CB04970CB4052790B")), CounterMAC, "F1CB1F1FB5ADF208806B89DC579DC1F8"},
 	}
 	for _, tt := range tests {
-		if got := KDF(TDES, tt.k, tt.counter); !bytes.Equal(got, h(t, tt.want)) {
+		if got := KDF(TDES, tt.k, tt.counter); !bytes.Equal(got, hextest.Bytes(t, tt.want)) {
 			t.Errorf("%s = %X, want %s", tt.name, got, tt.want)
 		}
 	}
@@ -49,18 +39,18 @@ func TestKDFICAOAppendixD(t *testing.T) {
 // ICAO 9303-11 Appendix G.1: Kπ = KDF(SHA-1(MRZ information), 3) for AES-128.
 func TestKDFPACEAppendixG1(t *testing.T) {
 	sum := sha1.Sum([]byte("T22000129364081251010318"))
-	if got, want := sum[:], h(t, "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD"); !bytes.Equal(got, want) {
+	if got, want := sum[:], hextest.Bytes(t, "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD"); !bytes.Equal(got, want) {
 		t.Fatalf("K = %X, want %X", got, want)
 	}
-	if got, want := KDF(AES128, sum[:], CounterPI), h(t, "89DED1B26624EC1E634C1989302849DD"); !bytes.Equal(got, want) {
+	if got, want := KDF(AES128, sum[:], CounterPI), hextest.Bytes(t, "89DED1B26624EC1E634C1989302849DD"); !bytes.Equal(got, want) {
 		t.Errorf("Kpi = %X, want %X", got, want)
 	}
 	// The encrypted nonce decrypts to s with Kπ (AES-CBC, zero IV).
-	s, err := AES128.Decrypt(h(t, "89DED1B26624EC1E634C1989302849DD"), nil, h(t, "95A3A016522EE98D01E76CB6B98B42C3"))
+	s, err := AES128.Decrypt(hextest.Bytes(t, "89DED1B26624EC1E634C1989302849DD"), nil, hextest.Bytes(t, "95A3A016522EE98D01E76CB6B98B42C3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h(t, "3F00C4D39D153F2B2A214A078D899B22"); !bytes.Equal(s, want) {
+	if want := hextest.Bytes(t, "3F00C4D39D153F2B2A214A078D899B22"); !bytes.Equal(s, want) {
 		t.Errorf("s = %X, want %X", s, want)
 	}
 }
@@ -75,16 +65,16 @@ func xor(a, b []byte) []byte {
 
 // ICAO 9303-11 Appendix D.4: the protected SELECT EF.COM and its response.
 func TestSecureMessagingAppendixD(t *testing.T) {
-	s, err := NewSession(TDES, h(t, "979EC13B1CBFE9DCD01AB0FED307EAE5"), h(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"), h(t, "887022120C06C226"))
+	s, err := NewSession(TDES, hextest.Bytes(t, "979EC13B1CBFE9DCD01AB0FED307EAE5"), hextest.Bytes(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"), hextest.Bytes(t, "887022120C06C226"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, _ := NewSession(TDES, h(t, "979EC13B1CBFE9DCD01AB0FED307EAE5"), h(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"), h(t, "887022120C06C226"))
+	card, _ := NewSession(TDES, hextest.Bytes(t, "979EC13B1CBFE9DCD01AB0FED307EAE5"), hextest.Bytes(t, "F1CB1F1FB5ADF208806B89DC579DC1F8"), hextest.Bytes(t, "887022120C06C226"))
 	got, err := s.ProtectCommand(apdu.Command{CLA: 0, INS: 0xA4, P1: 2, P2: 0x0C, Data: []byte{0x01, 0x1E}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h(t, "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800"); !bytes.Equal(got, want) {
+	if want := hextest.Bytes(t, "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800"); !bytes.Equal(got, want) {
 		t.Fatalf("protected SELECT = %X\nwant %X", got, want)
 	}
 	cmd, err := card.UnprotectCommand(got)
@@ -94,7 +84,7 @@ func TestSecureMessagingAppendixD(t *testing.T) {
 	if !bytes.Equal(cmd.Data, []byte{1, 0x1E}) || cmd.INS != 0xA4 || cmd.CLA != 0 {
 		t.Errorf("card saw %+v", cmd)
 	}
-	resp := h(t, "990290008E08FA855A5D4C50A8ED9000")
+	resp := hextest.Bytes(t, "990290008E08FA855A5D4C50A8ED9000")
 	cardResp, err := card.ProtectResponse(apdu.Response{SW: 0x9000}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +107,8 @@ func TestSecureMessagingAppendixD(t *testing.T) {
 
 // RFC 4493 section 4 AES-CMAC examples 1-4.
 func TestCMACRFC4493(t *testing.T) {
-	key := h(t, "2b7e151628aed2a6abf7158809cf4f3c")
-	msg := h(t, "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710")
+	key := hextest.Bytes(t, "2b7e151628aed2a6abf7158809cf4f3c")
+	msg := hextest.Bytes(t, "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710")
 	tests := []struct {
 		n    int
 		want string
@@ -133,7 +123,7 @@ func TestCMACRFC4493(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, h(t, tt.want)) {
+		if !bytes.Equal(got, hextest.Bytes(t, tt.want)) {
 			t.Errorf("CMAC(%d bytes) = %x, want %s", tt.n, got, tt.want)
 		}
 	}

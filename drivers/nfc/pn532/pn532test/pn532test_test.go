@@ -3,20 +3,12 @@ package pn532test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
-)
 
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+	"github.com/edgeid/edgeid/drivers/internal/hextest"
+)
 
 // TestRealLogs sends the host frames of real PN532 sessions (pn532_frames.txt S1, S3, S4:
 // libnfc, nfcpy and node-pn532 logs, HSU wake-up padding included) to the emulator over its UART
@@ -44,13 +36,13 @@ func TestRealLogs(t *testing.T) {
 			c := New()
 			c.asleep = true // a fresh HSU chip needs the 0x55 wake-up before anything
 			u := c.UART()
-			if _, err := u.Write(unhex(t, "55 55 00 00 00")); err != nil {
+			if _, err := u.Write(hextest.Bytes(t, "55 55 00 00 00")); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := u.Write(unhex(t, tc.tx)); err != nil {
+			if _, err := u.Write(hextest.Bytes(t, tc.tx)); err != nil {
 				t.Fatal(err)
 			}
-			want := unhex(t, tc.rx)
+			want := hextest.Bytes(t, tc.rx)
 			var got []byte
 			buf := make([]byte, 64)
 			for deadline := time.Now().Add(time.Second); len(got) < len(want) && time.Now().Before(deadline); {
@@ -72,7 +64,7 @@ func TestAsleepIgnoresFramesWithoutWakeup(t *testing.T) {
 	c := New()
 	c.asleep = true
 	u := c.UART()
-	if _, err := u.Write(unhex(t, "00 00 ff 02 fe d4 02 2a 00")); err != nil {
+	if _, err := u.Write(hextest.Bytes(t, "00 00 ff 02 fe d4 02 2a 00")); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 16)
