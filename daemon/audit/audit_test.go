@@ -247,6 +247,37 @@ func TestVerifyNamesTampering(t *testing.T) {
 	}
 }
 
+// TestVerifyNamesChainRestart: a kiosk whose store was reset begins a new chain at record 1;
+// the verifier names the restart once and follows the new chain without further problems.
+func TestVerifyNamesChainRestart(t *testing.T) {
+	var lines [][]byte
+	for _, n := range []int{7, 4} { // the first store's records, then the reset store's
+		db := openStore(t, t.TempDir())
+		l, err := New(db, testOpts(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fill(t, l, n)...)
+		db.Halt()
+	}
+	lines = append(lines, lines[8]) // and a re-sent record 2 of the new chain
+	s, err := VerifyJSONLines(bytes.NewReader(bytes.Join(lines, []byte("\n"))), pubKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range s.Problems {
+		got = append(got, p.String())
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "line 8") || !strings.Contains(got[0], "starts a new chain after record 7") ||
+		!strings.Contains(got[1], "line 12") || !strings.Contains(got[1], "comes after record 4") {
+		t.Errorf("problems: got %q, want the restart at line 8 and the duplicate at line 12", got)
+	}
+	if k := s.Kiosks["kiosk-1"]; k.Records != 11 || k.Last != 4 {
+		t.Errorf("summary: %+v, want 11 records, last 4", k)
+	}
+}
+
 // TestKillDuringWrites re-executes the test binary as a child that appends records and reports
 // each acknowledged sequence number on stdout, kills it with SIGKILL mid-burst, and checks that
 // every acknowledged record survived and the chain verifies.

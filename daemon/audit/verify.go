@@ -41,7 +41,8 @@ type Summary struct {
 
 type chain struct {
 	KioskSummary
-	broken bool // prev hash unknown after a gap or a bad record
+	broken  bool   // prev hash unknown after a gap or a bad record
+	genesis string // hash of the chain's record 1, when seen
 }
 
 // Verifier checks record streams, one chain per kiosk, records of different kiosks interleaved.
@@ -93,6 +94,9 @@ func (v *Verifier) Add(line int, r *Record) {
 		v.problem(line, r.Kiosk, r.Seq, "content does not match its hash: record edited")
 	}
 	switch {
+	case r.Seq == 1 && r.Prev == ZeroHash && c.genesis != "" && r.Hash != c.genesis:
+		// Another record 1: the kiosk began again from an empty store. Follow the new chain.
+		v.problem(line, r.Kiosk, r.Seq, "starts a new chain after record %d: the kiosk's store was reset (or another kiosk uses its id)", c.Last)
 	case r.Seq <= c.Last:
 		v.problem(line, r.Kiosk, r.Seq, "comes after record %d: reordered or duplicated", c.Last)
 		return // keep the chain position; a later record may continue it
@@ -109,6 +113,9 @@ func (v *Verifier) Add(line int, r *Record) {
 	c.Last = r.Seq
 	c.Head = r.Hash
 	c.broken = edited
+	if r.Seq == 1 {
+		c.genesis = r.Hash
+	}
 	if r.Checkpoint == "" {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -372,6 +373,82 @@ func TestCollectorsSplitFleet(t *testing.T) {
 	}
 	if _, err := NewCollector(&CollectorOpts{Broker: b.URL, Fleet: fleetName, Key: collKey, Out: io.Discard, Kiosks: []string{"a/b"}}); err == nil {
 		t.Error("NewCollector with kiosk id a/b: no error")
+	}
+}
+
+// TestKioskStoreReset: a kiosk whose store is wiped comes back under the same id with a new
+// chain. Acks for its old chain (queued in its broker session, or re-sent by the collector)
+// must not make it delete new records, and the collector must write the new chain, naming the
+// restart once, instead of taking its records for re-sends of the old one.
+func TestKioskStoreReset(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "publisher"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	col := startCollector(t, b, collKey, nil)
+
+	old := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- old.client.Run(ctx) }()
+	appendN(t, old.log, 10)
+	waitFor(t, "the old chain's 10 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 10 })
+	waitFor(t, "the old chain's outbox to empty", 10*time.Second, func() bool { n, _ := old.log.OutboxLen(ctx); return n == 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_, h10 := old.log.Head()
+	raw, err := os.ReadFile(col.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r3 audit.Record
+	if err := json.Unmarshal(bytes.Split(raw, []byte("\n"))[2], &r3); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two acks of the old chain wait in kiosk-1's broker session.
+	pub, err := Dial(context.Background(), Conn{Broker: b.URL, TLS: b.ClientTLS("publisher"), ClientID: "publisher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect(100)
+	for _, a := range []AuditAck{{Kiosk: "kiosk-1", Seq: 10, Hash: h10}, {Kiosk: "kiosk-1", Seq: 3, Hash: r3.Hash}} {
+		if err := Publish(context.Background(), pub, NewTopics(fleetName).AuditAck("kiosk-1"), Seal(KindAuditAck, a.Marshal(), collKey), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fresh := newKiosk(t, b, "kiosk-1", fleetKey, collKey) // the wiped store
+	appendN(t, fresh.log, 5)
+	run(t, fresh.client.Run)
+	waitFor(t, "the new chain's 5 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 15 })
+	waitFor(t, "the new chain's outbox to empty", 10*time.Second, func() bool {
+		n, err := fresh.log.OutboxLen(context.Background())
+		return err == nil && n == 0
+	})
+	if n := testutil.ToFloat64(fresh.metrics.Refused.WithLabelValues("audit-ack", "foreign-chain")); n < 2 {
+		t.Errorf("acks of the old chain refused by the new one: %v, want at least 2", n)
+	}
+	if p := col.c.Problems(); p != 1 {
+		t.Errorf("collector problems: %d, want 1 (the restart)", p)
+	}
+	f, err := os.Open(col.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := audit.VerifyJSONLines(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].String(), "starts a new chain after record 10") {
+		t.Errorf("audit verify: %v, want the restart only", s.Problems)
+	}
+	if k := s.Kiosks["kiosk-1"]; k.Records != 15 || k.Last != 5 {
+		t.Errorf("audit verify summary: %+v, want 15 records, last 5", k)
+	}
+	if pos, err := ResumePositions(col.path); err != nil || pos["kiosk-1"].Seq != 5 {
+		t.Errorf("ResumePositions after the restart: %+v %v, want kiosk-1 at 5", pos, err)
 	}
 }
 

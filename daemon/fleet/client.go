@@ -308,14 +308,32 @@ func (c *Client) handleAck(msg []byte) (uint64, error) {
 	if a.Kiosk != c.o.Kiosk {
 		return 0, fmt.Errorf("audit ack for kiosk %q on %q's topic: %w", a.Kiosk, c.o.Kiosk, ErrMalformed)
 	}
-	head, _ := c.o.Audit.Head()
-	seq := min(a.Seq, head)
-	n, err := c.o.Audit.Ack(context.Background(), seq)
+	if head, _ := c.o.Audit.Head(); a.Seq > head {
+		return 0, fmt.Errorf("audit ack for record %d, but this kiosk's chain ends at %d (was its store reset?): %w", a.Seq, head, ErrForeignChain)
+	}
+	if a.Seq == 0 {
+		return 0, nil // the collector has nothing of ours: the outbox re-sends from its start
+	}
+	q, err := c.o.Audit.Pending(context.Background(), a.Seq-1, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(q) == 0 || q[0].Seq != a.Seq {
+		return a.Seq, nil // record a.Seq left the outbox on an earlier ack: nothing to delete
+	}
+	ours, err := audit.ParseRecord(q[0].Data)
+	if err != nil {
+		return 0, err
+	}
+	if ours.Hash != a.Hash {
+		return 0, fmt.Errorf("audit ack for record %d with hash %.12s, ours is %.12s: %w", a.Seq, a.Hash, ours.Hash, ErrForeignChain)
+	}
+	n, err := c.o.Audit.Ack(context.Background(), a.Seq)
 	if err != nil {
 		return 0, err
 	}
 	c.o.Metrics.Acked.Add(float64(n))
-	return seq, nil
+	return a.Seq, nil
 }
 
 // outbox publishes queued audit records in order, at most Window ahead of the last ack, and

@@ -19,10 +19,13 @@ import (
 	"github.com/edgeid/edgeid/daemon/audit"
 )
 
-// Position is how far a kiosk's chain has been collected.
+// Position is how far a kiosk's chain has been collected: the last record's number and hash,
+// and the hash of the chain's first record when it was collected (Genesis), which tells a
+// re-sent record 1 from the first record of a new chain (the kiosk's store was reset).
 type Position struct {
-	Seq  uint64
-	Hash string
+	Seq     uint64
+	Hash    string
+	Genesis string
 }
 
 // CollectorOpts configures the fleet-side audit collector.
@@ -69,10 +72,12 @@ type Collector struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu       sync.Mutex
-	pos      map[string]Position
-	dirty    map[string]bool
-	problems int
+	mu    sync.Mutex
+	pos   map[string]Position
+	dirty map[string]bool
+	// unknownStart marks kiosks first heard of mid-chain, warned about once.
+	unknownStart map[string]bool
+	problems     int
 }
 
 // NewCollector validates o.
@@ -83,7 +88,7 @@ func NewCollector(o *CollectorOpts) (*Collector, error) {
 	if err := checkName("fleet", o.Fleet); err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
-	c := &Collector{o: *o, top: NewTopics(o.Fleet), pos: map[string]Position{}, dirty: map[string]bool{}, ready: make(chan struct{})}
+	c := &Collector{o: *o, top: NewTopics(o.Fleet), pos: map[string]Position{}, dirty: map[string]bool{}, unknownStart: map[string]bool{}, ready: make(chan struct{})}
 	if c.o.ClientID == "" {
 		c.o.ClientID = "collector"
 	}
@@ -236,9 +241,15 @@ func (c *Collector) accept(topic string, payload []byte) error {
 		c.o.Logger.Warn("collector: record names another kiosk than its topic", "topic", kiosk, "record", r.Kiosk)
 		return nil
 	}
+	var probs []string
 	c.mu.Lock()
 	p := c.pos[kiosk]
 	switch {
+	case r.Seq == 1 && p.Seq > 0 && p.Genesis != "" && r.Hash != p.Genesis && r.Prev == audit.ZeroHash:
+		// Written and followed from here; the file shows both chains, and audit verify names
+		// the restart.
+		probs = append(probs, fmt.Sprintf("starts a new chain after record %d: the kiosk's store was reset (or another kiosk uses its id)", p.Seq))
+		p = Position{}
 	case r.Seq <= p.Seq:
 		c.dirty[kiosk] = true // a re-send: ack again so the kiosk can move on
 		c.mu.Unlock()
@@ -246,11 +257,20 @@ func (c *Collector) accept(topic string, payload []byte) error {
 	case r.Seq > p.Seq+1:
 		// Out of order: drop it, and ack our position so the kiosk re-sends from there.
 		c.dirty[kiosk] = true
+		warn := p.Seq == 0 && !c.unknownStart[kiosk]
+		if warn {
+			c.unknownStart[kiosk] = true
+		}
 		c.mu.Unlock()
+		if warn {
+			// Either records 1..r.Seq-1 are still on their way (the kiosk re-sends them), or
+			// they were acked to a collector whose file this one does not have.
+			c.o.Logger.Warn("collector: kiosk sends from a later record, this collector has none of its records; if no earlier record arrives, its earlier records went to another output file: start this collector on that file",
+				"kiosk", kiosk, "seq", r.Seq)
+		}
 		return nil
 	}
 	c.mu.Unlock()
-	var probs []string
 	if h, err := r.ComputeHash(); err != nil || h != r.Hash {
 		probs = append(probs, "hash does not match content")
 	}
@@ -270,8 +290,11 @@ func (c *Collector) accept(topic string, payload []byte) error {
 	if _, err := c.o.Out.Write(line); err != nil {
 		return fmt.Errorf("collector: write: %w", err)
 	}
+	if r.Seq == 1 {
+		p.Genesis = r.Hash
+	}
 	c.mu.Lock()
-	c.pos[kiosk] = Position{Seq: r.Seq, Hash: r.Hash}
+	c.pos[kiosk] = Position{Seq: r.Seq, Hash: r.Hash, Genesis: p.Genesis}
 	c.dirty[kiosk] = true
 	c.problems += len(probs)
 	c.mu.Unlock()
@@ -292,7 +315,7 @@ func (c *Collector) flushAcks(cl mqtt.Client) error {
 	}
 	acks := make([]AuditAck, 0, len(c.dirty))
 	for k := range c.dirty {
-		acks = append(acks, AuditAck{Kiosk: k, Seq: c.pos[k].Seq})
+		acks = append(acks, AuditAck{Kiosk: k, Seq: c.pos[k].Seq, Hash: c.pos[k].Hash})
 	}
 	c.dirty = map[string]bool{}
 	c.mu.Unlock()
@@ -305,8 +328,10 @@ func (c *Collector) flushAcks(cl mqtt.Client) error {
 	return nil
 }
 
-// ResumePositions reads a collector output file and returns the last sequence number and hash
-// of each kiosk, so that a restarted collector continues where it stopped.
+// ResumePositions reads a collector output file and returns each kiosk's position: its last
+// record in the file (the collector writes each kiosk's records in order, so the last is the
+// newest, also after a chain restart) and the first record of that chain, so that a
+// restarted collector continues where it stopped.
 func ResumePositions(path string) (map[string]Position, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -326,9 +351,12 @@ func ResumePositions(path string) (map[string]Position, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
 		}
-		if r.Seq > pos[r.Kiosk].Seq {
-			pos[r.Kiosk] = Position{Seq: r.Seq, Hash: r.Hash}
+		p := pos[r.Kiosk]
+		if r.Seq == 1 {
+			p.Genesis = r.Hash
 		}
+		p.Seq, p.Hash = r.Seq, r.Hash
+		pos[r.Kiosk] = p
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s line %d: %w", path, line+1, err)

@@ -66,6 +66,9 @@ var (
 	ErrUnknownKey = errors.New("signed by an unknown key")
 	ErrSignature  = errors.New("bad signature")
 	ErrKind       = errors.New("unexpected message kind")
+	// ErrForeignChain: an audit ack names a record this kiosk does not have (beyond its head,
+	// or with another hash): the collector holds another chain under this kiosk's id.
+	ErrForeignChain = errors.New("ack for another chain of records")
 )
 
 // Seal signs body as an envelope of the given kind.

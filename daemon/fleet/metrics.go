@@ -55,6 +55,7 @@ func Reason(err error) string {
 		{ErrUnknownKey, "unknown-key"},
 		{ErrSignature, "signature"},
 		{ErrKind, "kind"},
+		{ErrForeignChain, "foreign-chain"},
 		{ErrRollback, "rollback"},
 		{ErrReplay, "replay"},
 		{ErrGap, "gap"},

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -418,8 +419,32 @@ func FuzzParseRevocationList(f *testing.F) {
 	})
 }
 
+func TestParseAuditAck(t *testing.T) {
+	h := strings.Repeat("0f", 32)
+	for _, tc := range []struct {
+		a  AuditAck
+		ok bool
+	}{
+		{AuditAck{Kiosk: "k", Seq: 7, Hash: h}, true},
+		{AuditAck{Kiosk: "k"}, true},
+		{AuditAck{Kiosk: "k", Seq: 7}, false},               // a record without its hash
+		{AuditAck{Kiosk: "k", Hash: h}, false},              // a hash for record 0
+		{AuditAck{Kiosk: "k", Seq: 7, Hash: h[:62]}, false}, // short
+		{AuditAck{Kiosk: "k", Seq: 7, Hash: h[:62] + "zz"}, false},
+	} {
+		got, err := ParseAuditAck(tc.a.Marshal())
+		if tc.ok && (err != nil || *got != tc.a) {
+			t.Errorf("%+v: got %+v, %v", tc.a, got, err)
+		}
+		if !tc.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%+v: got %v, want ErrMalformed", tc.a, err)
+		}
+	}
+}
+
 func FuzzParseAuditAck(f *testing.F) {
-	f.Add((&AuditAck{Kiosk: "kiosk-1", Seq: 42}).Marshal())
+	f.Add((&AuditAck{Kiosk: "kiosk-1", Seq: 42, Hash: strings.Repeat("ab", 32)}).Marshal())
+	f.Add((&AuditAck{Kiosk: "kiosk-1"}).Marshal())
 	f.Add([]byte{0, 0})
 	f.Add([]byte{0xff, 0xff, 'a'})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -41,25 +43,31 @@ func (t Topics) AuditAll() string                { return t.Root + "/audit/+" }
 func (t Topics) AuditAck(kiosk string) string    { return t.Root + "/audit-ack/" + kiosk }
 
 // AuditAck is the collector's signed, cumulative acknowledgement: every record of Kiosk up to
-// and including Seq is stored.
+// and including Seq is stored, and record Seq's hash is Hash. The kiosk deletes records only
+// when Hash is its own record's: a collector that holds another chain under the same kiosk id
+// (the kiosk's store was reset) can then never make it drop records the collector lacks.
 type AuditAck struct {
 	Kiosk string
 	Seq   uint64
+	Hash  string // hex SHA-256 of record Seq; empty when Seq is 0 (nothing stored yet)
 }
 
 // Marshal encodes the ack body (sealed in a KindAuditAck envelope).
 func (a *AuditAck) Marshal() []byte {
 	b := appendStr(nil, a.Kiosk)
-	return append(b, byte(a.Seq>>56), byte(a.Seq>>48), byte(a.Seq>>40), byte(a.Seq>>32),
-		byte(a.Seq>>24), byte(a.Seq>>16), byte(a.Seq>>8), byte(a.Seq))
+	b = binary.BigEndian.AppendUint64(b, a.Seq)
+	return appendStr(b, a.Hash)
 }
 
 // ParseAuditAck decodes an ack body.
 func ParseAuditAck(body []byte) (*AuditAck, error) {
 	r := &reader{b: body}
-	a := &AuditAck{Kiosk: r.str("kiosk", maxIDLen), Seq: r.u64("seq")}
+	a := &AuditAck{Kiosk: r.str("kiosk", maxIDLen), Seq: r.u64("seq"), Hash: r.str("hash", 64)}
 	if err := r.done("audit ack"); err != nil {
 		return nil, err
+	}
+	if _, err := hex.DecodeString(a.Hash); err != nil || (a.Seq == 0) != (a.Hash == "") || a.Hash != "" && len(a.Hash) != 64 {
+		return nil, fmt.Errorf("audit ack: record %d with hash %q: want 64 hex digits, none for record 0: %w", a.Seq, a.Hash, ErrMalformed)
 	}
 	return a, nil
 }

@@ -578,12 +578,19 @@ func demoBackEnd(ctx context.Context, g *errgroup.Group, cfg *config.Config, bro
 	if err := fleet.Publish(ctx, cl, fleet.NewTopics(cfg.Fleet.Name).RevSnapshot(), fleet.Seal(fleet.KindRevocations, list.Marshal(), fleetKey), true); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(filepath.Join(cfg.StateDir, "collected-audit.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	// The collected file outlives a run, as the kiosk's store does: the collector resumes
+	// from it, or it would stand at record 0 while the kiosk's earlier records are acked.
+	path := filepath.Join(cfg.StateDir, "collected-audit.jsonl")
+	start, err := fleet.ResumePositions(path)
+	if err != nil {
+		return fmt.Errorf("simulation: %w", err)
+	}
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
 	col, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: broker, Fleet: cfg.Fleet.Name, ClientID: "demo-collector", CleanSession: true,
-		Key: collectorKey, KioskKeys: map[string]ed25519.PublicKey{cfg.KioskID: kioskPub}, Out: out, Sync: out.Sync, Logger: log})
+		Key: collectorKey, KioskKeys: map[string]ed25519.PublicKey{cfg.KioskID: kioskPub}, Out: out, Sync: out.Sync, Start: start, Logger: log})
 	if err != nil {
 		out.Close()
 		return err
