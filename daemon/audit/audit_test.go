@@ -247,6 +247,51 @@ func TestVerifyNamesTampering(t *testing.T) {
 	}
 }
 
+// TestPruneBefore: records are pruned by age, acknowledged ones only, always the oldest first:
+// a record stamped long ago by a clock that was set back is not pruned before the newer
+// records in front of it.
+func TestPruneBefore(t *testing.T) {
+	db := openStore(t, t.TempDir())
+	defer db.Halt()
+	ctx := context.Background()
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	o := testOpts(10)
+	o.Now = func() time.Time { return now }
+	l, err := New(db, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Records 1-10 on days 0-9, 11 on day -100 (the clock set back), 12-15 on days 10-13.
+	for i, d := range []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -100, 10, 11, 12, 13} {
+		now = t0.Add(time.Duration(d) * day)
+		if _, err := l.Append(ctx, decision(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune := func(cutoffDay, want int) {
+		t.Helper()
+		if n, err := l.PruneBefore(ctx, t0.Add(time.Duration(cutoffDay)*day)); err != nil || n != want {
+			t.Errorf("PruneBefore(day %d): %d, %v; want %d", cutoffDay, n, err, want)
+		}
+	}
+	if _, err := l.Ack(ctx, 6); err != nil { // the collector has 1-6
+		t.Fatal(err)
+	}
+	prune(2, 2)  // 1-2
+	prune(12, 4) // 3-6: 7 onwards is not acknowledged
+	if _, err := l.Ack(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	prune(5, 0)   // 7 (day 6) is first: 11 (day -100) waits behind it
+	prune(12, 7)  // 7-13
+	prune(100, 2) // 14-15
+	if _, err := l.VerifyLocal(ctx); err != nil {
+		t.Errorf("VerifyLocal after pruning: %v", err)
+	}
+}
+
 // TestVerifyNamesChainRestart: a kiosk whose store was reset begins a new chain at record 1;
 // the verifier names the restart once and follows the new chain without further problems.
 func TestVerifyNamesChainRestart(t *testing.T) {

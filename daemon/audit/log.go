@@ -380,6 +380,31 @@ func (l *Log) Records(ctx context.Context, fn func(raw []byte) error) error {
 	return l.db.Iterate(ctx, store.Audit.Key(), func(_, v []byte) error { return fn(v) })
 }
 
+// PruneBefore prunes (see Prune) the acknowledged records made before cutoff, oldest first. It
+// stops at the first record made at or after cutoff: a record stamped long ago by a clock that
+// was set back waits until the newer records in front of it go.
+func (l *Log) PruneBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	var upTo uint64
+	err := l.Records(ctx, func(raw []byte) error {
+		r, err := ParseRecord(raw)
+		if err != nil {
+			return err
+		}
+		if !r.Time.Before(cutoff) {
+			return store.ErrStop
+		}
+		upTo = r.Seq
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit: prune: %w", err)
+	}
+	if upTo == 0 {
+		return 0, nil
+	}
+	return l.Prune(ctx, upTo)
+}
+
 // Prune deletes stored records up to and including upTo that the collector has acknowledged
 // (records still in the outbox are kept), so that the local log does not grow without bound.
 // The last pruned record's sequence number and hash are kept so that VerifyLocal checks the

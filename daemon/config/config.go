@@ -57,7 +57,16 @@ type Config struct {
 	Web        Web        `json:"web"`
 	Policy     Policy     `json:"policy"`
 	Fleet      Fleet      `json:"fleet"`
+	Audit      Audit      `json:"audit"`
 	Simulation Simulation `json:"simulation"`
+}
+
+// Audit is the kiosk's own copy of its audit log.
+type Audit struct {
+	// KeepDays: records the collector has acknowledged are deleted from the kiosk once they
+	// are this many days old (the fleet keeps the collected copy); 0 keeps them all. Records
+	// not yet acknowledged are never deleted.
+	KeepDays int `json:"keep_days"`
 }
 
 // Camera selects the camera (see drivers/camera for the source syntax).
@@ -236,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Fleet.Broker == "embedded" && c.Reader != "sim" {
 		bad(`fleet.broker "embedded" is for simulation only (reader "sim")`)
+	}
+	if c.Audit.KeepDays < 0 || c.Audit.KeepDays > 36500 {
+		bad("audit.keep_days must be in [0, 36500] (0 keeps every record)")
 	}
 	if c.Reader == "sim" && c.Simulation.Documents != "demo" {
 		bad(`simulation.documents must be "demo" with reader "sim"`)

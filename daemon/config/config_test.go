@@ -31,6 +31,7 @@ func TestParseRefuses(t *testing.T) {
 		{"zero duration", `"read_timeout": "0s"`, "read_timeout"},
 		{"window", `"capture_window": "20s"`, "capture_window"},
 		{"sim key on real reader", `"reader": "pcsc:0"`, "only goes with"},
+		{"negative retention", `"keep_days": -1}`, "audit.keep_days"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -347,6 +347,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	g.Go(func() error { srv.Observe(ctx); return nil })
 	g.Go(func() error { return k.Run(ctx) })
 	g.Go(func() error { return db.GC(ctx, 10*time.Minute, 0.5) })
+	if cfg.Audit.KeepDays > 0 {
+		g.Go(func() error {
+			pruneAudit(ctx, auditLog, time.Duration(cfg.Audit.KeepDays)*24*time.Hour, time.Hour, log)
+			return nil
+		})
+	}
 	g.Go(func() error {
 		watchHealth(ctx, tracker, reader, cam, rev, auditLog, now)
 		return nil
@@ -602,4 +608,27 @@ func demoBackEnd(ctx context.Context, g *errgroup.Group, cfg *config.Config, bro
 	log.Info("simulation: fleet back end published the revocation list and collects audit records",
 		"revoked", len(list.Add), "audit_file", out.Name())
 	return nil
+}
+
+// pruneAudit deletes the collected audit records older than keep, at start and then every
+// period, until ctx ends. A failed pass is logged and tried again at the next one.
+func pruneAudit(ctx context.Context, l *audit.Log, keep, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := l.PruneBefore(ctx, time.Now().Add(-keep))
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Warn("audit: pruning collected records failed", "err", err)
+		case n > 0:
+			log.Info("audit: pruned collected records", "records", n, "older_than", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
