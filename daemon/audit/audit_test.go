@@ -247,6 +247,42 @@ func TestVerifyNamesTampering(t *testing.T) {
 	}
 }
 
+// Since reads the log above a sequence number, acknowledged records included, from the
+// prune base up.
+func TestSince(t *testing.T) {
+	db := openStore(t, t.TempDir())
+	defer db.Halt()
+	ctx := context.Background()
+	l, err := New(db, testOpts(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, l, 10)
+	if _, err := l.Ack(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Prune(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after     uint64
+		n         int
+		wantFirst uint64
+		wantLen   int
+	}{{0, 100, 5, 6}, {5, 2, 6, 2}, {7, 100, 8, 3}, {10, 5, 0, 0}} {
+		q, err := l.Since(ctx, tc.after, tc.n)
+		if err != nil || len(q) != tc.wantLen || len(q) > 0 && q[0].Seq != tc.wantFirst {
+			t.Errorf("Since(%d, %d): %d records from %v, %v; want %d from %d", tc.after, tc.n, len(q), q, err, tc.wantLen, tc.wantFirst)
+			continue
+		}
+		for i, r := range q {
+			if p, err := ParseRecord(r.Data); err != nil || p.Seq != r.Seq || r.Seq != tc.wantFirst+uint64(i) {
+				t.Errorf("Since(%d, %d)[%d]: seq %d, record %v %v", tc.after, tc.n, i, r.Seq, p, err)
+			}
+		}
+	}
+}
+
 // TestPruneBefore: records are pruned by age, acknowledged ones only, always the oldest first:
 // a record stamped long ago by a clock that was set back is not pruned before the newer
 // records in front of it.

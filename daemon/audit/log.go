@@ -301,6 +301,37 @@ type Queued struct {
 	Data []byte // the JSON record
 }
 
+// Since returns up to n stored records after sequence number after, oldest first: the
+// outbox's, and below the outbox those already acknowledged but not yet pruned, so that a
+// collector that lost its copy can be sent them again.
+func (l *Log) Since(ctx context.Context, after uint64, n int) ([]Queued, error) {
+	base, _, err := l.base()
+	if err != nil {
+		return nil, err
+	}
+	head, _ := l.Head()
+	var out []Queued
+	for s := max(after, base) + 1; s <= head && len(out) < n; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		v, ok, err := l.db.Get(recordKey(s))
+		if err != nil {
+			return nil, fmt.Errorf("audit: read record %d: %w", s, err)
+		}
+		if !ok {
+			// Pruned since base was read: continue above the new base.
+			if b, _, err := l.base(); err == nil && s <= b {
+				s = b
+				continue
+			}
+			return nil, fmt.Errorf("audit: record %d is missing from the log", s)
+		}
+		out = append(out, Queued{Seq: s, Data: v})
+	}
+	return out, nil
+}
+
 // Notify is signalled (without blocking) after each Append.
 func (l *Log) Notify() <-chan struct{} { return l.notify }
 

@@ -452,6 +452,53 @@ func TestKioskStoreReset(t *testing.T) {
 	}
 }
 
+// TestCollectorLostFile: a collector whose output file is gone starts again at record 0 while
+// the kiosk has long deleted those records from its outbox; the kiosk sends them again from its
+// log, so the new file holds the whole chain.
+func TestCollectorLostFile(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	keys := map[string]ed25519.PublicKey{k.id: k.sign.Public().(ed25519.PublicKey)}
+	session := t.TempDir()
+	first, err := NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector"), Fleet: fleetName, ClientID: "collector",
+		SessionDir: session, Key: collKey, KioskKeys: keys, Out: io.Discard, AckInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	<-first.Ready()
+	run(t, k.client.Run)
+	appendN(t, k.log, 20)
+	waitFor(t, "the first collector's acks to empty the outbox", 20*time.Second, func() bool {
+		n, err := k.log.OutboxLen(context.Background())
+		return err == nil && n == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	col := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector", Key: collKey, KioskKeys: keys, SessionDir: session})
+	appendN(t, k.log, 5)
+	waitFor(t, "all 25 records at the new file", 30*time.Second, func() bool { return col.n.Load() == 25 })
+	waitFor(t, "an empty outbox", 10*time.Second, func() bool { n, _ := k.log.OutboxLen(context.Background()); return n == 0 })
+	f, err := os.Open(col.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := audit.VerifyJSONLines(f, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kk := s.Kiosks[k.id]; len(s.Problems) != 0 || kk.Records != 25 || kk.Last != 25 {
+		t.Errorf("the new file: problems %v, summary %+v; want none, 25 records", s.Problems, kk)
+	}
+}
+
 // TestSameKioskIDRefused: a kiosk configured with an id that is not its certificate's name is
 // refused before it connects, and a client that claims another kiosk's client id over MQTT gets
 // its certificate's id instead (use_username_as_clientid), so the two never fight.

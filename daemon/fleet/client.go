@@ -314,12 +314,12 @@ func (c *Client) handleAck(msg []byte) (uint64, error) {
 	if a.Seq == 0 {
 		return 0, nil // the collector has nothing of ours: the outbox re-sends from its start
 	}
-	q, err := c.o.Audit.Pending(context.Background(), a.Seq-1, 1)
+	q, err := c.o.Audit.Since(context.Background(), a.Seq-1, 1)
 	if err != nil {
 		return 0, err
 	}
 	if len(q) == 0 || q[0].Seq != a.Seq {
-		return a.Seq, nil // record a.Seq left the outbox on an earlier ack: nothing to delete
+		return a.Seq, nil // record a.Seq was acked and pruned long ago: nothing to delete
 	}
 	ours, err := audit.ParseRecord(q[0].Data)
 	if err != nil {
@@ -357,7 +357,9 @@ func (c *Client) outbox(ctx context.Context) error {
 	lastProgress := time.Now()
 	for {
 		if c.cl.IsConnectionOpen() && sent-acked < uint64(c.o.Window) {
-			q, err := c.o.Audit.Pending(ctx, max(sent, acked), c.o.Window-int(sent-acked))
+			// From the log, not the outbox: when the collector stands behind records it once
+			// acked (it lost its file), the kiosk sends them again while it still keeps them.
+			q, err := c.o.Audit.Since(ctx, max(sent, acked), c.o.Window-int(sent-acked))
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -386,8 +388,8 @@ func (c *Client) outbox(ctx context.Context) error {
 				lastProgress = time.Now()
 			case a < acked:
 				// The collector stands further back than we thought (it dropped records that
-				// arrived out of order, or an old ack was redelivered): resend from there.
-				// Records already deleted are skipped by Pending, so this only costs resends.
+				// arrived out of order, lost its file, or an old ack was redelivered): resend
+				// from there, as far back as the log still goes.
 				acked, sent = a, a
 			}
 			if sent < acked {

@@ -263,9 +263,9 @@ func (c *Collector) accept(topic string, payload []byte) error {
 		}
 		c.mu.Unlock()
 		if warn {
-			// Either records 1..r.Seq-1 are still on their way (the kiosk re-sends them), or
-			// they were acked to a collector whose file this one does not have.
-			c.o.Logger.Warn("collector: kiosk sends from a later record, this collector has none of its records; if no earlier record arrives, its earlier records went to another output file: start this collector on that file",
+			// The kiosk re-sends from record 1, or from the oldest it still keeps. If that is
+			// after 1, the rest is only in an older output file.
+			c.o.Logger.Warn("collector: kiosk sends from a later record and this collector has none of its records; it is asked to re-send what it keeps. If no earlier record follows, the kiosk pruned them: start this collector on the output file that has them",
 				"kiosk", kiosk, "seq", r.Seq)
 		}
 		return nil
