@@ -312,7 +312,7 @@ func (c *Client) handleAck(msg []byte) (uint64, error) {
 		return 0, fmt.Errorf("audit ack for record %d, but this kiosk's chain ends at %d (was its store reset?): %w", a.Seq, head, ErrForeignChain)
 	}
 	if a.Seq == 0 {
-		return 0, nil // the collector has nothing of ours: the outbox re-sends from its start
+		return 0, nil // the collector has nothing of ours: re-send from the oldest record kept
 	}
 	q, err := c.o.Audit.Since(context.Background(), a.Seq-1, 1)
 	if err != nil {
