@@ -70,17 +70,47 @@ func newKiosk(t *testing.T, b *fleettest.Broker, id string, fleetKey, collectorK
 	return k
 }
 
-// run starts fn in a goroutine owned by the test: cancelled and waited for at cleanup.
-func run(t *testing.T, fn func(ctx context.Context) error) {
+// start runs fn in a goroutine; stop cancels it and waits for it (once), failing the test if
+// it returned an error.
+func start(t *testing.T, fn func(ctx context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- fn(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		})
+	}
+}
+
+// run starts fn for the rest of the test: it is stopped at cleanup.
+func run(t *testing.T, fn func(ctx context.Context) error) { t.Cleanup(start(t, fn)) }
+
+// outboxEmpty reports, for waitFor, whether l's outbox is empty.
+func outboxEmpty(l *audit.Log) func() bool {
+	return func() bool {
+		n, err := l.OutboxLen(context.Background())
+		return err == nil && n == 0
+	}
+}
+
+// verifyFile runs audit verify on a collector's output file.
+func verifyFile(t *testing.T, path string, keys map[string]ed25519.PublicKey) *audit.Summary {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := audit.VerifyJSONLines(f, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
@@ -99,6 +129,7 @@ type collected struct {
 	f    *os.File
 	n    atomic.Int64
 	c    *Collector
+	stop func() // stops the collector before cleanup does
 }
 
 func startCollector(t *testing.T, b *fleettest.Broker, key ed25519.PrivateKey, kioskKeys map[string]ed25519.PublicKey) *collected {
@@ -127,7 +158,8 @@ func startCollectorOpts(t *testing.T, b *fleettest.Broker, o CollectorOpts) *col
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, out.c.Run)
+	out.stop = start(t, out.c.Run)
+	t.Cleanup(out.stop)
 	select {
 	case <-out.c.Ready():
 	case <-time.After(20 * time.Second):
@@ -166,10 +198,7 @@ func TestBrokerOutageLosesNothing(t *testing.T) {
 	t.Logf("1000 decisions recorded with the broker down in %v", time.Since(start))
 	b.Start()
 	waitFor(t, "1010 records at the collector", 30*time.Second, func() bool { return col.n.Load() == 1010 })
-	waitFor(t, "an empty outbox", 10*time.Second, func() bool {
-		n, err := k.log.OutboxLen(context.Background())
-		return err == nil && n == 0
-	})
+	waitFor(t, "an empty outbox", 10*time.Second, outboxEmpty(k.log))
 
 	f, err := os.Open(col.path)
 	if err != nil {
@@ -301,23 +330,7 @@ func TestCollectorsSplitFleet(t *testing.T) {
 
 	// collector-b once collected the whole fleet: its session on the broker keeps audit/+.
 	sessB := t.TempDir()
-	wide, err := NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector-b"), Fleet: fleetName, ClientID: "collector-b",
-		SessionDir: sessB, Key: collKey, Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- wide.Run(ctx) }()
-	select {
-	case <-wide.Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("collector-b not subscribed to every kiosk after 20 s")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	startCollectorOpts(t, b, CollectorOpts{ClientID: "collector-b", Key: collKey, SessionDir: sessB}).stop()
 
 	run(t, k1.client.Run)
 	run(t, k2.client.Run)
@@ -329,9 +342,17 @@ func TestCollectorsSplitFleet(t *testing.T) {
 
 	// collector-a's file also holds kiosk-2's first 10 records, from before kiosk-2 moved to
 	// collector-b: collector-a must not ack them, or kiosk-2 would drop records collector-b
-	// never got.
+	// never got (kiosk-2 would take such an ack: its record and hash are kiosk-2's own).
+	q, err := k2.log.Since(context.Background(), 9, 1)
+	if err != nil || len(q) != 1 {
+		t.Fatalf("kiosk-2's record 10: %v %v", q, err)
+	}
+	r10, err := audit.ParseRecord(q[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	colA := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector-a", Key: collKey, KioskKeys: keys, Kiosks: []string{k1.id},
-		Start: map[string]Position{k2.id: {Seq: 10, Hash: "moved"}}})
+		Start: map[string]Position{k2.id: {Seq: 10, Hash: r10.Hash}}})
 	waitFor(t, "kiosk-1's records at collector-a", 20*time.Second, func() bool { return colA.n.Load() == 30 })
 	time.Sleep(300 * time.Millisecond) // several of collector-a's ack rounds
 	if n, err := k2.log.OutboxLen(context.Background()); err != nil || n != 20 {
@@ -339,10 +360,7 @@ func TestCollectorsSplitFleet(t *testing.T) {
 	}
 	colB := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector-b", Key: collKey, KioskKeys: keys, Kiosks: []string{k2.id}, SessionDir: sessB})
 	for _, k := range []*kiosk{k1, k2} {
-		waitFor(t, k.id+"'s outbox to empty", 30*time.Second, func() bool {
-			n, err := k.log.OutboxLen(context.Background())
-			return err == nil && n == 0
-		})
+		waitFor(t, k.id+"'s outbox to empty", 30*time.Second, outboxEmpty(k.log))
 	}
 	time.Sleep(300 * time.Millisecond) // room for a stray record to arrive
 	for _, tc := range []struct {
@@ -386,16 +404,11 @@ func TestKioskStoreReset(t *testing.T) {
 	col := startCollector(t, b, collKey, nil)
 
 	old := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- old.client.Run(ctx) }()
+	stopOld := start(t, old.client.Run)
 	appendN(t, old.log, 10)
 	waitFor(t, "the old chain's 10 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 10 })
-	waitFor(t, "the old chain's outbox to empty", 10*time.Second, func() bool { n, _ := old.log.OutboxLen(ctx); return n == 0 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "the old chain's outbox to empty", 10*time.Second, outboxEmpty(old.log))
+	stopOld()
 	_, h10 := old.log.Head()
 	raw, err := os.ReadFile(col.path)
 	if err != nil {
@@ -422,25 +435,14 @@ func TestKioskStoreReset(t *testing.T) {
 	appendN(t, fresh.log, 5)
 	run(t, fresh.client.Run)
 	waitFor(t, "the new chain's 5 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 15 })
-	waitFor(t, "the new chain's outbox to empty", 10*time.Second, func() bool {
-		n, err := fresh.log.OutboxLen(context.Background())
-		return err == nil && n == 0
-	})
+	waitFor(t, "the new chain's outbox to empty", 10*time.Second, outboxEmpty(fresh.log))
 	if n := testutil.ToFloat64(fresh.metrics.Refused.WithLabelValues("audit-ack", "foreign-chain")); n < 2 {
 		t.Errorf("acks of the old chain refused by the new one: %v, want at least 2", n)
 	}
 	if p := col.c.Problems(); p != 1 {
 		t.Errorf("collector problems: %d, want 1 (the restart)", p)
 	}
-	f, err := os.Open(col.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := audit.VerifyJSONLines(f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := verifyFile(t, col.path, nil)
 	if len(s.Problems) != 1 || !strings.Contains(s.Problems[0].String(), "starts a new chain after record 10") {
 		t.Errorf("audit verify: %v, want the restart only", s.Problems)
 	}
@@ -461,39 +463,17 @@ func TestCollectorLostFile(t *testing.T) {
 	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
 	keys := map[string]ed25519.PublicKey{k.id: k.sign.Public().(ed25519.PublicKey)}
 	session := t.TempDir()
-	first, err := NewCollector(&CollectorOpts{Broker: b.URL, TLS: b.ClientTLS("collector"), Fleet: fleetName, ClientID: "collector",
-		SessionDir: session, Key: collKey, KioskKeys: keys, Out: io.Discard, AckInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- first.Run(ctx) }()
-	<-first.Ready()
+	first := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector", Key: collKey, KioskKeys: keys, SessionDir: session})
 	run(t, k.client.Run)
 	appendN(t, k.log, 20)
-	waitFor(t, "the first collector's acks to empty the outbox", 20*time.Second, func() bool {
-		n, err := k.log.OutboxLen(context.Background())
-		return err == nil && n == 0
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "the first collector's acks to empty the outbox", 20*time.Second, outboxEmpty(k.log))
+	first.stop() // and its output file is lost
 
 	col := startCollectorOpts(t, b, CollectorOpts{ClientID: "collector", Key: collKey, KioskKeys: keys, SessionDir: session})
 	appendN(t, k.log, 5)
 	waitFor(t, "all 25 records at the new file", 30*time.Second, func() bool { return col.n.Load() == 25 })
-	waitFor(t, "an empty outbox", 10*time.Second, func() bool { n, _ := k.log.OutboxLen(context.Background()); return n == 0 })
-	f, err := os.Open(col.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := audit.VerifyJSONLines(f, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "an empty outbox", 10*time.Second, outboxEmpty(k.log))
+	s := verifyFile(t, col.path, keys)
 	if kk := s.Kiosks[k.id]; len(s.Problems) != 0 || kk.Records != 25 || kk.Last != 25 {
 		t.Errorf("the new file: problems %v, summary %+v; want none, 25 records", s.Problems, kk)
 	}

@@ -137,6 +137,9 @@ func (c *Collector) Problems() int {
 	return c.problems
 }
 
+// serves reports whether the collector collects kiosk's records.
+func (c *Collector) serves(kiosk string) bool { return c.only == nil || c.only[kiosk] }
+
 // filters are the audit topics the collector subscribes to.
 func (c *Collector) filters() map[string]byte {
 	if c.only == nil {
@@ -188,7 +191,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		for k := range c.pos {
 			// Re-ack after a reconnect in case an ack was lost; a kiosk moved to another
 			// collector keeps its lines in this one's file but is acked by that one only.
-			if c.only == nil || c.only[k] {
+			if c.serves(k) {
 				c.dirty[k] = true
 			}
 		}
@@ -228,7 +231,7 @@ func (c *Collector) Run(ctx context.Context) error {
 // accept handles one audit message; it returns an error only when the output fails.
 func (c *Collector) accept(topic string, payload []byte) error {
 	kiosk := strings.TrimPrefix(topic, c.top.Root+"/audit/")
-	if c.only != nil && !c.only[kiosk] {
+	if !c.serves(kiosk) {
 		c.o.Logger.Debug("collector: record of a kiosk not in its set ignored", "kiosk", kiosk)
 		return nil
 	}

@@ -114,16 +114,8 @@ func TestKioskKilledLosesNothing(t *testing.T) {
 	}
 	run(t, cl.Run)
 	waitFor(t, fmt.Sprintf("all %d records at the collector", head), 20*time.Second, func() bool { return col.n.Load() == int64(head) })
-	waitFor(t, "an empty outbox", 10*time.Second, func() bool { n, _ := log.OutboxLen(context.Background()); return n == 0 })
-	f, err := os.Open(col.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := audit.VerifyJSONLines(f, map[string]ed25519.PublicKey{"kiosk-1": kioskPub})
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "an empty outbox", 10*time.Second, outboxEmpty(log))
+	s := verifyFile(t, col.path, map[string]ed25519.PublicKey{"kiosk-1": kioskPub})
 	if len(s.Problems) != 0 || s.Kiosks["kiosk-1"].Records != int(head) {
 		t.Errorf("collected file: %d records, problems %v; want %d and none", s.Kiosks["kiosk-1"].Records, s.Problems, head)
 	}

@@ -76,7 +76,7 @@ func TestClientInProcessBroker(t *testing.T) {
 			t.Fatalf("collector got %d of 12 records", i)
 		}
 	}
-	waitFor(t, "acks to empty the outbox", 10*time.Second, func() bool { n, _ := log.OutboxLen(ctx); return n == 0 })
+	waitFor(t, "acks to empty the outbox", 10*time.Second, outboxEmpty(log))
 	if col.Problems() != 0 {
 		t.Errorf("collector chain problems: got %d, want 0", col.Problems())
 	}

@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/goreleaser/nfpm/v2"
+
+	"github.com/edgeid/edgeid/deploy/build/internal/elffile"
 )
 
 // archInfo maps a Debian architecture to its multiarch triplet and ELF machine.
@@ -96,7 +97,7 @@ func scanBinaries(info *nfpm.Info, machine elf.Machine) (*binaryNeeds, error) {
 		if c.Source == "" || c.Type != "" {
 			continue
 		}
-		f, err := openELF(c.Source)
+		f, err := elffile.Open(c.Source)
 		if err != nil {
 			return nil, err
 		}
@@ -110,21 +111,6 @@ func scanBinaries(info *nfpm.Info, machine elf.Machine) (*binaryNeeds, error) {
 		}
 	}
 	return n, nil
-}
-
-// openELF opens path as ELF, or returns nil for a file that is not.
-func openELF(path string) (*elf.File, error) {
-	r, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	magic := make([]byte, len(elf.ELFMAG))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != elf.ELFMAG {
-		r.Close()
-		return nil, nil
-	}
-	r.Close()
-	return elf.Open(path)
 }
 
 func (n *binaryNeeds) add(f *elf.File, path string, machine elf.Machine) error {

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/edgeid/edgeid/deploy/build/internal/elffile"
 )
 
 type opts struct {
@@ -494,19 +496,11 @@ func (s *sysroot) learn(ctx context.Context, a *apt, names []string) error {
 // elfNeeded lists a shared library's DT_NEEDED entries; a file that is not ELF (a linker
 // script, say) needs nothing the loader would look for.
 func elfNeeded(path string) ([]string, error) {
-	r, err := os.Open(path)
-	if err != nil {
+	f, err := elffile.Open(path)
+	if f == nil || err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	magic := make([]byte, len(elf.ELFMAG))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != elf.ELFMAG {
-		return nil, nil
-	}
-	f, err := elf.NewFile(r)
-	if err != nil {
-		return nil, err
-	}
+	defer f.Close()
 	return f.DynString(elf.DT_NEEDED)
 }
 
