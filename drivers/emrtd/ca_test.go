@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // dg14CA builds a DG14 with one ECDH ChipAuthenticationInfo and its public key.
@@ -50,8 +50,8 @@ func TestChipAuthentication(t *testing.T) {
 			files := testFiles(t, 3000)
 			files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 			files["DG14"] = dg14CA(t, tc.cipher, k.Public())
-			chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
-				PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+			chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
+				PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 			got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
@@ -67,7 +67,7 @@ func TestChipAuthentication(t *testing.T) {
 			// A chip whose CA key is not the one in DG14 (a clone) fails on the next response.
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			otherDER, _ := x509.MarshalPKCS8PrivateKey(other)
-			clone := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: otherDER})
+			clone := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: otherDER})
 			got, _, err = emrtd.Read(context.Background(), clone, key, nil)
 			if !errors.Is(err, emrtd.ErrChipAuth) {
 				t.Errorf("clone chip: %v, want ErrChipAuth", err)
@@ -99,7 +99,7 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chip := newChip(t, emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, CAKey: caKey})
+	chip := newChip(t, emrtdsim.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, CAKey: caKey})
 	_, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -117,8 +117,8 @@ func TestPACECAM(t *testing.T) {
 	files := testFiles(t, 2000)
 	files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 	files["DG14"] = dg14CA(t, 2, k.Public())
-	offers := []emrtdtest.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	offers := []emrtdsim.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
 	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -132,7 +132,7 @@ func TestPACECAM(t *testing.T) {
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	files2 := maps.Clone(files)
 	files2["DG14"] = dg14CA(t, 2, other.Public())
-	chip = newChip(t, emrtdtest.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	chip = newChip(t, emrtdsim.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
 	if _, info, err := emrtd.Read(context.Background(), chip, key, nil); !errors.Is(err, emrtd.ErrChipAuth) {
 		t.Errorf("CAM with a foreign key: %v (CAM %q), want ErrChipAuth", err, info.CAM)
 	}
@@ -146,7 +146,7 @@ func TestPACECAMCardSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: e2eMRZ, Face: e2eFace(t), Now: now, AAKey: emrtdtest.AANone})
+	doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: e2eMRZ, Face: e2eFace(t), Now: now, AAKey: emrtdsim.AANone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,14 +158,14 @@ func TestPACECAMCardSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := emrtdtest.BuildCardSecurity(set, ds, doc.DSKey, emrtdtest.ECDSAP256, rand.Reader)
+	cs, err := emrtdsim.BuildCardSecurity(set, ds, doc.DSKey, emrtdsim.ECDSAP256, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := maps.Clone(doc.Files)
 	files["EF.CardSecurity"] = cs
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: caDER,
-		PACE: []emrtdtest.PACEOffer{{Mapping: "CAM", Cipher: "AES-256", ParamID: 12}}})
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: caDER,
+		PACE: []emrtdsim.PACEOffer{{Mapping: "CAM", Cipher: "AES-256", ParamID: 12}}})
 	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)

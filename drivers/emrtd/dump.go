@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // MaxFileSize caps one elementary file read from a dump folder (or a chip). The largest
@@ -137,47 +139,9 @@ func (f Files) WriteDump(dir string) error {
 		if canonicalName(name) != name {
 			return fmt.Errorf("dump: %q is not an eMRTD file name", name)
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, name), f[name], 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), f[name], 0o600); err != nil {
 			return fmt.Errorf("dump: %w", err)
 		}
-	}
-	return nil
-}
-
-// WriteFileAtomic replaces path with data so that a power cut leaves either the old or the
-// new content: temporary file in the same directory, fsync, rename, fsync of the directory.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

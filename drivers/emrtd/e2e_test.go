@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // ICAO's fictitious Utopia specimen (ICAO 9303-4), no real person.
@@ -44,27 +44,27 @@ func TestEndToEnd(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		doc      emrtdtest.DocumentOpts
-		pace     []emrtdtest.PACEOffer
+		doc      emrtdsim.DocumentOpts
+		pace     []emrtdsim.PACEOffer
 		wantFail string // first failing PA check; "" = pass
 	}{
-		{"BAC, RSA AA", emrtdtest.DocumentOpts{AAKey: emrtdtest.AARSA1024}, nil, ""},
-		{"PACE brainpoolP256r1, ECDSA AA", emrtdtest.DocumentOpts{AAKey: emrtdtest.AAECP256}, []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ""},
-		{"PACE P-384 AES-256", emrtdtest.DocumentOpts{}, []emrtdtest.PACEOffer{{Cipher: "AES-256", ParamID: 15}}, ""},
-		{"tampered DG2", emrtdtest.DocumentOpts{Tamper: "DG2"}, []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, "dg-hash DG2"},
-		{"expired DS", emrtdtest.DocumentOpts{ExpiredDS: true}, nil, emrtd.CheckDSValidity},
-		{"unknown CSCA", emrtdtest.DocumentOpts{UnknownCSCA: true}, nil, emrtd.CheckCSCAChain},
-		{"revoked DS", emrtdtest.DocumentOpts{RevokeDS: true}, nil, emrtd.CheckDSRevocation},
+		{"BAC, RSA AA", emrtdsim.DocumentOpts{AAKey: emrtdsim.AARSA1024}, nil, ""},
+		{"PACE brainpoolP256r1, ECDSA AA", emrtdsim.DocumentOpts{AAKey: emrtdsim.AAECP256}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ""},
+		{"PACE P-384 AES-256", emrtdsim.DocumentOpts{}, []emrtdsim.PACEOffer{{Cipher: "AES-256", ParamID: 15}}, ""},
+		{"tampered DG2", emrtdsim.DocumentOpts{Tamper: "DG2"}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, "dg-hash DG2"},
+		{"expired DS", emrtdsim.DocumentOpts{ExpiredDS: true}, nil, emrtd.CheckDSValidity},
+		{"unknown CSCA", emrtdsim.DocumentOpts{UnknownCSCA: true}, nil, emrtd.CheckCSCAChain},
+		{"revoked DS", emrtdsim.DocumentOpts{RevokeDS: true}, nil, emrtd.CheckDSRevocation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.doc
 			o.MRZ, o.Face, o.Now = e2eMRZ, face, now
-			doc, err := emrtdtest.GenerateDocument(&o)
+			doc, err := emrtdsim.GenerateDocument(&o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			chip := newChip(t, emrtdtest.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: tt.pace, AAKey: doc.AAKey})
+			chip := newChip(t, emrtdsim.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: tt.pace, AAKey: doc.AAKey})
 			files, info, err := emrtd.Read(context.Background(), chip, key, nil)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
@@ -119,12 +119,12 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 	// The wrong key reads nothing.
-	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: e2eMRZ, Face: face, Now: now})
+	doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: e2eMRZ, Face: face, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wrong, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
-	chip := newChip(t, emrtdtest.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+	chip := newChip(t, emrtdsim.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	files, _, err := emrtd.Read(context.Background(), chip, wrong, nil)
 	if !errors.Is(err, emrtd.ErrAccessDenied) || len(files["DG1"]) != 0 {
 		t.Errorf("wrong key: %v, %d DG1 bytes; want ErrAccessDenied and nothing", err, len(files["DG1"]))
@@ -157,7 +157,7 @@ func TestSpecimensThroughChip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("MRZ of DG1: %v", err)
 			}
-			o := emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}}
+			o := emrtdsim.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}}
 			opts := emrtd.DefaultReadOpts()
 			// Chip Authentication needs the chip's private key, published for one set only.
 			o.CAKey, _ = os.ReadFile(filepath.Join(root, e.Name(), "DG14_sk.pkcs8"))
@@ -214,7 +214,7 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr, err := emrtdtest.ParseTranscript(f)
+	tr, err := emrtdsim.ParseTranscript(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := emrtdtest.NewPlayback(tr)
+	pb := emrtdsim.NewPlayback(tr)
 	files, info, err := emrtd.Read(context.Background(), pb, key, &emrtd.ReadOpts{Rand: pb.Rand(), ChipAuthentication: true, ActiveAuthentication: true})
 	if err != nil {
 		t.Fatalf("replay: %v", err)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // Passive Authentication of a generated test document against the CSCA that issued it,
@@ -13,7 +13,7 @@ import (
 func ExamplePassiveAuthentication() {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	mrz := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<" + "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
-	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: mrz, Now: now, AAKey: emrtdtest.AANone})
+	doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: mrz, Now: now, AAKey: emrtdsim.AANone})
 	if err != nil {
 		fmt.Println(err)
 		return

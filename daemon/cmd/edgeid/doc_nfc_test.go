@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // TestDocReadOverPN532 is the full-stack test of issue 4: `edgeid doc read --reader sim` runs
-// PACE (or BAC) and secure messaging with the virtual passport chip of emrtdtest, every APDU
+// PACE (or BAC) and secure messaging with the virtual passport chip of emrtdsim, every APDU
 // crossing the PN532 frame protocol on the emulated I2C bus, and the files read must be the
 // generated document's, a DG2 of 20 000 bytes included.
 func TestDocReadOverPN532(t *testing.T) {
@@ -54,7 +54,7 @@ func TestDocReadOverPN532(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "reader: pn532(i2c pn532test-i2c 0x24)") {
+			if !strings.Contains(stderr.String(), "reader: pn532(i2c pn532sim-i2c 0x24)") {
 				t.Errorf("stderr %q: the read did not go through the emulated PN532", stderr.String())
 			}
 			var res readResult
@@ -132,7 +132,7 @@ func TestDocReadVerifyOverPN532(t *testing.T) {
 		{"DG2 altered after signing", "DG2", 1, "dg-hash DG2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: cliMRZ, Face: face, Now: now, AAKey: emrtdtest.AANone, Tamper: tc.tamper})
+			doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: cliMRZ, Face: face, Now: now, AAKey: emrtdsim.AANone, Tamper: tc.tamper})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestDocReadVerifyOverPN532(t *testing.T) {
 				}
 			}
 			code, _, errs := runCLI(t, "doc", "read", "--reader", "sim", "--sim-dump", dump, "--mrz", cliMRZ[44:], "--dump", out, "--extended", "--sim-extended")
-			if code != 0 || !strings.Contains(errs, "reader: pn532(i2c pn532test-i2c 0x24)") {
+			if code != 0 || !strings.Contains(errs, "reader: pn532(i2c pn532sim-i2c 0x24)") {
 				t.Fatalf("doc read: exit %d, stderr %q", code, errs)
 			}
 			if got, err := os.ReadFile(filepath.Join(out, "DG2")); err != nil || len(got) < 15000 || !bytes.Equal(got, doc.Files["DG2"]) {

@@ -16,7 +16,8 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // runDocRead implements "edgeid doc read": access control and reading of a document's chip.
@@ -84,9 +85,9 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	opts.Access = emrtd.Access(*access)
 	opts.ExtendedLength = *extended
 	opts.MaxLe = *maxLe
-	var rec *emrtdtest.Record
+	var rec *emrtdsim.Record
 	if *record != "" {
-		rec = &emrtdtest.Record{T: t}
+		rec = &emrtdsim.Record{T: t}
 		t = rec
 		opts.Rand = rec.RecordRand(rand.Reader)
 	}
@@ -94,7 +95,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	if rec != nil {
 		var buf bytes.Buffer
 		if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
-			werr = emrtd.WriteFileAtomic(*record, buf.Bytes(), 0o600)
+			werr = atomicfile.WriteFile(*record, buf.Bytes(), 0o600)
 			if werr != nil && err == nil {
 				err = werr
 			}
@@ -152,12 +153,12 @@ func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, err
 }
 
 // simChip builds the virtual chip from a dump folder; its MRZ key comes from the dump's DG1.
-func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdtest.Chip, error) {
+func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdsim.Chip, error) {
 	files, err := emrtd.LoadDump(dir)
 	if err != nil {
 		return nil, err
 	}
-	o := emrtdtest.Opts{Files: files, BAC: bac, CAN: can, MaxLe: maxLe, RefuseLeAbove: refuse, ExtendedLength: extended}
+	o := emrtdsim.Opts{Files: files, BAC: bac, CAN: can, MaxLe: maxLe, RefuseLeAbove: refuse, ExtendedLength: extended}
 	if o.MaxLe == 0 && extended {
 		o.MaxLe = 65536
 	}
@@ -184,7 +185,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 			if err != nil {
 				return nil, cli.Usagef("--sim-pace %q: parameter ID %q is not a number", s, parts[1])
 			}
-			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
+			o.PACE = append(o.PACE, emrtdsim.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
 		}
 	}
 	if aaKeyFile != "" {
@@ -207,7 +208,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}
-	return emrtdtest.New(&o)
+	return emrtdsim.New(&o)
 }
 
 // mrzFromDG1 extracts and parses the MRZ (tag 5F1F) of DG1 (tag 61).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // runTrustImport is "edgeid trust import FILE...": CSCA certificates (trusted as given:
@@ -94,7 +95,7 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 		case emrtd.KindCertificates:
 			for _, c := range it.tf.Certificates {
 				name := fmt.Sprintf("%s-%s.cer", safeName(c.Subject.Country()), c.Fingerprint()[:16])
-				if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
+				if err := atomicfile.WriteFile(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.Stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
@@ -104,7 +105,7 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 			}
 		case emrtd.KindMasterList:
 			name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"
-			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), it.raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(dir, name), it.raw, 0o644); err != nil {
 				return err
 			}
 			ml := it.tf.MasterList
@@ -112,7 +113,7 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 		case emrtd.KindCRL:
 			crl := it.tf.CRL
 			name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
-			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.Stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)

@@ -1,7 +1,7 @@
-// Package emrtdtest holds test doubles for drivers/emrtd: a virtual chip that answers like
+// Package emrtdsim holds test doubles for drivers/emrtd: a virtual chip that answers like
 // an eMRTD (BAC, PACE generic mapping, secure messaging, file serving, Active
 // Authentication) and implements emrtd.Transceiver.
-package emrtdtest
+package emrtdsim
 
 import (
 	"bytes"
@@ -142,13 +142,13 @@ func New(opts *Opts) (*Chip, error) {
 		o.MaxLe = 256
 	}
 	if o.MaxLe < 1 || o.MaxLe > 65536 || (!o.ExtendedLength && o.MaxLe > 256) {
-		return nil, fmt.Errorf("emrtdtest: MaxLe %d out of range (1..256, or 65536 with ExtendedLength)", o.MaxLe)
+		return nil, fmt.Errorf("emrtdsim: MaxLe %d out of range (1..256, or 65536 with ExtendedLength)", o.MaxLe)
 	}
 	if o.BAC && len(o.MRZInformation) < 24 {
-		return nil, errors.New("emrtdtest: BAC needs MRZInformation")
+		return nil, errors.New("emrtdsim: BAC needs MRZInformation")
 	}
 	if len(o.PACE) > 0 && o.MRZInformation == "" && o.CAN == "" {
-		return nil, errors.New("emrtdtest: PACE needs MRZInformation or CAN")
+		return nil, errors.New("emrtdsim: PACE needs MRZInformation or CAN")
 	}
 	c := &Chip{opts: o, rand: o.Rand, fileByID: map[uint16]string{}}
 	if c.rand == nil {
@@ -176,10 +176,10 @@ func New(opts *Opts) (*Chip, error) {
 			}
 			pc := ecc.ByStandardizedID(p.ParamID)
 			if pc == nil {
-				return nil, fmt.Errorf("emrtdtest: PACE parameter ID %d is not an ECDH set", p.ParamID)
+				return nil, fmt.Errorf("emrtdsim: PACE parameter ID %d is not an ECDH set", p.ParamID)
 			}
 			if p.Mapping == "CAM" && (c.ca == nil || !c.ca.curve.Same(pc)) {
-				return nil, fmt.Errorf("emrtdtest: PACE-CAM on parameter ID %d needs a CAKey on %s", p.ParamID, pc.Name)
+				return nil, fmt.Errorf("emrtdsim: PACE-CAM on parameter ID %d needs a CAKey on %s", p.ParamID, pc.Name)
 			}
 			der, _ := asn1.Marshal(struct {
 				OID     asn1.ObjectIdentifier
@@ -233,18 +233,18 @@ var _ emrtd.Transceiver = (*Chip)(nil)
 func paceOID(p PACEOffer) (asn1.ObjectIdentifier, sm.Cipher, error) {
 	cph := map[string]sm.Cipher{"3DES": sm.TDES, "AES-128": sm.AES128, "AES-192": sm.AES192, "AES-256": sm.AES256}[p.Cipher]
 	if cph == 0 {
-		return nil, 0, fmt.Errorf("emrtdtest: unknown PACE cipher %q", p.Cipher)
+		return nil, 0, fmt.Errorf("emrtdsim: unknown PACE cipher %q", p.Cipher)
 	}
 	mapping := 2
 	switch p.Mapping {
 	case "", "GM":
 	case "CAM":
 		if cph == sm.TDES {
-			return nil, 0, errors.New("emrtdtest: PACE-CAM needs AES")
+			return nil, 0, errors.New("emrtdsim: PACE-CAM needs AES")
 		}
 		mapping = 6
 	default:
-		return nil, 0, fmt.Errorf("emrtdtest: unknown PACE mapping %q (want GM or CAM)", p.Mapping)
+		return nil, 0, fmt.Errorf("emrtdsim: unknown PACE mapping %q (want GM or CAM)", p.Mapping)
 	}
 	return asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, mapping, int(cph)}, cph, nil
 }
@@ -700,7 +700,7 @@ func (c *Chip) internalAuthenticate(cmd apdu.Command) apdu.Response {
 func (c *Chip) loadCA() error {
 	curve, d, err := ecc.ParsePrivateKey(c.opts.CAKey)
 	if err != nil {
-		return fmt.Errorf("emrtdtest: CA key: %w", err)
+		return fmt.Errorf("emrtdsim: CA key: %w", err)
 	}
 	c.ca = &caKey{curve: curve, d: d}
 	// The Chip Authentication protocol comes from DG14, else EF.CardSecurity. Without one
@@ -712,14 +712,14 @@ func (c *Chip) loadCA() error {
 	if cs, ok := c.opts.Files["EF.CardSecurity"]; ok {
 		sd, err := emrtd.ParseSignedData(cs)
 		if err != nil {
-			return fmt.Errorf("emrtdtest: EF.CardSecurity: %w", err)
+			return fmt.Errorf("emrtdsim: EF.CardSecurity: %w", err)
 		}
 		sources = append(sources, sd.Content)
 	}
 	for _, src := range sources {
 		si, err := emrtd.ParseSecurityInfos(src)
 		if err != nil {
-			return fmt.Errorf("emrtdtest: security infos: %w", err)
+			return fmt.Errorf("emrtdsim: security infos: %w", err)
 		}
 		for _, ci := range si.ChipAuth {
 			if ci.KeyAgreement == "ECDH" {

@@ -1,4 +1,7 @@
-package pn532test
+// Package transcript records PN532 bus sessions (I2C transactions, SPI transfers) and stores
+// them as JSON files that tests replay: `edgeid nfc smoke -record` captures real hardware with
+// the recorders here, drivers/nfc/pn532/pn532test turns a file into periph playback operations.
+package transcript
 
 import (
 	"bytes"
@@ -6,10 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"periph.io/x/conn/v3/conntest"
-	"periph.io/x/conn/v3/i2c/i2ctest"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // Transcript is a recorded I2C or SPI session, stored as JSON with hex strings so that it
@@ -27,50 +28,18 @@ type Op struct {
 	R    string `json:"r,omitempty"`
 }
 
-// FromI2C converts recorded operations.
-func FromI2C(comment string, ops []i2ctest.IO) Transcript {
-	t := Transcript{Comment: comment, Bus: "i2c"}
-	for _, o := range ops {
-		t.Ops = append(t.Ops, Op{Addr: o.Addr, W: hex.EncodeToString(o.W), R: hex.EncodeToString(o.R)})
-	}
-	return t
+// IO is a decoded Op: the bytes written and read (nil when none), and the I2C address.
+type IO struct {
+	Addr uint16
+	W, R []byte
 }
 
-// FromSPI converts recorded SPI transfers.
-func FromSPI(comment string, ops []conntest.IO) Transcript {
-	t := Transcript{Comment: comment, Bus: "spi"}
-	for _, o := range ops {
-		t.Ops = append(t.Ops, Op{W: hex.EncodeToString(o.W), R: hex.EncodeToString(o.R)})
-	}
-	return t
-}
+// IsSPI says whether t records SPI transfers (otherwise I2C transactions).
+func (t Transcript) IsSPI() bool { return t.Bus == "spi" }
 
-// SPI converts back to periph's playback transfers.
-func (t Transcript) SPI() ([]conntest.IO, error) {
-	if t.Bus != "spi" {
-		return nil, fmt.Errorf("transcript of bus %q, not spi", t.Bus)
-	}
-	out := make([]conntest.IO, 0, len(t.Ops))
-	for i, o := range t.Ops {
-		w, err := hex.DecodeString(o.W)
-		if err != nil {
-			return nil, fmt.Errorf("transcript op %d: w: %w", i, err)
-		}
-		r, err := hex.DecodeString(o.R)
-		if err != nil {
-			return nil, fmt.Errorf("transcript op %d: r: %w", i, err)
-		}
-		out = append(out, conntest.IO{W: w, R: r})
-	}
-	return out, nil
-}
-
-// I2C converts back to periph's playback operations.
-func (t Transcript) I2C() ([]i2ctest.IO, error) {
-	if t.Bus != "" && t.Bus != "i2c" {
-		return nil, fmt.Errorf("transcript of bus %q, not i2c", t.Bus)
-	}
-	out := make([]i2ctest.IO, 0, len(t.Ops))
+// Decode returns the operations of t with their bytes decoded.
+func (t Transcript) Decode() ([]IO, error) {
+	out := make([]IO, 0, len(t.Ops))
 	for i, o := range t.Ops {
 		w, err := hex.DecodeString(o.W)
 		if err != nil {
@@ -86,9 +55,13 @@ func (t Transcript) I2C() ([]i2ctest.IO, error) {
 		if len(r) == 0 {
 			r = nil
 		}
-		out = append(out, i2ctest.IO{Addr: o.Addr, W: w, R: r})
+		out = append(out, IO{Addr: o.Addr, W: w, R: r})
 	}
 	return out, nil
+}
+
+func (t *Transcript) add(addr uint16, w, r []byte) {
+	t.Ops = append(t.Ops, Op{Addr: addr, W: hex.EncodeToString(w), R: hex.EncodeToString(r)})
 }
 
 // maxTranscript bounds the size of a transcript file.
@@ -100,27 +73,7 @@ func (t Transcript) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".transcript-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // Load reads a transcript file.
@@ -154,16 +107,12 @@ func Parse(b []byte) (Transcript, error) {
 	if err := dec.Decode(&t); err != nil {
 		return Transcript{}, err
 	}
-	var err error
 	switch t.Bus {
-	case "", "i2c":
-		_, err = t.I2C()
-	case "spi":
-		_, err = t.SPI()
+	case "", "i2c", "spi":
 	default:
-		err = fmt.Errorf("unknown bus %q (want i2c or spi)", t.Bus)
+		return Transcript{}, fmt.Errorf("unknown bus %q (want i2c or spi)", t.Bus)
 	}
-	if err != nil {
+	if _, err := t.Decode(); err != nil {
 		return Transcript{}, err
 	}
 	return t, nil

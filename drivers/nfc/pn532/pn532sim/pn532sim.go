@@ -1,8 +1,8 @@
-// Package pn532test emulates a PN532 at the frame level on fake I2C, SPI and UART links, with a
+// Package pn532sim emulates a PN532 at the frame level on fake I2C, SPI and UART links, with a
 // card in its field whose APDUs go to any responder (the virtual passport of
-// drivers/emrtd/emrtdtest, or nfctest.FileCard). Faults (lost ACK, corrupted frames, a silent or
-// slow chip, an unplugged bus, garbage on the line) are injected by tests.
-package pn532test
+// drivers/emrtd/emrtdsim, or nfcsim.FileCard). Faults (lost ACK, corrupted frames, a silent or
+// slow chip, an unplugged bus, garbage on the line) are injected by tests. It backs the "sim" reader of edgeid.
+package pn532sim
 
 import (
 	"context"
@@ -404,7 +404,7 @@ type I2CBus struct{ c *Chip }
 
 var _ i2c.Bus = &I2CBus{}
 
-func (b *I2CBus) String() string { return "pn532test-i2c" }
+func (b *I2CBus) String() string { return "pn532sim-i2c" }
 
 // SetSpeed implements i2c.Bus.
 func (b *I2CBus) SetSpeed(physic.Frequency) error { return nil }
@@ -444,7 +444,7 @@ var _ spi.PortCloser = &SPIPort{}
 // Close implements spi.PortCloser.
 func (p *SPIPort) Close() error { return nil }
 
-func (p *SPIPort) String() string { return "pn532test-spi" }
+func (p *SPIPort) String() string { return "pn532sim-spi" }
 
 // LimitSpeed implements spi.Port.
 func (p *SPIPort) LimitSpeed(physic.Frequency) error { return nil }
@@ -452,17 +452,17 @@ func (p *SPIPort) LimitSpeed(physic.Frequency) error { return nil }
 // Connect implements spi.Port.
 func (p *SPIPort) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
 	if mode&3 != spi.Mode0 || bits != 8 || f > 5*physic.MegaHertz {
-		return nil, fmt.Errorf("pn532test: SPI wants mode 0, 8 bits, <=5MHz; got %s %d bits %s", mode, bits, f)
+		return nil, fmt.Errorf("pn532sim: SPI wants mode 0, 8 bits, <=5MHz; got %s %d bits %s", mode, bits, f)
 	}
 	return &spiConn{c: p.c}, nil
 }
 
 type spiConn struct{ c *Chip }
 
-func (s *spiConn) String() string      { return "pn532test-spi" }
+func (s *spiConn) String() string      { return "pn532sim-spi" }
 func (s *spiConn) Duplex() conn.Duplex { return conn.Full }
 func (s *spiConn) TxPackets([]spi.Packet) error {
-	return errors.New("pn532test: TxPackets not emulated")
+	return errors.New("pn532sim: TxPackets not emulated")
 }
 
 func rev(b byte) byte {
@@ -483,7 +483,7 @@ func (s *spiConn) Tx(w, r []byte) error {
 		return errors.New("spi: transfer failed")
 	}
 	if len(w) == 0 || len(r) != len(w) {
-		return fmt.Errorf("pn532test: SPI Tx with w=%d r=%d bytes", len(w), len(r))
+		return fmt.Errorf("pn532sim: SPI Tx with w=%d r=%d bytes", len(w), len(r))
 	}
 	in := make([]byte, len(w))
 	for i, b := range w {
@@ -617,7 +617,7 @@ type IRQPin struct {
 	c *Chip
 }
 
-func (p *IRQPin) String() string { return "pn532test-irq" }
+func (p *IRQPin) String() string { return "pn532sim-irq" }
 
 // In implements gpio.PinIn.
 func (p *IRQPin) In(gpio.Pull, gpio.Edge) error { return nil }

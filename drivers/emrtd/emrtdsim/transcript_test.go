@@ -1,4 +1,4 @@
-package emrtdtest_test
+package emrtdsim_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // A PACE read recorded against the virtual chip replays byte for byte from its text form.
@@ -19,12 +19,12 @@ func TestRecordPlayback(t *testing.T) {
 		"DG1":    emrtd.EncodeTLV(0x61, bytes.Repeat([]byte{'<'}, 90)),
 		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{1}, 600)),
 	}
-	chip, err := emrtdtest.New(&emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
-		PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+	chip, err := emrtdsim.New(&emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
+		PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &emrtdtest.Record{T: chip}
+	rec := &emrtdsim.Record{T: chip}
 	want, _, err := emrtd.Read(context.Background(), rec, key, &emrtd.ReadOpts{Rand: rec.RecordRand(rand.Reader)})
 	if err != nil {
 		t.Fatalf("recorded Read: %v", err)
@@ -33,11 +33,11 @@ func TestRecordPlayback(t *testing.T) {
 	if _, err := rec.Transcript().WriteTo(&text); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := emrtdtest.ParseTranscript(&text)
+	tr, err := emrtdsim.ParseTranscript(&text)
 	if err != nil {
 		t.Fatalf("ParseTranscript: %v", err)
 	}
-	pb := emrtdtest.NewPlayback(tr)
+	pb := emrtdsim.NewPlayback(tr)
 	got, info, err := emrtd.Read(context.Background(), pb, key, &emrtd.ReadOpts{Rand: pb.Rand()})
 	if err != nil {
 		t.Fatalf("replayed Read: %v", err)
@@ -55,7 +55,7 @@ func TestRecordPlayback(t *testing.T) {
 	}
 	// Another key sends other commands: playback reports the deviation as an error.
 	other, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
-	pb = emrtdtest.NewPlayback(tr)
+	pb = emrtdsim.NewPlayback(tr)
 	if _, _, err := emrtd.Read(context.Background(), pb, other, &emrtd.ReadOpts{Rand: pb.Rand()}); err == nil || !strings.Contains(err.Error(), "playback") {
 		t.Errorf("replay with another key: %v, want a playback error", err)
 	}
@@ -72,7 +72,7 @@ func TestParseTranscriptErrors(t *testing.T) {
 		"? 00\n",
 		"> zz\n",
 	} {
-		if _, err := emrtdtest.ParseTranscript(strings.NewReader(in)); err == nil {
+		if _, err := emrtdsim.ParseTranscript(strings.NewReader(in)); err == nil {
 			t.Errorf("ParseTranscript(%q) accepted", in)
 		}
 	}
@@ -82,7 +82,7 @@ func FuzzParseTranscript(f *testing.F) {
 	f.Add("# comment\nrand 0102\n> 0084000008\n< 01020304050607089000\n")
 	f.Add("> 00B00000\n< 9000")
 	f.Fuzz(func(t *testing.T, s string) {
-		tr, err := emrtdtest.ParseTranscript(strings.NewReader(s))
+		tr, err := emrtdsim.ParseTranscript(strings.NewReader(s))
 		if err != nil {
 			return
 		}
@@ -90,7 +90,7 @@ func FuzzParseTranscript(f *testing.F) {
 		if _, err := tr.WriteTo(&b); err != nil {
 			t.Fatal(err)
 		}
-		back, err := emrtdtest.ParseTranscript(&b)
+		back, err := emrtdsim.ParseTranscript(&b)
 		if err != nil || len(back.Steps) != len(tr.Steps) {
 			t.Fatalf("round trip: %v, %d vs %d steps", err, len(back.Steps), len(tr.Steps))
 		}

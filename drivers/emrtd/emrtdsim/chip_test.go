@@ -1,4 +1,4 @@
-package emrtdtest
+package emrtdsim
 
 import (
 	"context"

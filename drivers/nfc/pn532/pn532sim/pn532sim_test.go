@@ -1,9 +1,8 @@
-package pn532test
+package pn532sim
 
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,45 +70,6 @@ func TestAsleepIgnoresFramesWithoutWakeup(t *testing.T) {
 	if n, _ := u.Read(buf); n != 0 {
 		t.Errorf("asleep chip answered % x", buf[:n])
 	}
-}
-
-func TestParseTranscript(t *testing.T) {
-	tests := []struct {
-		in      string
-		wantErr string
-	}{
-		{`{"comment":"x","bus":"i2c","ops":[{"addr":36,"w":"0000ff"},{"addr":36,"r":"01"}]}`, ""},
-		{`{"comment":"x","ops":[{"addr":36,"r":"01"}]}`, ""},
-		{`{"comment":"x","bus":"spi","ops":[{"w":"80","r":"00"}]}`, ""},
-		{`{"comment":"x","bus":"uart","ops":[]}`, "unknown bus"},
-		{`{"comment":"x","ops":[{"addr":36,"w":"0g"}]}`, "op 0: w"},
-		{`{"comment":"x","ops":[],"extra":1}`, "unknown field"},
-		{`[]`, "cannot unmarshal"},
-	}
-	for _, tc := range tests {
-		_, err := Parse([]byte(tc.in))
-		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-			t.Errorf("Parse(%s) = %v, want error containing %q", tc.in, err, tc.wantErr)
-		}
-	}
-}
-
-func FuzzParseTranscript(f *testing.F) {
-	f.Add([]byte(`{"comment":"x","bus":"i2c","ops":[{"addr":36,"w":"0000ff"},{"addr":36,"r":"01"}]}`))
-	f.Add([]byte(`{"comment":"x","bus":"spi","ops":[{"w":"80","r":"00"}]}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := Parse(b)
-		if err != nil {
-			return
-		}
-		if tr.Bus == "spi" {
-			if _, err := tr.SPI(); err != nil {
-				t.Fatalf("parsed SPI transcript does not convert: %v", err)
-			}
-		} else if _, err := tr.I2C(); err != nil {
-			t.Fatalf("parsed I2C transcript does not convert: %v", err)
-		}
-	})
 }
 
 // FuzzEmulator throws arbitrary host bytes at the emulated PN532 (it backs the "sim" reader of

@@ -1,6 +1,6 @@
-// Package emrtdtest provides test doubles for package emrtd: a generator of test documents
+// Package emrtdsim provides test doubles for package emrtd: a generator of test documents
 // (data groups and an EF.SOD signed under a generated PKI) and a virtual chip.
-package emrtdtest
+package emrtdsim
 
 import (
 	"bytes"
