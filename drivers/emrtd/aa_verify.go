@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 )
 
 // ISO/IEC 9796-2 hash identifiers used in the two-byte trailer (…CC).
@@ -30,7 +32,7 @@ func VerifyActiveAuthentication(pub any, challenge, response []byte, info *Activ
 		if info == nil || info.SignatureAlgorithm == nil {
 			return errors.New("active authentication: ECDSA key but DG14 names no ActiveAuthenticationInfo signature algorithm")
 		}
-		s, err := resolveSig(AlgorithmIdentifier{OID: info.SignatureAlgorithm}, 0)
+		s, err := resolveSig(asn1der.AlgorithmIdentifier{OID: info.SignatureAlgorithm}, 0)
 		if err != nil {
 			return fmt.Errorf("active authentication: %w", err)
 		}

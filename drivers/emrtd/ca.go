@@ -11,6 +11,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // caChoice is the Chip Authentication protocol and static chip key taken from DG14.
@@ -106,13 +107,13 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 	pkBytes := ch.curve.Marshal(pk)
 	var kid []byte
 	if ch.keyID >= 0 {
-		kid = EncodeTLV(Tag(0x84), big.NewInt(int64(ch.keyID)).Bytes())
+		kid = tlv.EncodeTLV(tlv.Tag(0x84), big.NewInt(int64(ch.keyID)).Bytes())
 		if ch.keyID == 0 {
-			kid = EncodeTLV(Tag(0x84), []byte{0})
+			kid = tlv.EncodeTLV(tlv.Tag(0x84), []byte{0})
 		}
 	}
 	if ch.cipher == sm.TDES {
-		data := append(EncodeTLV(Tag(0x91), pkBytes), kid...)
+		data := append(tlv.EncodeTLV(tlv.Tag(0x91), pkBytes), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set KAT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: data}); err != nil {
 			return err
 		}
@@ -121,16 +122,16 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 		if err != nil {
 			return err
 		}
-		data := append(EncodeTLV(Tag(0x80), oidDER[2:]), kid...)
+		data := append(tlv.EncodeTLV(tlv.Tag(0x80), oidDER[2:]), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set AT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: data}); err != nil {
 			return err
 		}
-		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", apdu.Command{INS: 0x86, Data: EncodeTLV(Tag(0x7C), EncodeTLV(Tag(0x80), pkBytes)), Ne: 256})
+		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", apdu.Command{INS: 0x86, Data: tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(0x80), pkBytes)), Ne: 256})
 		if err != nil {
 			return err
 		}
 		if len(resp) > 0 {
-			if _, err := ParseTLVExpect(resp, 0x7C); err != nil {
+			if _, err := tlv.ParseTLVExpect(resp, 0x7C); err != nil {
 				return fmt.Errorf("%w: chip authentication: response: %v", ErrProtocol, err)
 			}
 		}

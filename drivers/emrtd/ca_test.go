@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // dg14CA builds a DG14 with one ECDH ChipAuthenticationInfo and its public key.
@@ -34,7 +35,7 @@ func dg14CA(t *testing.T, cipher int, pub any) []byte {
 		OID  asn1.ObjectIdentifier
 		SPKI asn1.RawValue
 	}{asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 1, 2}, asn1.RawValue{FullBytes: spki}})
-	return emrtd.EncodeTLV(0x6E, emrtd.EncodeTLV(0x31, append(info, pk...)))
+	return tlv.EncodeTLV(0x6E, tlv.EncodeTLV(0x31, append(info, pk...)))
 }
 
 func TestChipAuthentication(t *testing.T) {
@@ -48,7 +49,7 @@ func TestChipAuthentication(t *testing.T) {
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			der, _ := x509.MarshalPKCS8PrivateKey(k)
 			files := testFiles(t, 3000)
-			files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+			files["EF.COM"] = tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 			files["DG14"] = dg14CA(t, tc.cipher, k.Public())
 			chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
 				PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
@@ -115,7 +116,7 @@ func TestPACECAM(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	files := testFiles(t, 2000)
-	files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+	files["EF.COM"] = tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 	files["DG14"] = dg14CA(t, 2, k.Public())
 	offers := []emrtdsim.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
 	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Certificate is an X.509 certificate as eMRTD PKIs use it (CSCA, link, DS, master list
@@ -29,7 +32,7 @@ type Certificate struct {
 	PublicKeyErr error
 	RawSPKI      []byte
 
-	SignatureAlgorithm AlgorithmIdentifier
+	SignatureAlgorithm asn1der.AlgorithmIdentifier
 	Signature          []byte
 
 	SubjectKeyID   []byte
@@ -93,8 +96,8 @@ var attrShort = []struct {
 	oid  asn1.ObjectIdentifier
 	name string
 }{
-	{oidCountryName, "C"}, {oidOrganization, "O"}, {oidOrgUnit, "OU"}, {oidCommonName, "CN"},
-	{oidSerialNumber, "SERIALNUMBER"}, {asn1.ObjectIdentifier{2, 5, 4, 7}, "L"}, {asn1.ObjectIdentifier{2, 5, 4, 8}, "ST"},
+	{asn1der.OIDCountryName, "C"}, {asn1der.OIDOrganization, "O"}, {asn1der.OIDOrgUnit, "OU"}, {asn1der.OIDCommonName, "CN"},
+	{asn1der.OIDSerialNumber, "SERIALNUMBER"}, {asn1.ObjectIdentifier{2, 5, 4, 7}, "L"}, {asn1.ObjectIdentifier{2, 5, 4, 8}, "ST"},
 }
 
 func (n Name) String() string {
@@ -114,7 +117,7 @@ func (n Name) String() string {
 // Country returns the C= value, or "".
 func (n Name) Country() string {
 	for _, a := range n {
-		if a.Type.Equal(oidCountryName) {
+		if a.Type.Equal(asn1der.OIDCountryName) {
 			return strings.ToUpper(a.Value)
 		}
 	}
@@ -151,22 +154,22 @@ func (n Name) canon() []string {
 }
 
 // parseName reads a Name (RDNSequence).
-func parseName(t *TLV, what string) (Name, error) {
-	if t.Tag != tagSequence {
+func parseName(t *tlv.TLV, what string) (Name, error) {
+	if t.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("%s at offset %d: not a sequence", what, t.Offset)
 	}
 	var n Name
 	for i := range t.Children {
 		rdn := &t.Children[i]
-		if rdn.Tag != tagSet {
+		if rdn.Tag != asn1der.TagSet {
 			return nil, fmt.Errorf("%s at offset %d: relative name is not a set", what, rdn.Offset)
 		}
 		for j := range rdn.Children {
 			atv := &rdn.Children[j]
-			if atv.Tag != tagSequence || len(atv.Children) != 2 {
+			if atv.Tag != asn1der.TagSequence || len(atv.Children) != 2 {
 				return nil, fmt.Errorf("%s at offset %d: malformed attribute", what, atv.Offset)
 			}
-			oid, err := decodeOID(&atv.Children[0], what+" attribute type")
+			oid, err := asn1der.DecodeOID(&atv.Children[0], what+" attribute type")
 			if err != nil {
 				return nil, err
 			}
@@ -177,7 +180,7 @@ func parseName(t *TLV, what string) (Name, error) {
 }
 
 // decodeString decodes the ASN.1 string types found in names.
-func decodeString(t *TLV) string {
+func decodeString(t *tlv.TLV) string {
 	switch t.Tag {
 	case 0x1E: // BMPString
 		if len(t.Value)%2 != 0 {
@@ -201,28 +204,28 @@ func decodeString(t *TLV) string {
 // ParseCertificate parses one DER certificate. A public key this package cannot use does
 // not fail the parse; it is reported in PublicKeyErr.
 func ParseCertificate(der []byte) (*Certificate, error) {
-	t, err := parseDER(der, "certificate")
+	t, err := asn1der.ParseDER(der, "certificate")
 	if err != nil {
 		return nil, err
 	}
 	return parseCertificate(t)
 }
 
-func parseCertificate(t *TLV) (*Certificate, error) {
-	if t.Tag != tagSequence || len(t.Children) != 3 {
+func parseCertificate(t *tlv.TLV) (*Certificate, error) {
+	if t.Tag != asn1der.TagSequence || len(t.Children) != 3 {
 		return nil, fmt.Errorf("certificate at offset %d: not a sequence of three", t.Offset)
 	}
 	c := &Certificate{Raw: t.Raw}
 	tbs := &t.Children[0]
-	if tbs.Tag != tagSequence {
+	if tbs.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("certificate at offset %d: tbsCertificate is not a sequence", tbs.Offset)
 	}
 	c.RawTBS = tbs.Raw
 	var err error
-	if c.SignatureAlgorithm, err = decodeAlgID(&t.Children[1], "certificate signature algorithm"); err != nil {
+	if c.SignatureAlgorithm, err = asn1der.DecodeAlgID(&t.Children[1], "certificate signature algorithm"); err != nil {
 		return nil, err
 	}
-	if c.Signature, err = bitStringBytes(&t.Children[2], "certificate signature"); err != nil {
+	if c.Signature, err = asn1der.BitStringBytes(&t.Children[2], "certificate signature"); err != nil {
 		return nil, err
 	}
 	i := 0
@@ -231,56 +234,56 @@ func parseCertificate(t *TLV) (*Certificate, error) {
 		if len(tbs.Children[0].Children) != 1 {
 			return nil, fmt.Errorf("certificate version at offset %d: malformed", tbs.Children[0].Offset)
 		}
-		v, err := decodeSmallInt(&tbs.Children[0].Children[0], "certificate version")
+		v, err := asn1der.DecodeSmallInt(&tbs.Children[0].Children[0], "certificate version")
 		if err != nil {
 			return nil, err
 		}
 		c.Version = v + 1
 		i++
 	}
-	field := func(tag Tag, what string) (*TLV, error) {
-		f, err := child(tbs, i, tag, "certificate "+what)
+	field := func(tag tlv.Tag, what string) (*tlv.TLV, error) {
+		f, err := asn1der.Child(tbs, i, tag, "certificate "+what)
 		i++
 		return f, err
 	}
-	st, err := field(tagInteger, "serial number")
+	st, err := field(asn1der.TagInteger, "serial number")
 	if err != nil {
 		return nil, err
 	}
-	if c.SerialNumber, err = decodeInt(st, "serial number"); err != nil {
+	if c.SerialNumber, err = asn1der.DecodeInt(st, "serial number"); err != nil {
 		return nil, err
 	}
-	if _, err := field(tagSequence, "signature"); err != nil {
+	if _, err := field(asn1der.TagSequence, "signature"); err != nil {
 		return nil, err
 	}
-	it, err := field(tagSequence, "issuer")
+	it, err := field(asn1der.TagSequence, "issuer")
 	if err != nil {
 		return nil, err
 	}
 	if c.Issuer, err = parseName(it, "issuer"); err != nil {
 		return nil, err
 	}
-	vt, err := field(tagSequence, "validity")
+	vt, err := field(asn1der.TagSequence, "validity")
 	if err != nil {
 		return nil, err
 	}
 	if len(vt.Children) != 2 {
 		return nil, fmt.Errorf("certificate validity at offset %d: want two times", vt.Offset)
 	}
-	if c.NotBefore, err = decodeTime(&vt.Children[0], "notBefore"); err != nil {
+	if c.NotBefore, err = asn1der.DecodeTime(&vt.Children[0], "notBefore"); err != nil {
 		return nil, err
 	}
-	if c.NotAfter, err = decodeTime(&vt.Children[1], "notAfter"); err != nil {
+	if c.NotAfter, err = asn1der.DecodeTime(&vt.Children[1], "notAfter"); err != nil {
 		return nil, err
 	}
-	sub, err := field(tagSequence, "subject")
+	sub, err := field(asn1der.TagSequence, "subject")
 	if err != nil {
 		return nil, err
 	}
 	if c.Subject, err = parseName(sub, "subject"); err != nil {
 		return nil, err
 	}
-	spki, err := field(tagSequence, "subject public key info")
+	spki, err := field(asn1der.TagSequence, "subject public key info")
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +294,7 @@ func parseCertificate(t *TLV) (*Certificate, error) {
 		if e.Tag != 0xA3 {
 			continue // issuerUniqueID [1], subjectUniqueID [2]
 		}
-		if len(e.Children) != 1 || e.Children[0].Tag != tagSequence {
+		if len(e.Children) != 1 || e.Children[0].Tag != asn1der.TagSequence {
 			return nil, fmt.Errorf("certificate extensions at offset %d: malformed", e.Offset)
 		}
 		if err := c.parseExtensions(&e.Children[0]); err != nil {
@@ -301,46 +304,46 @@ func parseCertificate(t *TLV) (*Certificate, error) {
 	return c, nil
 }
 
-func (c *Certificate) parseExtensions(t *TLV) error {
+func (c *Certificate) parseExtensions(t *tlv.TLV) error {
 	for i := range t.Children {
 		e := &t.Children[i]
-		if e.Tag != tagSequence || len(e.Children) < 2 {
+		if e.Tag != asn1der.TagSequence || len(e.Children) < 2 {
 			return fmt.Errorf("certificate extension at offset %d: malformed", e.Offset)
 		}
-		oid, err := decodeOID(&e.Children[0], "extension id")
+		oid, err := asn1der.DecodeOID(&e.Children[0], "extension id")
 		if err != nil {
 			return err
 		}
 		val := &e.Children[len(e.Children)-1]
-		if val.Tag != tagOctetString {
+		if val.Tag != asn1der.TagOctetString {
 			return fmt.Errorf("certificate extension %v at offset %d: value is not an octet string", oid, val.Offset)
 		}
-		var in *TLV
-		if oid.Equal(oidExtSKI) || oid.Equal(oidExtAKI) || oid.Equal(oidExtBasicCons) || oid.Equal(oidExtKeyUsage) {
-			if in, err = parseDER(val.Value, fmt.Sprintf("extension %v", oid)); err != nil {
+		var in *tlv.TLV
+		if oid.Equal(asn1der.OIDExtSKI) || oid.Equal(asn1der.OIDExtAKI) || oid.Equal(asn1der.OIDExtBasicCons) || oid.Equal(asn1der.OIDExtKeyUsage) {
+			if in, err = asn1der.ParseDER(val.Value, fmt.Sprintf("extension %v", oid)); err != nil {
 				return err
 			}
 		}
 		switch {
-		case oid.Equal(oidExtSKI):
-			if in.Tag != tagOctetString {
+		case oid.Equal(asn1der.OIDExtSKI):
+			if in.Tag != asn1der.TagOctetString {
 				return fmt.Errorf("subject key identifier at offset %d: not an octet string", val.Offset)
 			}
 			c.SubjectKeyID = in.Value
-		case oid.Equal(oidExtAKI):
-			if in.Tag != tagSequence {
+		case oid.Equal(asn1der.OIDExtAKI):
+			if in.Tag != asn1der.TagSequence {
 				return fmt.Errorf("authority key identifier at offset %d: not a sequence", val.Offset)
 			}
 			if k, ok := in.Find(0x80); ok {
 				c.AuthorityKeyID = k.Value
 			}
-		case oid.Equal(oidExtBasicCons):
+		case oid.Equal(asn1der.OIDExtBasicCons):
 			c.HasBasicCons = true
-			if len(in.Children) > 0 && in.Children[0].Tag == tagBoolean {
+			if len(in.Children) > 0 && in.Children[0].Tag == asn1der.TagBoolean {
 				c.IsCA = len(in.Children[0].Value) == 1 && in.Children[0].Value[0] != 0
 			}
-		case oid.Equal(oidExtKeyUsage):
-			if in.Tag != tagBitString || len(in.Value) < 1 {
+		case oid.Equal(asn1der.OIDExtKeyUsage):
+			if in.Tag != asn1der.TagBitString || len(in.Value) < 1 {
 				return fmt.Errorf("key usage at offset %d: not a bit string", val.Offset)
 			}
 			c.HasKeyUsage = true

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Bounds on the certificates in one SignedData. Master lists hold several hundred; a chip's
@@ -44,7 +47,7 @@ type SignerInfo struct {
 	// ContentTypeAttr and MessageDigest are the values of those signed attributes.
 	ContentTypeAttr    asn1.ObjectIdentifier
 	MessageDigest      []byte
-	SignatureAlgorithm AlgorithmIdentifier
+	SignatureAlgorithm asn1der.AlgorithmIdentifier
 	Signature          []byte
 }
 
@@ -66,7 +69,7 @@ func (si *SignerInfo) String() string {
 
 // ParseSignedData parses a CMS ContentInfo holding SignedData.
 func ParseSignedData(b []byte) (*SignedData, error) {
-	t, err := parseDER(b, "cms")
+	t, err := asn1der.ParseDER(b, "cms")
 	if err != nil {
 		return nil, err
 	}
@@ -75,55 +78,55 @@ func ParseSignedData(b []byte) (*SignedData, error) {
 
 // parseChipSignedData parses a SignedData read from a chip (EF.CardSecurity).
 func parseChipSignedData(b []byte) (*SignedData, error) {
-	t, err := parseDER(b, "cms")
+	t, err := asn1der.ParseDER(b, "cms")
 	if err != nil {
 		return nil, err
 	}
 	return parseContentInfo(t, maxChipCertificates)
 }
 
-func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
-	if t.Tag != tagSequence {
+func parseContentInfo(t *tlv.TLV, maxCerts int) (*SignedData, error) {
+	if t.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("cms: content info at offset %d: tag %s, want a sequence", t.Offset, t.Tag)
 	}
-	ot, err := child(t, 0, tagOID, "cms content type")
+	ot, err := asn1der.Child(t, 0, asn1der.TagOID, "cms content type")
 	if err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
-	oid, err := decodeOID(ot, "cms content type")
+	oid, err := asn1der.DecodeOID(ot, "cms content type")
 	if err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
-	if !oid.Equal(oidSignedData) {
+	if !oid.Equal(asn1der.OIDSignedData) {
 		return nil, fmt.Errorf("cms: content type %v is not signedData", oid)
 	}
-	ct, err := child(t, 1, 0xA0, "cms content")
+	ct, err := asn1der.Child(t, 1, 0xA0, "cms content")
 	if err != nil || len(ct.Children) != 1 {
 		return nil, fmt.Errorf("cms: signed data content missing or malformed at offset %d", t.Offset)
 	}
 	sd := &ct.Children[0]
-	if sd.Tag != tagSequence {
+	if sd.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("cms: signed data at offset %d is not a sequence", sd.Offset)
 	}
 	out := &SignedData{}
 	i := 1 // version
-	if _, err := child(sd, 0, tagInteger, "cms version"); err != nil {
+	if _, err := asn1der.Child(sd, 0, asn1der.TagInteger, "cms version"); err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
-	if _, err := child(sd, i, tagSet, "cms digest algorithms"); err != nil {
+	if _, err := asn1der.Child(sd, i, asn1der.TagSet, "cms digest algorithms"); err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
 	i++
-	enc, err := child(sd, i, tagSequence, "cms encapsulated content")
+	enc, err := asn1der.Child(sd, i, asn1der.TagSequence, "cms encapsulated content")
 	if err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
 	i++
-	et, err := child(enc, 0, tagOID, "cms eContentType")
+	et, err := asn1der.Child(enc, 0, asn1der.TagOID, "cms eContentType")
 	if err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
-	if out.ContentType, err = decodeOID(et, "cms eContentType"); err != nil {
+	if out.ContentType, err = asn1der.DecodeOID(et, "cms eContentType"); err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
 	if len(enc.Children) > 1 {
@@ -131,11 +134,11 @@ func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
 		if ec.Tag != 0xA0 || len(ec.Children) != 1 {
 			return nil, fmt.Errorf("cms: eContent at offset %d: malformed", ec.Offset)
 		}
-		if out.Content, err = octets(&ec.Children[0], "cms eContent"); err != nil {
+		if out.Content, err = asn1der.Octets(&ec.Children[0], "cms eContent"); err != nil {
 			return nil, fmt.Errorf("cms: %w", err)
 		}
 	}
-	for ; i < len(sd.Children) && sd.Children[i].Tag != tagSet; i++ {
+	for ; i < len(sd.Children) && sd.Children[i].Tag != asn1der.TagSet; i++ {
 		c := &sd.Children[i]
 		switch c.Tag {
 		case 0xA0:
@@ -143,7 +146,7 @@ func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
 				if len(out.Certificates) >= maxCerts {
 					return nil, fmt.Errorf("cms: more than %d certificates", maxCerts)
 				}
-				if c.Children[j].Tag != tagSequence {
+				if c.Children[j].Tag != asn1der.TagSequence {
 					continue // other certificate formats (attribute certificates) are ignored
 				}
 				cert, err := parseCertificate(&c.Children[j])
@@ -160,7 +163,7 @@ func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
 			return nil, fmt.Errorf("cms: unexpected tag %s at offset %d", c.Tag, c.Offset)
 		}
 	}
-	st, err := child(sd, i, tagSet, "cms signer infos")
+	st, err := asn1der.Child(sd, i, asn1der.TagSet, "cms signer infos")
 	if err != nil {
 		return nil, fmt.Errorf("cms: %w", err)
 	}
@@ -177,14 +180,14 @@ func parseContentInfo(t *TLV, maxCerts int) (*SignedData, error) {
 	return out, nil
 }
 
-func parseSignerInfo(t *TLV) (SignerInfo, error) {
+func parseSignerInfo(t *tlv.TLV) (SignerInfo, error) {
 	var si SignerInfo
-	if t.Tag != tagSequence || len(t.Children) < 5 {
+	if t.Tag != asn1der.TagSequence || len(t.Children) < 5 {
 		return si, fmt.Errorf("at offset %d: not a sequence of at least five", t.Offset)
 	}
 	sid := &t.Children[1]
 	switch sid.Tag {
-	case tagSequence:
+	case asn1der.TagSequence:
 		if len(sid.Children) != 2 {
 			return si, fmt.Errorf("issuer and serial number at offset %d: malformed", sid.Offset)
 		}
@@ -192,7 +195,7 @@ func parseSignerInfo(t *TLV) (SignerInfo, error) {
 		if si.IssuerName, err = parseName(&sid.Children[0], "signer issuer"); err != nil {
 			return si, err
 		}
-		if si.SerialNumber, err = decodeInt(&sid.Children[1], "signer serial number"); err != nil {
+		if si.SerialNumber, err = asn1der.DecodeInt(&sid.Children[1], "signer serial number"); err != nil {
 			return si, err
 		}
 	case 0x80:
@@ -200,7 +203,7 @@ func parseSignerInfo(t *TLV) (SignerInfo, error) {
 	default:
 		return si, fmt.Errorf("signer identifier at offset %d: tag %s", sid.Offset, sid.Tag)
 	}
-	da, err := decodeAlgID(&t.Children[2], "digest algorithm")
+	da, err := asn1der.DecodeAlgID(&t.Children[2], "digest algorithm")
 	if err != nil {
 		return si, err
 	}
@@ -212,32 +215,32 @@ func parseSignerInfo(t *TLV) (SignerInfo, error) {
 		sa := &t.Children[i]
 		if sa.Indefinite {
 			sa2 := *sa
-			sa2.Tag = tagSet
+			sa2.Tag = asn1der.TagSet
 			si.SignedAttrs = sa2.Encode()
 		} else {
 			si.SignedAttrs = append([]byte{}, sa.Raw...)
-			si.SignedAttrs[0] = byte(tagSet)
+			si.SignedAttrs[0] = byte(asn1der.TagSet)
 		}
 		for j := range sa.Children {
 			a := &sa.Children[j]
-			if a.Tag != tagSequence || len(a.Children) != 2 || a.Children[1].Tag != tagSet {
+			if a.Tag != asn1der.TagSequence || len(a.Children) != 2 || a.Children[1].Tag != asn1der.TagSet {
 				return si, fmt.Errorf("signed attribute at offset %d: malformed", a.Offset)
 			}
-			oid, err := decodeOID(&a.Children[0], "signed attribute type")
+			oid, err := asn1der.DecodeOID(&a.Children[0], "signed attribute type")
 			if err != nil {
 				return si, err
 			}
 			vals := a.Children[1].Children
 			switch {
-			case oid.Equal(oidContentType):
+			case oid.Equal(asn1der.OIDContentType):
 				if si.ContentTypeAttr != nil || len(vals) != 1 {
 					return si, errors.New("content-type attribute repeated or not single-valued")
 				}
-				if si.ContentTypeAttr, err = decodeOID(&vals[0], "content-type attribute"); err != nil {
+				if si.ContentTypeAttr, err = asn1der.DecodeOID(&vals[0], "content-type attribute"); err != nil {
 					return si, err
 				}
-			case oid.Equal(oidMessageDigest):
-				if si.MessageDigest != nil || len(vals) != 1 || vals[0].Tag != tagOctetString {
+			case oid.Equal(asn1der.OIDMessageDigest):
+				if si.MessageDigest != nil || len(vals) != 1 || vals[0].Tag != asn1der.TagOctetString {
 					return si, errors.New("message-digest attribute repeated or not a single octet string")
 				}
 				si.MessageDigest = append([]byte{}, vals[0].Value...)
@@ -248,11 +251,11 @@ func parseSignerInfo(t *TLV) (SignerInfo, error) {
 	if i+1 >= len(t.Children) {
 		return si, errors.New("signature algorithm or value missing")
 	}
-	if si.SignatureAlgorithm, err = decodeAlgID(&t.Children[i], "signature algorithm"); err != nil {
+	if si.SignatureAlgorithm, err = asn1der.DecodeAlgID(&t.Children[i], "signature algorithm"); err != nil {
 		return si, err
 	}
 	st := &t.Children[i+1]
-	if st.Tag != tagOctetString {
+	if st.Tag != asn1der.TagOctetString {
 		return si, fmt.Errorf("signature at offset %d: not an octet string", st.Offset)
 	}
 	si.Signature = append([]byte{}, st.Value...)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 )
 
 // maxCRLEntries bounds the revoked certificates taken from one CRL.
@@ -16,7 +18,7 @@ type CRL struct {
 	ThisUpdate         time.Time
 	NextUpdate         time.Time // zero if absent
 	Revoked            []RevokedCertificate
-	SignatureAlgorithm AlgorithmIdentifier
+	SignatureAlgorithm asn1der.AlgorithmIdentifier
 	Signature          []byte
 	AuthorityKeyID     []byte
 }
@@ -29,34 +31,34 @@ type RevokedCertificate struct {
 
 // ParseCRL parses one DER CRL.
 func ParseCRL(der []byte) (*CRL, error) {
-	t, err := parseDER(der, "crl")
+	t, err := asn1der.ParseDER(der, "crl")
 	if err != nil {
 		return nil, err
 	}
-	if t.Tag != tagSequence || len(t.Children) != 3 {
+	if t.Tag != asn1der.TagSequence || len(t.Children) != 3 {
 		return nil, fmt.Errorf("crl: not a sequence of three")
 	}
 	c := &CRL{Raw: t.Raw}
 	tbs := &t.Children[0]
-	if tbs.Tag != tagSequence {
+	if tbs.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("crl: tbsCertList is not a sequence")
 	}
 	c.RawTBS = tbs.Raw
-	if c.SignatureAlgorithm, err = decodeAlgID(&t.Children[1], "crl signature algorithm"); err != nil {
+	if c.SignatureAlgorithm, err = asn1der.DecodeAlgID(&t.Children[1], "crl signature algorithm"); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
-	if c.Signature, err = bitStringBytes(&t.Children[2], "crl signature"); err != nil {
+	if c.Signature, err = asn1der.BitStringBytes(&t.Children[2], "crl signature"); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
 	i := 0
-	if len(tbs.Children) > 0 && tbs.Children[0].Tag == tagInteger {
+	if len(tbs.Children) > 0 && tbs.Children[0].Tag == asn1der.TagInteger {
 		i++
 	}
-	if _, err := child(tbs, i, tagSequence, "crl signature"); err != nil {
+	if _, err := asn1der.Child(tbs, i, asn1der.TagSequence, "crl signature"); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
 	i++
-	it, err := child(tbs, i, tagSequence, "crl issuer")
+	it, err := asn1der.Child(tbs, i, asn1der.TagSequence, "crl issuer")
 	if err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
@@ -64,35 +66,35 @@ func ParseCRL(der []byte) (*CRL, error) {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
 	i++
-	tt, err := child(tbs, i, 0, "crl thisUpdate")
+	tt, err := asn1der.Child(tbs, i, 0, "crl thisUpdate")
 	if err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
-	if c.ThisUpdate, err = decodeTime(tt, "crl thisUpdate"); err != nil {
+	if c.ThisUpdate, err = asn1der.DecodeTime(tt, "crl thisUpdate"); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
 	}
 	i++
-	if i < len(tbs.Children) && (tbs.Children[i].Tag == tagUTCTime || tbs.Children[i].Tag == tagGenTime) {
-		if c.NextUpdate, err = decodeTime(&tbs.Children[i], "crl nextUpdate"); err != nil {
+	if i < len(tbs.Children) && (tbs.Children[i].Tag == asn1der.TagUTCTime || tbs.Children[i].Tag == asn1der.TagGenTime) {
+		if c.NextUpdate, err = asn1der.DecodeTime(&tbs.Children[i], "crl nextUpdate"); err != nil {
 			return nil, fmt.Errorf("crl: %w", err)
 		}
 		i++
 	}
-	if i < len(tbs.Children) && tbs.Children[i].Tag == tagSequence {
+	if i < len(tbs.Children) && tbs.Children[i].Tag == asn1der.TagSequence {
 		rl := &tbs.Children[i]
 		if len(rl.Children) > maxCRLEntries {
 			return nil, fmt.Errorf("crl: more than %d entries", maxCRLEntries)
 		}
 		for j := range rl.Children {
 			e := &rl.Children[j]
-			if e.Tag != tagSequence || len(e.Children) < 2 {
+			if e.Tag != asn1der.TagSequence || len(e.Children) < 2 {
 				return nil, fmt.Errorf("crl: entry at offset %d malformed", e.Offset)
 			}
-			sn, err := decodeInt(&e.Children[0], "crl entry serial")
+			sn, err := asn1der.DecodeInt(&e.Children[0], "crl entry serial")
 			if err != nil {
 				return nil, fmt.Errorf("crl: %w", err)
 			}
-			at, err := decodeTime(&e.Children[1], "crl entry date")
+			at, err := asn1der.DecodeTime(&e.Children[1], "crl entry date")
 			if err != nil {
 				return nil, fmt.Errorf("crl: %w", err)
 			}
@@ -104,15 +106,15 @@ func ParseCRL(der []byte) (*CRL, error) {
 		exts := &tbs.Children[i].Children[0]
 		for j := range exts.Children {
 			e := &exts.Children[j]
-			if e.Tag != tagSequence || len(e.Children) < 2 {
+			if e.Tag != asn1der.TagSequence || len(e.Children) < 2 {
 				continue
 			}
-			oid, err := decodeOID(&e.Children[0], "crl extension")
-			if err != nil || !oid.Equal(oidExtAKI) {
+			oid, err := asn1der.DecodeOID(&e.Children[0], "crl extension")
+			if err != nil || !oid.Equal(asn1der.OIDExtAKI) {
 				continue
 			}
 			v := &e.Children[len(e.Children)-1]
-			if in, err := parseDER(v.Value, "crl authority key id"); err == nil {
+			if in, err := asn1der.ParseDER(v.Value, "crl authority key id"); err == nil {
 				if k, ok := in.Find(0x80); ok {
 					c.AuthorityKeyID = k.Value
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // ImageFormat names the encoding of a face image held in DG2.
@@ -64,7 +65,7 @@ func ParseDG2(b []byte) (*DG2, error) {
 		}
 		return &DG2{Faces: faces}, nil
 	}
-	top, err := ParseTLVExpect(b, 0x75)
+	top, err := tlv.ParseTLVExpect(b, 0x75)
 	if err != nil {
 		return nil, fmt.Errorf("dg2: %w", err)
 	}
@@ -202,7 +203,7 @@ func sniffImage(b []byte) ImageFormat {
 // block is a BER tree with context-specific tags; the image is the representation's first
 // octet string holding a JPEG or JPEG2000 signature, and width and height are read from
 // the image's own header.
-func parse39794(t *TLV) (FaceImage, error) {
+func parse39794(t *tlv.TLV) (FaceImage, error) {
 	img := findImage(t.Children, 0)
 	if img == nil {
 		return FaceImage{}, &DG2Error{Offset: t.Offset, Msg: "39794-5 block holds no JPEG or JPEG2000 image"}
@@ -216,7 +217,7 @@ func parse39794(t *TLV) (FaceImage, error) {
 	return f, nil
 }
 
-func findImage(ts []TLV, depth int) []byte {
+func findImage(ts []tlv.TLV, depth int) []byte {
 	for i := range ts {
 		if !ts[i].Tag.Constructed() {
 			if sniffImage(ts[i].Value) != "" {
@@ -276,7 +277,7 @@ func EncodeDG2(faces []FaceImage) ([]byte, error) {
 	if len(faces) == 0 || len(faces) > maxFaces {
 		return nil, fmt.Errorf("dg2: %d faces, want 1..%d", len(faces), maxFaces)
 	}
-	bits := [][]byte{EncodeTLV(0x02, []byte{byte(len(faces))})}
+	bits := [][]byte{tlv.EncodeTLV(0x02, []byte{byte(len(faces))})}
 	for i, f := range faces {
 		var dt byte
 		switch f.Format {
@@ -306,14 +307,14 @@ func EncodeDG2(faces []FaceImage) ([]byte, error) {
 		rec = append(rec, block...)
 		// Biometric header template: ICAO header version, type face (0x02), subtype none,
 		// format owner ISO/IEC JTC1 SC37 (0x0101), format type 0x0008.
-		bht := EncodeConstructed(0xA1,
-			EncodeTLV(0x80, []byte{0x01, 0x01}),
-			EncodeTLV(0x81, []byte{0x02}),
-			EncodeTLV(0x87, []byte{0x01, 0x01}),
-			EncodeTLV(0x88, []byte{0x00, 0x08}))
-		bits = append(bits, EncodeConstructed(0x7F60, bht, EncodeTLV(0x5F2E, rec)))
+		bht := tlv.EncodeConstructed(0xA1,
+			tlv.EncodeTLV(0x80, []byte{0x01, 0x01}),
+			tlv.EncodeTLV(0x81, []byte{0x02}),
+			tlv.EncodeTLV(0x87, []byte{0x01, 0x01}),
+			tlv.EncodeTLV(0x88, []byte{0x00, 0x08}))
+		bits = append(bits, tlv.EncodeConstructed(0x7F60, bht, tlv.EncodeTLV(0x5F2E, rec)))
 	}
-	return EncodeTLV(0x75, EncodeConstructed(0x7F61, bits...)), nil
+	return tlv.EncodeTLV(0x75, tlv.EncodeConstructed(0x7F61, bits...)), nil
 }
 
 // ImageSize reads width and height from a JPEG or JPEG2000 image's own header.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // tinyJPEG is the start of a JPEG: SOI, then a baseline SOF0 frame header of 40x60 pixels.
@@ -68,8 +70,8 @@ func TestEncodeParseDG2(t *testing.T) {
 
 func TestParseDG2_39794(t *testing.T) {
 	// A minimal 39794-5 shaped block: 7F2E { A1 { 30 { A1 { A0 { 80 <jpeg> } } } } }.
-	inner := EncodeConstructed(0xA1, EncodeConstructed(0x30, EncodeConstructed(0xA1, EncodeConstructed(0xA0, EncodeTLV(0x80, tinyJPEG)))))
-	dg2 := EncodeTLV(0x75, EncodeConstructed(0x7F61, EncodeTLV(0x02, []byte{1}), EncodeConstructed(0x7F60, EncodeTLV(0x7F2E, inner))))
+	inner := tlv.EncodeConstructed(0xA1, tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0xA1, tlv.EncodeConstructed(0xA0, tlv.EncodeTLV(0x80, tinyJPEG)))))
+	dg2 := tlv.EncodeTLV(0x75, tlv.EncodeConstructed(0x7F61, tlv.EncodeTLV(0x02, []byte{1}), tlv.EncodeConstructed(0x7F60, tlv.EncodeTLV(0x7F2E, inner))))
 	d, err := ParseDG2(dg2)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +99,7 @@ func TestParseDG2Errors(t *testing.T) {
 	}{
 		{"empty", nil, "tlv"},
 		{"wrong tag", []byte{0x61, 0x00}, "want tag 75"},
-		{"no group", EncodeTLV(0x75, nil), "no biometric information group"},
+		{"no group", tlv.EncodeTLV(0x75, nil), "no biometric information group"},
 		{"short header", []byte("FAC\x00010"), "general header needs 14 bytes"},
 		{"record length too big", mut(func(b []byte) { b[8] = 0x7F }), "record length"},
 		{"no faces", mut(func(b []byte) { b[13] = 0 }), "number of faces 0"},
@@ -105,7 +107,7 @@ func TestParseDG2Errors(t *testing.T) {
 		{"feature points", mut(func(b []byte) { b[18], b[19] = 0x7F, 0xFF }), "feature points do not fit"},
 		{"data type", mut(func(b []byte) { b[35] = 9 }), "unknown image data type 9"},
 		{"format mismatch", mut(func(b []byte) { b[35] = 1 }), "header says jpeg2000 but the image bytes are jpeg"},
-		{"no bit", EncodeTLV(0x75, EncodeConstructed(0x7F61, EncodeTLV(0x02, []byte{1}))), "no face record"},
+		{"no bit", tlv.EncodeTLV(0x75, tlv.EncodeConstructed(0x7F61, tlv.EncodeTLV(0x02, []byte{1}))), "no face record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +126,7 @@ func FuzzParseDG2(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[bytes.Index(good, []byte("FAC\x00")):])
-	f.Add(EncodeTLV(0x75, EncodeConstructed(0x7F61, EncodeConstructed(0x7F60, EncodeTLV(0x7F2E, EncodeTLV(0x80, tinyJPEG))))))
+	f.Add(tlv.EncodeTLV(0x75, tlv.EncodeConstructed(0x7F61, tlv.EncodeConstructed(0x7F60, tlv.EncodeTLV(0x7F2E, tlv.EncodeTLV(0x80, tinyJPEG))))))
 	f.Add([]byte("FAC\x00010\x00\x00\x00\x00\x0e\x00\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ParseDG2(b)

@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Data-group tags (ICAO 9303-10 table 34) and the file each one lives in.
-var dgTags = map[Tag]string{
+var dgTags = map[tlv.Tag]string{
 	0x60: "EF.COM", 0x61: "DG1", 0x75: "DG2", 0x63: "DG3", 0x76: "DG4", 0x65: "DG5", 0x66: "DG6",
 	0x67: "DG7", 0x68: "DG8", 0x69: "DG9", 0x6A: "DG10", 0x6B: "DG11", 0x6C: "DG12", 0x6D: "DG13",
 	0x6E: "DG14", 0x6F: "DG15", 0x70: "DG16", 0x77: "EF.SOD",
 }
 
 // FileForTag returns the file name of a data-group tag from EF.COM's tag list, or "".
-func FileForTag(t Tag) string { return dgTags[t] }
+func FileForTag(t tlv.Tag) string { return dgTags[t] }
 
 // COM is EF.COM: the LDS and Unicode versions and the list of data groups present.
 type COM struct {
@@ -30,7 +33,7 @@ type COM struct {
 
 // ParseCOM parses EF.COM (tag 0x60).
 func ParseCOM(b []byte) (*COM, error) {
-	t, err := parseDER(b, "ef.com")
+	t, err := asn1der.ParseDER(b, "ef.com")
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +52,7 @@ func ParseCOM(b []byte) (*COM, error) {
 		return nil, fmt.Errorf("ef.com: no tag list (5C)")
 	}
 	for _, tb := range list.Value {
-		if name := dgTags[Tag(tb)]; name != "" && strings.HasPrefix(name, "DG") {
+		if name := dgTags[tlv.Tag(tb)]; name != "" && strings.HasPrefix(name, "DG") {
 			c.DataGroups = append(c.DataGroups, name)
 		} else {
 			c.UnknownTags = append(c.UnknownTags, tb)
@@ -88,7 +91,7 @@ type DG1 struct {
 // ParseDG1 parses DG1 (tag 0x61 holding 5F1F). It checks the MRZ length and alphabet; the
 // field structure and check digits are for the MRZ parser.
 func ParseDG1(b []byte) (*DG1, error) {
-	t, err := parseDER(b, "dg1")
+	t, err := asn1der.ParseDER(b, "dg1")
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func ParseDG1(b []byte) (*DG1, error) {
 // EncodeDG1 builds DG1 from MRZ lines (with or without line breaks).
 func EncodeDG1(mrz string) ([]byte, error) {
 	m := strings.Join(strings.Fields(mrz), "")
-	b := EncodeTLV(0x61, EncodeTLV(0x5F1F, []byte(m)))
+	b := tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(m)))
 	if _, err := ParseDG1(b); err != nil {
 		return nil, err
 	}
@@ -136,7 +139,7 @@ func EncodeDG1(mrz string) ([]byte, error) {
 func EncodeCOM(dataGroups []string) ([]byte, error) {
 	var list []byte
 	for _, dg := range dataGroups {
-		var tag Tag
+		var tag tlv.Tag
 		for t, n := range dgTags {
 			if n == dg && strings.HasPrefix(n, "DG") {
 				tag = t
@@ -147,43 +150,43 @@ func EncodeCOM(dataGroups []string) ([]byte, error) {
 		}
 		list = append(list, byte(tag))
 	}
-	return EncodeConstructed(0x60, EncodeTLV(0x5F01, []byte("0107")), EncodeTLV(0x5F36, []byte("040000")), EncodeTLV(0x5C, list)), nil
+	return tlv.EncodeConstructed(0x60, tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5F36, []byte("040000")), tlv.EncodeTLV(0x5C, list)), nil
 }
 
 // AdditionalData holds DG11 (additional personal details) or DG12 (additional document
 // details) as their data elements keyed by tag, with the tag list.
 type AdditionalData struct {
-	Elements map[Tag][]byte
-	Order    []Tag
+	Elements map[tlv.Tag][]byte
+	Order    []tlv.Tag
 }
 
 // DG11 and DG12 data-element tags.
 const (
-	TagFullName          Tag = 0x5F0E
-	TagOtherNames        Tag = 0x5F0F
-	TagPersonalNumber    Tag = 0x5F10
-	TagPlaceOfBirth      Tag = 0x5F11
-	TagFullDateOfBirth   Tag = 0x5F2B
-	TagAddress           Tag = 0x5F42
-	TagTelephone         Tag = 0x5F12
-	TagProfession        Tag = 0x5F13
-	TagTitle             Tag = 0x5F14
-	TagIssuingAuthority  Tag = 0x5F19
-	TagDateOfIssue       Tag = 0x5F26
-	TagEndorsements      Tag = 0x5F1B
-	TagPersonalizationAt Tag = 0x5F55
+	TagFullName          tlv.Tag = 0x5F0E
+	TagOtherNames        tlv.Tag = 0x5F0F
+	TagPersonalNumber    tlv.Tag = 0x5F10
+	TagPlaceOfBirth      tlv.Tag = 0x5F11
+	TagFullDateOfBirth   tlv.Tag = 0x5F2B
+	TagAddress           tlv.Tag = 0x5F42
+	TagTelephone         tlv.Tag = 0x5F12
+	TagProfession        tlv.Tag = 0x5F13
+	TagTitle             tlv.Tag = 0x5F14
+	TagIssuingAuthority  tlv.Tag = 0x5F19
+	TagDateOfIssue       tlv.Tag = 0x5F26
+	TagEndorsements      tlv.Tag = 0x5F1B
+	TagPersonalizationAt tlv.Tag = 0x5F55
 )
 
 // ParseAdditional parses DG11 (tag 0x6B) or DG12 (tag 0x6C).
 func ParseAdditional(b []byte) (*AdditionalData, error) {
-	t, err := parseDER(b, "dg11/dg12")
+	t, err := asn1der.ParseDER(b, "dg11/dg12")
 	if err != nil {
 		return nil, err
 	}
 	if t.Tag != 0x6B && t.Tag != 0x6C {
 		return nil, fmt.Errorf("dg11/dg12: tag %s, want 6B or 6C", t.Tag)
 	}
-	d := &AdditionalData{Elements: map[Tag][]byte{}}
+	d := &AdditionalData{Elements: map[tlv.Tag][]byte{}}
 	for i := range t.Children {
 		c := &t.Children[i]
 		if c.Tag == 0x5C {
@@ -208,7 +211,7 @@ func ParseAdditional(b []byte) (*AdditionalData, error) {
 }
 
 // Text returns an element as text ("" if absent).
-func (d *AdditionalData) Text(t Tag) string {
+func (d *AdditionalData) Text(t tlv.Tag) string {
 	v, ok := d.Elements[t]
 	if !ok {
 		return ""
@@ -219,7 +222,7 @@ func (d *AdditionalData) Text(t Tag) string {
 // ParseDG15 parses DG15 (tag 0x6F): the Active Authentication public key, returned as
 // *rsa.PublicKey or *ECPublicKey.
 func ParseDG15(b []byte) (any, error) {
-	t, err := parseDER(b, "dg15")
+	t, err := asn1der.ParseDER(b, "dg15")
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +276,7 @@ type PACEInfo struct {
 // PACEDomainParameterInfo carries proprietary PACE domain parameters.
 type PACEDomainParameterInfo struct {
 	Protocol    asn1.ObjectIdentifier
-	Algorithm   AlgorithmIdentifier
+	Algorithm   asn1der.AlgorithmIdentifier
 	ParameterID int // -1 if absent
 }
 
@@ -307,7 +310,7 @@ type ActiveAuthenticationInfo struct {
 
 // ParseSecurityInfos parses a SecurityInfos SET, bare or wrapped in DG14's tag 0x6E.
 func ParseSecurityInfos(b []byte) (*SecurityInfos, error) {
-	t, err := parseDER(b, "security infos")
+	t, err := asn1der.ParseDER(b, "security infos")
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +320,7 @@ func ParseSecurityInfos(b []byte) (*SecurityInfos, error) {
 		}
 		t = &t.Children[0]
 	}
-	if t.Tag != tagSet {
+	if t.Tag != asn1der.TagSet {
 		return nil, fmt.Errorf("security infos at offset %d: tag %s, want a set", t.Offset, t.Tag)
 	}
 	if len(t.Children) > maxSecurityInfos {
@@ -336,22 +339,22 @@ func oidUnder(oid, prefix asn1.ObjectIdentifier) bool {
 	return len(oid) > len(prefix) && oid[:len(prefix)].Equal(prefix)
 }
 
-func optInt(t *TLV, i int) (int, error) {
-	if i >= len(t.Children) || t.Children[i].Tag != tagInteger {
+func optInt(t *tlv.TLV, i int) (int, error) {
+	if i >= len(t.Children) || t.Children[i].Tag != asn1der.TagInteger {
 		return -1, nil
 	}
-	n, err := decodeInt(&t.Children[i], "parameter")
+	n, err := asn1der.DecodeInt(&t.Children[i], "parameter")
 	if err != nil || !n.IsInt64() || n.Int64() < 0 || n.Int64() > 1<<20 {
 		return -1, fmt.Errorf("integer at offset %d out of range", t.Children[i].Offset)
 	}
 	return int(n.Int64()), nil
 }
 
-func (s *SecurityInfos) add(t *TLV) error {
-	if t.Tag != tagSequence || len(t.Children) < 2 {
+func (s *SecurityInfos) add(t *tlv.TLV) error {
+	if t.Tag != asn1der.TagSequence || len(t.Children) < 2 {
 		return fmt.Errorf("at offset %d: not a sequence of protocol and data", t.Offset)
 	}
-	oid, err := decodeOID(&t.Children[0], "protocol")
+	oid, err := asn1der.DecodeOID(&t.Children[0], "protocol")
 	if err != nil {
 		return err
 	}
@@ -365,7 +368,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 			return nil
 		}
 		if len(sfx) == 1 { // PACEDomainParameterInfo
-			a, err := decodeAlgID(&t.Children[1], "pace domain parameters")
+			a, err := asn1der.DecodeAlgID(&t.Children[1], "pace domain parameters")
 			if err != nil {
 				return err
 			}
@@ -383,7 +386,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 		if cipher == "" {
 			return fmt.Errorf("pace protocol %v: unknown cipher %d", oid, sfx[1])
 		}
-		v, err := decodeSmallInt(&t.Children[1], "pace version")
+		v, err := asn1der.DecodeSmallInt(&t.Children[1], "pace version")
 		if err != nil {
 			return err
 		}
@@ -403,7 +406,7 @@ func (s *SecurityInfos) add(t *TLV) error {
 		if ka == "" || cipher == "" {
 			return fmt.Errorf("chip authentication protocol %v not understood", oid)
 		}
-		v, err := decodeSmallInt(&t.Children[1], "chip authentication version")
+		v, err := asn1der.DecodeSmallInt(&t.Children[1], "chip authentication version")
 		if err != nil {
 			return err
 		}
@@ -427,13 +430,13 @@ func (s *SecurityInfos) add(t *TLV) error {
 		}
 		s.ChipAuthKeys = append(s.ChipAuthKeys, k)
 	case oid.Equal(oidAAInfo):
-		v, err := decodeSmallInt(&t.Children[1], "active authentication version")
+		v, err := asn1der.DecodeSmallInt(&t.Children[1], "active authentication version")
 		if err != nil {
 			return err
 		}
 		a := ActiveAuthenticationInfo{Version: v}
 		if len(t.Children) > 2 {
-			if a.SignatureAlgorithm, err = decodeOID(&t.Children[2], "active authentication signature algorithm"); err != nil {
+			if a.SignatureAlgorithm, err = asn1der.DecodeOID(&t.Children[2], "active authentication signature algorithm"); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // A made-up TD3 MRZ (ICAO 9303-4 specimen style, no real person).
@@ -59,10 +61,10 @@ func TestParseDG1(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"wrong tag", EncodeTLV(0x62, nil), "want 61"},
-		{"no mrz", EncodeTLV(0x61, nil), "no MRZ data element"},
-		{"short", EncodeTLV(0x61, EncodeTLV(0x5F1F, []byte("P<UTO"))), "MRZ of 5 characters"},
-		{"lowercase", EncodeTLV(0x61, EncodeTLV(0x5F1F, []byte("p"+testMRZ[1:]))), `character 1 ('p')`},
+		{"wrong tag", tlv.EncodeTLV(0x62, nil), "want 61"},
+		{"no mrz", tlv.EncodeTLV(0x61, nil), "no MRZ data element"},
+		{"short", tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte("P<UTO"))), "MRZ of 5 characters"},
+		{"lowercase", tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte("p"+testMRZ[1:]))), `character 1 ('p')`},
 		{"truncated", []byte{0x61, 0x10, 0x5F}, "tlv"},
 	}
 	for _, tt := range tests {
@@ -87,7 +89,7 @@ func TestParseAdditional(t *testing.T) {
 	if _, err := ParseAdditional(readShared(t, dir, "EF_DG12.bin")); err != nil {
 		t.Errorf("DG12: %v", err)
 	}
-	if _, err := ParseAdditional(EncodeTLV(0x61, nil)); err == nil {
+	if _, err := ParseAdditional(tlv.EncodeTLV(0x61, nil)); err == nil {
 		t.Error("ParseAdditional(DG1): got no error")
 	}
 }
@@ -117,9 +119,9 @@ func TestParseSecurityInfosCardAccess(t *testing.T) {
 	pace := asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2}
 	oid, _ := asn1.Marshal(pace)
 	other, _ := asn1.Marshal(asn1.ObjectIdentifier{1, 2, 3})
-	b := EncodeConstructed(0x31,
-		EncodeConstructed(0x30, oid, EncodeTLV(0x02, []byte{2}), EncodeTLV(0x02, []byte{13})),
-		EncodeConstructed(0x30, other, EncodeTLV(0x02, []byte{1})))
+	b := tlv.EncodeConstructed(0x31,
+		tlv.EncodeConstructed(0x30, oid, tlv.EncodeTLV(0x02, []byte{2}), tlv.EncodeTLV(0x02, []byte{13})),
+		tlv.EncodeConstructed(0x30, other, tlv.EncodeTLV(0x02, []byte{1})))
 	s, err := ParseSecurityInfos(b)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +133,7 @@ func TestParseSecurityInfosCardAccess(t *testing.T) {
 	if len(s.Other) != 1 {
 		t.Errorf("got %d other infos, want 1", len(s.Other))
 	}
-	bad := EncodeConstructed(0x31, EncodeConstructed(0x30, oid))
+	bad := tlv.EncodeConstructed(0x31, tlv.EncodeConstructed(0x30, oid))
 	if _, err := ParseSecurityInfos(bad); err == nil || !strings.Contains(err.Error(), "security info 1") {
 		t.Errorf("PACEInfo without version: got %v", err)
 	}
@@ -145,7 +147,7 @@ func TestParseDG15(t *testing.T) {
 	if _, ok := k.(*rsa.PublicKey); !ok {
 		t.Errorf("got %T, want *rsa.PublicKey", k)
 	}
-	if _, err := ParseDG15(EncodeTLV(0x6F, nil)); err == nil {
+	if _, err := ParseDG15(tlv.EncodeTLV(0x6F, nil)); err == nil {
 		t.Error("empty DG15: got no error")
 	}
 }
@@ -153,7 +155,7 @@ func TestParseDG15(t *testing.T) {
 func FuzzParseDG1(f *testing.F) {
 	b, _ := EncodeDG1(testMRZ)
 	f.Add(b)
-	f.Add(EncodeTLV(0x61, EncodeTLV(0x5F1F, []byte(strings.Repeat("<", 90)))))
+	f.Add(tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(strings.Repeat("<", 90)))))
 	f.Add([]byte{0x61, 0x03, 0x5F, 0x1F, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ParseDG1(b)
@@ -168,7 +170,7 @@ func FuzzParseDG1(f *testing.F) {
 
 func FuzzParseSecurityInfos(f *testing.F) {
 	oid, _ := asn1.Marshal(asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2})
-	f.Add(EncodeConstructed(0x31, EncodeConstructed(0x30, oid, EncodeTLV(0x02, []byte{2}), EncodeTLV(0x02, []byte{13}))))
+	f.Add(tlv.EncodeConstructed(0x31, tlv.EncodeConstructed(0x30, oid, tlv.EncodeTLV(0x02, []byte{2}), tlv.EncodeTLV(0x02, []byte{13}))))
 	f.Add([]byte{0x6E, 0x02, 0x31, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ParseSecurityInfos(b)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 func TestPassiveAuthenticationSamples(t *testing.T) {
@@ -117,7 +119,7 @@ func FuzzParseSOD(f *testing.F) {
 		}
 	}
 	f.Add([]byte{0x77, 0x80, 0x30, 0x80, 0x00, 0x00, 0x00, 0x00})
-	f.Add(EncodeTLV(0x77, EncodeConstructed(0x30, EncodeTLV(0x06, []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02}))))
+	f.Add(tlv.EncodeTLV(0x77, tlv.EncodeConstructed(0x30, tlv.EncodeTLV(0x06, []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02}))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		sod, err := ParseSOD(b)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // oidPACEPrefix is id-PACE (BSI TR-03110, ICAO 9303-11 §9.2.1): 0.4.0.127.0.7.2.2.4.
@@ -77,7 +78,7 @@ func PACEParamID(curveName string) int {
 // choosePACE reads the PACEInfos of EF.CardAccess (a SET OF SecurityInfo) and picks the one
 // to run: ECDH-CAM first, then ECDH generic mapping, stronger ciphers first. It returns an error saying why none fits.
 func choosePACE(cardAccess []byte) (paceChoice, error) {
-	objs, err := ParseTLV(cardAccess)
+	objs, err := tlv.ParseTLV(cardAccess)
 	if err != nil {
 		return paceChoice{}, fmt.Errorf("EF.CardAccess: %w", err)
 	}
@@ -151,7 +152,7 @@ func rankPACE(c paceChoice) int {
 	return r
 }
 
-func smallInt(t TLV) (int, error) {
+func smallInt(t tlv.TLV) (int, error) {
 	if t.Tag != 0x02 || len(t.Value) == 0 || len(t.Value) > 4 {
 		return 0, fmt.Errorf("not a small INTEGER")
 	}
@@ -163,8 +164,8 @@ func smallInt(t TLV) (int, error) {
 }
 
 // gaData extracts the data object with tag want from a General Authenticate response 7C.
-func gaData(resp []byte, want Tag, step string) ([]byte, error) {
-	t, err := ParseTLVExpect(resp, 0x7C)
+func gaData(resp []byte, want tlv.Tag, step string) ([]byte, error) {
+	t, err := tlv.ParseTLVExpect(resp, 0x7C)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pace %s: response: %v", ErrProtocol, step, err)
 	}
@@ -211,9 +212,9 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, err
 	}
 	// MSE:Set AT: 80 protocol OID (value only), 83 password reference, 84 parameter ID.
-	mse := EncodeTLV(Tag(0x80), oidDER[2:])
-	mse = append(mse, EncodeTLV(Tag(0x83), []byte{byte(key.Kind())})...)
-	mse = append(mse, EncodeTLV(Tag(0x84), []byte{byte(ch.paramID)})...)
+	mse := tlv.EncodeTLV(tlv.Tag(0x80), oidDER[2:])
+	mse = append(mse, tlv.EncodeTLV(tlv.Tag(0x83), []byte{byte(key.Kind())})...)
+	mse = append(mse, tlv.EncodeTLV(tlv.Tag(0x84), []byte{byte(ch.paramID)})...)
 	r, err := c.transmit(ctx, apdu.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
 	if err != nil {
 		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
@@ -231,7 +232,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		if tag == 0 {
 			data = []byte{0x7C, 0x00}
 		} else {
-			data = EncodeTLV(Tag(0x7C), EncodeTLV(Tag(tag), v))
+			data = tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(tag), v))
 		}
 		r, err := c.transmit(ctx, apdu.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
 		if err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // ECCurve is a short Weierstrass curve y² = x³ + ax + b over GF(p), either named by OID or
@@ -64,41 +66,41 @@ func KeyDescription(pub any) string {
 // or RSASSA-PSS) or an EC key with a named curve or explicit parameters. It returns
 // *rsa.PublicKey or *ECPublicKey.
 func ParsePublicKeyInfo(der []byte) (any, error) {
-	t, err := parseDER(der, "public key info")
+	t, err := asn1der.ParseDER(der, "public key info")
 	if err != nil {
 		return nil, err
 	}
 	return parseSPKI(t)
 }
 
-func parseSPKI(t *TLV) (any, error) {
-	if t.Tag != tagSequence {
+func parseSPKI(t *tlv.TLV) (any, error) {
+	if t.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("public key info at offset %d: not a sequence", t.Offset)
 	}
-	a, err := child(t, 0, tagSequence, "public key algorithm")
+	a, err := asn1der.Child(t, 0, asn1der.TagSequence, "public key algorithm")
 	if err != nil {
 		return nil, err
 	}
-	alg, err := decodeAlgID(a, "public key algorithm")
+	alg, err := asn1der.DecodeAlgID(a, "public key algorithm")
 	if err != nil {
 		return nil, err
 	}
-	bs, err := child(t, 1, tagBitString, "public key bits")
+	bs, err := asn1der.Child(t, 1, asn1der.TagBitString, "public key bits")
 	if err != nil {
 		return nil, err
 	}
-	key, err := bitStringBytes(bs, "public key bits")
+	key, err := asn1der.BitStringBytes(bs, "public key bits")
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case alg.OID.Equal(oidRSAEncryption), alg.OID.Equal(oidRSAPSS):
+	case alg.OID.Equal(asn1der.OIDRSAEncryption), alg.OID.Equal(asn1der.OIDRSAPSS):
 		k, err := parseRSAKey(key)
 		if err != nil {
 			return nil, err // a nil interface, not a nil *rsa.PublicKey inside one
 		}
 		return k, nil
-	case alg.OID.Equal(oidECPublicKey):
+	case alg.OID.Equal(asn1der.OIDECPublicKey):
 		if alg.Params == nil {
 			return nil, errors.New("ec public key: implicitly-CA parameters are not supported (no curve given)")
 		}
@@ -116,26 +118,26 @@ func parseSPKI(t *TLV) (any, error) {
 }
 
 func parseRSAKey(b []byte) (*rsa.PublicKey, error) {
-	t, err := parseDER(b, "rsa public key")
+	t, err := asn1der.ParseDER(b, "rsa public key")
 	if err != nil {
 		return nil, err
 	}
-	if t.Tag != tagSequence {
+	if t.Tag != asn1der.TagSequence {
 		return nil, errors.New("rsa public key: not a sequence")
 	}
-	nt, err := child(t, 0, tagInteger, "rsa modulus")
+	nt, err := asn1der.Child(t, 0, asn1der.TagInteger, "rsa modulus")
 	if err != nil {
 		return nil, err
 	}
-	et, err := child(t, 1, tagInteger, "rsa exponent")
+	et, err := asn1der.Child(t, 1, asn1der.TagInteger, "rsa exponent")
 	if err != nil {
 		return nil, err
 	}
-	n, err := decodeInt(nt, "rsa modulus")
+	n, err := asn1der.DecodeInt(nt, "rsa modulus")
 	if err != nil {
 		return nil, err
 	}
-	e, err := decodeInt(et, "rsa exponent")
+	e, err := asn1der.DecodeInt(et, "rsa exponent")
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +151,9 @@ func parseRSAKey(b []byte) (*rsa.PublicKey, error) {
 }
 
 // parseECParams resolves a named curve OID or explicit ECParameters.
-func parseECParams(p *TLV) (*ECCurve, bool, error) {
-	if p.Tag == tagOID {
-		oid, err := decodeOID(p, "ec named curve")
+func parseECParams(p *tlv.TLV) (*ECCurve, bool, error) {
+	if p.Tag == asn1der.TagOID {
+		oid, err := asn1der.DecodeOID(p, "ec named curve")
 		if err != nil {
 			return nil, false, err
 		}
@@ -161,42 +163,42 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 		}
 		return c, false, nil
 	}
-	if p.Tag != tagSequence {
+	if p.Tag != asn1der.TagSequence {
 		return nil, false, fmt.Errorf("ec parameters at offset %d: tag %s is neither a curve OID nor explicit parameters", p.Offset, p.Tag)
 	}
 	// ECParameters ::= SEQUENCE { version, fieldID, curve, base, order, cofactor OPTIONAL }
-	ft, err := child(p, 1, tagSequence, "ec field id")
+	ft, err := asn1der.Child(p, 1, asn1der.TagSequence, "ec field id")
 	if err != nil {
 		return nil, false, err
 	}
-	fo, err := child(ft, 0, tagOID, "ec field type")
+	fo, err := asn1der.Child(ft, 0, asn1der.TagOID, "ec field type")
 	if err != nil {
 		return nil, false, err
 	}
-	if oid, err := decodeOID(fo, "ec field type"); err != nil || !oid.Equal(oidPrimeField) {
+	if oid, err := asn1der.DecodeOID(fo, "ec field type"); err != nil || !oid.Equal(asn1der.OIDPrimeField) {
 		return nil, false, fmt.Errorf("ec parameters: field type %v is not a prime field", oid)
 	}
-	pt, err := child(ft, 1, tagInteger, "ec prime")
+	pt, err := asn1der.Child(ft, 1, asn1der.TagInteger, "ec prime")
 	if err != nil {
 		return nil, false, err
 	}
 	c := &ECCurve{H: 1}
-	if c.P, err = decodeInt(pt, "ec prime"); err != nil {
+	if c.P, err = asn1der.DecodeInt(pt, "ec prime"); err != nil {
 		return nil, false, err
 	}
 	if c.P.Sign() <= 0 || c.P.BitLen() < 128 || c.P.BitLen() > 521 || c.P.Bit(0) == 0 {
 		return nil, false, fmt.Errorf("ec parameters: prime of %d bits not acceptable", c.P.BitLen())
 	}
 
-	ct, err := child(p, 2, tagSequence, "ec curve")
+	ct, err := asn1der.Child(p, 2, asn1der.TagSequence, "ec curve")
 	if err != nil {
 		return nil, false, err
 	}
-	at, err := child(ct, 0, tagOctetString, "ec coefficient a")
+	at, err := asn1der.Child(ct, 0, asn1der.TagOctetString, "ec coefficient a")
 	if err != nil {
 		return nil, false, err
 	}
-	bt, err := child(ct, 1, tagOctetString, "ec coefficient b")
+	bt, err := asn1der.Child(ct, 1, asn1der.TagOctetString, "ec coefficient b")
 	if err != nil {
 		return nil, false, err
 	}
@@ -205,22 +207,22 @@ func parseECParams(p *TLV) (*ECCurve, bool, error) {
 	if c.A.Cmp(c.P) >= 0 || c.B.Cmp(c.P) >= 0 {
 		return nil, false, errors.New("ec parameters: coefficient not reduced modulo p")
 	}
-	gt, err := child(p, 3, tagOctetString, "ec base point")
+	gt, err := asn1der.Child(p, 3, asn1der.TagOctetString, "ec base point")
 	if err != nil {
 		return nil, false, err
 	}
-	nt, err := child(p, 4, tagInteger, "ec order")
+	nt, err := asn1der.Child(p, 4, asn1der.TagInteger, "ec order")
 	if err != nil {
 		return nil, false, err
 	}
-	if c.N, err = decodeInt(nt, "ec order"); err != nil {
+	if c.N, err = asn1der.DecodeInt(nt, "ec order"); err != nil {
 		return nil, false, err
 	}
 	if c.N.Sign() <= 0 || c.N.BitLen() > c.P.BitLen()+1 {
 		return nil, false, errors.New("ec parameters: order out of range")
 	}
-	if len(p.Children) > 5 && p.Children[5].Tag == tagInteger {
-		h, err := decodeSmallInt(&p.Children[5], "ec cofactor")
+	if len(p.Children) > 5 && p.Children[5].Tag == asn1der.TagInteger {
+		h, err := asn1der.DecodeSmallInt(&p.Children[5], "ec cofactor")
 		if err != nil || h < 1 || h > 256 {
 			return nil, false, errors.New("ec parameters: cofactor out of range")
 		}

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 func hexInt(t *testing.T, s string) *big.Int {
@@ -34,16 +36,16 @@ func explicitSPKI(p, a, b, gx, gy, n *big.Int, point []byte, compressG bool) []b
 	} else {
 		g = append(append([]byte{4}, fe(gx)...), fe(gy)...)
 	}
-	oidEC, _ := asn1.Marshal(oidECPublicKey)
-	oidPF, _ := asn1.Marshal(oidPrimeField)
+	oidEC, _ := asn1.Marshal(asn1der.OIDECPublicKey)
+	oidPF, _ := asn1.Marshal(asn1der.OIDPrimeField)
 	pInt, _ := asn1.Marshal(p)
 	nInt, _ := asn1.Marshal(n)
-	params := EncodeConstructed(0x30,
-		EncodeTLV(0x02, []byte{1}),
-		EncodeConstructed(0x30, oidPF, pInt),
-		EncodeConstructed(0x30, EncodeTLV(0x04, fe(a)), EncodeTLV(0x04, fe(b))),
-		EncodeTLV(0x04, g), nInt, EncodeTLV(0x02, []byte{1}))
-	return EncodeConstructed(0x30, EncodeConstructed(0x30, oidEC, params), EncodeTLV(0x03, append([]byte{0}, point...)))
+	params := tlv.EncodeConstructed(0x30,
+		tlv.EncodeTLV(0x02, []byte{1}),
+		tlv.EncodeConstructed(0x30, oidPF, pInt),
+		tlv.EncodeConstructed(0x30, tlv.EncodeTLV(0x04, fe(a)), tlv.EncodeTLV(0x04, fe(b))),
+		tlv.EncodeTLV(0x04, g), nInt, tlv.EncodeTLV(0x02, []byte{1}))
+	return tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, oidEC, params), tlv.EncodeTLV(0x03, append([]byte{0}, point...)))
 }
 
 // TestExplicitUnnamedCurve uses secp256k1, which is not among the named curves: the
@@ -130,11 +132,11 @@ func TestParsePublicKeyInfoStd(t *testing.T) {
 		want string
 	}{
 		{"not a sequence", []byte{0x04, 0x00}, "not a sequence"},
-		{"unknown algorithm", EncodeConstructed(0x30, EncodeConstructed(0x30, EncodeTLV(0x06, []byte{0x2A, 0x03})), EncodeTLV(0x03, []byte{0})), "not supported"},
-		{"implicit CA", EncodeConstructed(0x30, EncodeConstructed(0x30, mustOID(oidECPublicKey)), EncodeTLV(0x03, []byte{0, 4})), "implicitly-CA"},
-		{"unknown named curve", EncodeConstructed(0x30, EncodeConstructed(0x30, mustOID(oidECPublicKey), mustOID(asn1.ObjectIdentifier{1, 2, 3})), EncodeTLV(0x03, []byte{0, 4})), "named curve 1.2.3 is not supported"},
-		{"unused bits", EncodeConstructed(0x30, EncodeConstructed(0x30, mustOID(oidRSAEncryption)), EncodeTLV(0x03, []byte{3, 0})), "unused bits"},
-		{"small rsa", EncodeConstructed(0x30, EncodeConstructed(0x30, mustOID(oidRSAEncryption)), EncodeTLV(0x03, append([]byte{0}, EncodeConstructed(0x30, EncodeTLV(0x02, []byte{0x7F, 0xFF}), EncodeTLV(0x02, []byte{3}))...))), "modulus of 15 bits"},
+		{"unknown algorithm", tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, tlv.EncodeTLV(0x06, []byte{0x2A, 0x03})), tlv.EncodeTLV(0x03, []byte{0})), "not supported"},
+		{"implicit CA", tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDECPublicKey)), tlv.EncodeTLV(0x03, []byte{0, 4})), "implicitly-CA"},
+		{"unknown named curve", tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDECPublicKey), mustOID(asn1.ObjectIdentifier{1, 2, 3})), tlv.EncodeTLV(0x03, []byte{0, 4})), "named curve 1.2.3 is not supported"},
+		{"unused bits", tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDRSAEncryption)), tlv.EncodeTLV(0x03, []byte{3, 0})), "unused bits"},
+		{"small rsa", tlv.EncodeConstructed(0x30, tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDRSAEncryption)), tlv.EncodeTLV(0x03, append([]byte{0}, tlv.EncodeConstructed(0x30, tlv.EncodeTLV(0x02, []byte{0x7F, 0xFF}), tlv.EncodeTLV(0x02, []byte{3}))...))), "modulus of 15 bits"},
 	}
 	for _, tt := range tests {
 		if _, err := ParsePublicKeyInfo(tt.in); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -149,35 +151,35 @@ func mustOID(o asn1.ObjectIdentifier) []byte {
 }
 
 func TestResolveSig(t *testing.T) {
-	sha256ID := EncodeConstructed(0x30, mustOID(oidSHA256))
-	sha384ID := EncodeConstructed(0x30, mustOID(oidSHA384))
-	pss := func(parts ...[]byte) *TLV {
-		t, err := ParseTLVExpect(EncodeConstructed(0x30, parts...), 0x30)
+	sha256ID := tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDSHA256))
+	sha384ID := tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDSHA384))
+	pss := func(parts ...[]byte) *tlv.TLV {
+		t, err := tlv.ParseTLVExpect(tlv.EncodeConstructed(0x30, parts...), 0x30)
 		if err != nil {
 			panic(err)
 		}
 		return &t
 	}
 	mgf := func(h []byte) []byte {
-		return EncodeConstructed(0xA1, EncodeConstructed(0x30, mustOID(oidMGF1), h))
+		return tlv.EncodeConstructed(0xA1, tlv.EncodeConstructed(0x30, mustOID(asn1der.OIDMGF1), h))
 	}
 	tests := []struct {
 		name   string
-		alg    AlgorithmIdentifier
+		alg    asn1der.AlgorithmIdentifier
 		digest crypto.Hash
 		want   string
 		err    string
 	}{
-		{"sha256WithRSA", AlgorithmIdentifier{OID: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}}, 0, "RSA PKCS#1 v1.5 with SHA-256", ""},
-		{"rsaEncryption with digest", AlgorithmIdentifier{OID: oidRSAEncryption}, crypto.SHA384, "RSA PKCS#1 v1.5 with SHA-384", ""},
-		{"rsaEncryption alone", AlgorithmIdentifier{OID: oidRSAEncryption}, 0, "", "names no hash"},
-		{"ecPublicKey with digest", AlgorithmIdentifier{OID: oidECPublicKey}, crypto.SHA1, "ECDSA with SHA-1", ""},
-		{"ecdsa-plain-SHA512", AlgorithmIdentifier{OID: asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 5}}, 0, "ECDSA (plain) with SHA-512", ""},
-		{"pss defaults", AlgorithmIdentifier{OID: oidRSAPSS}, 0, "RSA-PSS with SHA-1 (salt 20)", ""},
-		{"pss sha256", AlgorithmIdentifier{OID: oidRSAPSS, Params: pss(EncodeConstructed(0xA0, sha256ID), mgf(sha256ID), EncodeConstructed(0xA2, EncodeTLV(0x02, []byte{32})))}, 0, "RSA-PSS with SHA-256 (salt 32)", ""},
-		{"pss mgf mismatch", AlgorithmIdentifier{OID: oidRSAPSS, Params: pss(EncodeConstructed(0xA0, sha256ID), mgf(sha384ID))}, 0, "", "MGF1 hash SHA-384 differs"},
-		{"pss bad trailer", AlgorithmIdentifier{OID: oidRSAPSS, Params: pss(EncodeConstructed(0xA3, EncodeTLV(0x02, []byte{2})))}, 0, "", "trailer field"},
-		{"unknown", AlgorithmIdentifier{OID: asn1.ObjectIdentifier{1, 2, 3, 4}}, 0, "", "not supported"},
+		{"sha256WithRSA", asn1der.AlgorithmIdentifier{OID: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}}, 0, "RSA PKCS#1 v1.5 with SHA-256", ""},
+		{"rsaEncryption with digest", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAEncryption}, crypto.SHA384, "RSA PKCS#1 v1.5 with SHA-384", ""},
+		{"rsaEncryption alone", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAEncryption}, 0, "", "names no hash"},
+		{"ecPublicKey with digest", asn1der.AlgorithmIdentifier{OID: asn1der.OIDECPublicKey}, crypto.SHA1, "ECDSA with SHA-1", ""},
+		{"ecdsa-plain-SHA512", asn1der.AlgorithmIdentifier{OID: asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 1, 1, 4, 1, 5}}, 0, "ECDSA (plain) with SHA-512", ""},
+		{"pss defaults", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAPSS}, 0, "RSA-PSS with SHA-1 (salt 20)", ""},
+		{"pss sha256", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAPSS, Params: pss(tlv.EncodeConstructed(0xA0, sha256ID), mgf(sha256ID), tlv.EncodeConstructed(0xA2, tlv.EncodeTLV(0x02, []byte{32})))}, 0, "RSA-PSS with SHA-256 (salt 32)", ""},
+		{"pss mgf mismatch", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAPSS, Params: pss(tlv.EncodeConstructed(0xA0, sha256ID), mgf(sha384ID))}, 0, "", "MGF1 hash SHA-384 differs"},
+		{"pss bad trailer", asn1der.AlgorithmIdentifier{OID: asn1der.OIDRSAPSS, Params: pss(tlv.EncodeConstructed(0xA3, tlv.EncodeTLV(0x02, []byte{2})))}, 0, "", "trailer field"},
+		{"unknown", asn1der.AlgorithmIdentifier{OID: asn1.ObjectIdentifier{1, 2, 3, 4}}, 0, "", "not supported"},
 	}
 	for _, tt := range tests {
 		s, err := resolveSig(tt.alg, tt.digest)

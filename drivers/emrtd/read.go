@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Access selects the access-control protocol of Read.
@@ -154,7 +155,7 @@ func comTagName(tag byte) string {
 
 // comDataGroups lists the data groups in EF.COM's tag list (tag 5C).
 func comDataGroups(com []byte) ([]string, error) {
-	t, err := ParseTLVExpect(com, 0x60)
+	t, err := tlv.ParseTLVExpect(com, 0x60)
 	if err != nil {
 		return nil, fmt.Errorf("EF.COM: %w", err)
 	}
@@ -273,7 +274,7 @@ func readBinary(ctx context.Context, c *channel, offset, ne int) (apdu.Response,
 	if err != nil || (r.SW != 0x9000 && r.SW != 0x6282) || len(r.Data) == 0 {
 		return r, err
 	}
-	t, err := ParseTLVExpect(r.Data, 0x53)
+	t, err := tlv.ParseTLVExpect(r.Data, 0x53)
 	if err != nil {
 		return apdu.Response{}, fmt.Errorf("%w: READ BINARY (B1) at %d: %v", ErrProtocol, offset, err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // testFiles builds a small synthetic document: EF.COM listing DG1, DG2 and DG15, a TD3 DG1,
@@ -30,10 +31,10 @@ func testFiles(t testing.TB, dg2Size int) emrtd.Files {
 		dg2[i] = byte(i * 7)
 	}
 	return emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6F})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 1500)),
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6F})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 1500)),
 	}
 }
 
@@ -121,7 +122,7 @@ func TestReadPACE(t *testing.T) {
 
 func TestReadPACEWithCAN(t *testing.T) {
 	files := testFiles(t, 1000)
-	files["EF.CardSecurity"] = emrtd.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
+	files["EF.CardSecurity"] = tlv.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
 	chip := newChip(t, emrtdsim.Opts{Files: files, CAN: "123456", PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	can, _ := emrtd.NewCANKey("123456")
 	got, info, err := emrtd.Read(context.Background(), chip, can, nil)
@@ -311,7 +312,7 @@ func TestReadActiveAuthentication(t *testing.T) {
 	}{{"ECDSA", ecKey}, {"RSA", rsaKey}} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := testFiles(t, 100)
-			files["DG15"] = emrtd.EncodeTLV(0x6F, []byte{0x30, 0}) // content is not looked at here
+			files["DG15"] = tlv.EncodeTLV(0x6F, []byte{0x30, 0}) // content is not looked at here
 			o := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
 			o.AAKey = tc.key
 			_, info, err := emrtd.Read(context.Background(), newChip(t, o), key, nil)

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // ErrSignature is wrapped by every "the signature does not verify" error, as opposed to
@@ -50,8 +53,8 @@ var hashByOID = []struct {
 	oid asn1.ObjectIdentifier
 	h   crypto.Hash
 }{
-	{oidSHA1, crypto.SHA1}, {oidSHA224, crypto.SHA224}, {oidSHA256, crypto.SHA256},
-	{oidSHA384, crypto.SHA384}, {oidSHA512, crypto.SHA512},
+	{asn1der.OIDSHA1, crypto.SHA1}, {asn1der.OIDSHA224, crypto.SHA224}, {asn1der.OIDSHA256, crypto.SHA256},
+	{asn1der.OIDSHA384, crypto.SHA384}, {asn1der.OIDSHA512, crypto.SHA512},
 }
 
 func hashFromOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
@@ -88,35 +91,35 @@ var sigByOID = []struct {
 // resolveSig turns a signature AlgorithmIdentifier into a scheme. digest is the hash to use
 // when the identifier names only the key type (rsaEncryption or id-ecPublicKey), as CMS
 // SignerInfos may; 0 if there is none.
-func resolveSig(a AlgorithmIdentifier, digest crypto.Hash) (sigScheme, error) {
+func resolveSig(a asn1der.AlgorithmIdentifier, digest crypto.Hash) (sigScheme, error) {
 	for _, e := range sigByOID {
 		if e.oid.Equal(a.OID) {
 			return sigScheme{kind: e.kind, hash: e.h}, nil
 		}
 	}
 	switch {
-	case a.OID.Equal(oidRSAEncryption), a.OID.Equal(oidECPublicKey):
+	case a.OID.Equal(asn1der.OIDRSAEncryption), a.OID.Equal(asn1der.OIDECPublicKey):
 		if digest == 0 {
 			return sigScheme{}, fmt.Errorf("signature algorithm %v names no hash", a.OID)
 		}
 		k := sigRSAPKCS1
-		if a.OID.Equal(oidECPublicKey) {
+		if a.OID.Equal(asn1der.OIDECPublicKey) {
 			k = sigECDSA
 		}
 		return sigScheme{kind: k, hash: digest}, nil
-	case a.OID.Equal(oidRSAPSS):
+	case a.OID.Equal(asn1der.OIDRSAPSS):
 		return resolvePSS(a.Params)
 	}
 	return sigScheme{}, fmt.Errorf("signature algorithm %v is not supported", a.OID)
 }
 
 // resolvePSS reads RSASSA-PSS-params; absent fields take the RFC 4055 defaults (SHA-1, salt 20).
-func resolvePSS(p *TLV) (sigScheme, error) {
+func resolvePSS(p *tlv.TLV) (sigScheme, error) {
 	s := sigScheme{kind: sigRSAPSS, hash: crypto.SHA1, salt: 20}
 	if p == nil {
 		return s, nil
 	}
-	if p.Tag != tagSequence {
+	if p.Tag != asn1der.TagSequence {
 		return s, fmt.Errorf("rsa-pss parameters at offset %d: not a sequence", p.Offset)
 	}
 	mgfHash := crypto.SHA1
@@ -127,7 +130,7 @@ func resolvePSS(p *TLV) (sigScheme, error) {
 			if len(c.Children) != 1 {
 				return s, errors.New("rsa-pss parameters: bad hash algorithm")
 			}
-			a, err := decodeAlgID(&c.Children[0], "rsa-pss hash")
+			a, err := asn1der.DecodeAlgID(&c.Children[0], "rsa-pss hash")
 			if err != nil {
 				return s, err
 			}
@@ -138,14 +141,14 @@ func resolvePSS(p *TLV) (sigScheme, error) {
 			if len(c.Children) != 1 {
 				return s, errors.New("rsa-pss parameters: bad mask generation")
 			}
-			a, err := decodeAlgID(&c.Children[0], "rsa-pss mask generation")
+			a, err := asn1der.DecodeAlgID(&c.Children[0], "rsa-pss mask generation")
 			if err != nil {
 				return s, err
 			}
-			if !a.OID.Equal(oidMGF1) || a.Params == nil {
+			if !a.OID.Equal(asn1der.OIDMGF1) || a.Params == nil {
 				return s, fmt.Errorf("rsa-pss: mask generation %v is not supported", a.OID)
 			}
-			h, err := decodeAlgID(a.Params, "rsa-pss mgf1 hash")
+			h, err := asn1der.DecodeAlgID(a.Params, "rsa-pss mgf1 hash")
 			if err != nil {
 				return s, err
 			}
@@ -156,7 +159,7 @@ func resolvePSS(p *TLV) (sigScheme, error) {
 			if len(c.Children) != 1 {
 				return s, errors.New("rsa-pss parameters: bad salt length")
 			}
-			n, err := decodeSmallInt(&c.Children[0], "rsa-pss salt length")
+			n, err := asn1der.DecodeSmallInt(&c.Children[0], "rsa-pss salt length")
 			if err != nil || n < 0 || n > 1024 {
 				return s, errors.New("rsa-pss parameters: salt length out of range")
 			}
@@ -165,7 +168,7 @@ func resolvePSS(p *TLV) (sigScheme, error) {
 			if len(c.Children) != 1 {
 				return s, errors.New("rsa-pss parameters: bad trailer field")
 			}
-			n, err := decodeSmallInt(&c.Children[0], "rsa-pss trailer field")
+			n, err := asn1der.DecodeSmallInt(&c.Children[0], "rsa-pss trailer field")
 			if err != nil || n != 1 {
 				return s, errors.New("rsa-pss parameters: trailer field must be 1")
 			}
@@ -207,17 +210,17 @@ func verifyDigest(pub any, s sigScheme, digest, sig []byte) error {
 		var r, ss *big.Int
 		switch s.kind {
 		case sigECDSA:
-			t, err := parseDER(sig, "ecdsa signature")
+			t, err := asn1der.ParseDER(sig, "ecdsa signature")
 			if err != nil {
 				return fmt.Errorf("%s: %w: %v", s, ErrSignature, err)
 			}
-			if t.Tag != tagSequence || len(t.Children) != 2 {
+			if t.Tag != asn1der.TagSequence || len(t.Children) != 2 {
 				return fmt.Errorf("%s: %w: malformed signature value", s, ErrSignature)
 			}
-			if r, err = decodeInt(&t.Children[0], "ecdsa r"); err != nil {
+			if r, err = asn1der.DecodeInt(&t.Children[0], "ecdsa r"); err != nil {
 				return fmt.Errorf("%s: %w: %v", s, ErrSignature, err)
 			}
-			if ss, err = decodeInt(&t.Children[1], "ecdsa s"); err != nil {
+			if ss, err = asn1der.DecodeInt(&t.Children[1], "ecdsa s"); err != nil {
 				return fmt.Errorf("%s: %w: %v", s, ErrSignature, err)
 			}
 		case sigECDSAPlain:

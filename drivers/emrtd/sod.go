@@ -3,6 +3,7 @@ package emrtd
 import (
 	"crypto"
 	"fmt"
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 )
 
 // maxDGHashes bounds the data-group hash entries in one LDSSecurityObject.
@@ -24,7 +25,7 @@ type SOD struct {
 // ParseSOD parses EF.SOD (tag 0x77 wrapping a CMS ContentInfo); a bare ContentInfo is also
 // accepted. The eContentType may be the ICAO LDSSecurityObject OID or id-data.
 func ParseSOD(b []byte) (*SOD, error) {
-	t, err := parseDER(b, "sod")
+	t, err := asn1der.ParseDER(b, "sod")
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +39,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sod: %w", err)
 	}
-	if !sd.ContentType.Equal(oidLDSSecurityObject) && !sd.ContentType.Equal(oidData) {
+	if !sd.ContentType.Equal(asn1der.OIDLDSSecurityObject) && !sd.ContentType.Equal(asn1der.OIDData) {
 		return nil, fmt.Errorf("sod: eContentType %v is neither the LDS security object nor id-data", sd.ContentType)
 	}
 	if sd.Content == nil {
@@ -52,35 +53,35 @@ func ParseSOD(b []byte) (*SOD, error) {
 }
 
 func (s *SOD) parseLDSSecurityObject(b []byte) error {
-	t, err := parseDER(b, "content")
+	t, err := asn1der.ParseDER(b, "content")
 	if err != nil {
 		return err
 	}
-	if t.Tag != tagSequence {
+	if t.Tag != asn1der.TagSequence {
 		return fmt.Errorf("tag %s, want a sequence", t.Tag)
 	}
-	vt, err := child(t, 0, tagInteger, "version")
+	vt, err := asn1der.Child(t, 0, asn1der.TagInteger, "version")
 	if err != nil {
 		return err
 	}
-	if s.Version, err = decodeSmallInt(vt, "version"); err != nil {
+	if s.Version, err = asn1der.DecodeSmallInt(vt, "version"); err != nil {
 		return err
 	}
 	if s.Version != 0 && s.Version != 1 {
 		return fmt.Errorf("version %d is neither 0 nor 1", s.Version)
 	}
-	at, err := child(t, 1, tagSequence, "hash algorithm")
+	at, err := asn1der.Child(t, 1, asn1der.TagSequence, "hash algorithm")
 	if err != nil {
 		return err
 	}
-	alg, err := decodeAlgID(at, "hash algorithm")
+	alg, err := asn1der.DecodeAlgID(at, "hash algorithm")
 	if err != nil {
 		return err
 	}
 	if s.HashAlgorithm, err = hashFromOID(alg.OID); err != nil {
 		return err
 	}
-	ht, err := child(t, 2, tagSequence, "data group hash values")
+	ht, err := asn1der.Child(t, 2, asn1der.TagSequence, "data group hash values")
 	if err != nil {
 		return err
 	}
@@ -89,10 +90,10 @@ func (s *SOD) parseLDSSecurityObject(b []byte) error {
 	}
 	for i := range ht.Children {
 		e := &ht.Children[i]
-		if e.Tag != tagSequence || len(e.Children) != 2 {
+		if e.Tag != asn1der.TagSequence || len(e.Children) != 2 {
 			return fmt.Errorf("data group hash at offset %d: malformed", e.Offset)
 		}
-		n, err := decodeSmallInt(&e.Children[0], "data group number")
+		n, err := asn1der.DecodeSmallInt(&e.Children[0], "data group number")
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func (s *SOD) parseLDSSecurityObject(b []byte) error {
 		if _, dup := s.Hashes[n]; dup {
 			return fmt.Errorf("data group %d hashed twice", n)
 		}
-		if e.Children[1].Tag != tagOctetString {
+		if e.Children[1].Tag != asn1der.TagOctetString {
 			return fmt.Errorf("hash of DG%d at offset %d: not an octet string", n, e.Children[1].Offset)
 		}
 		h := e.Children[1].Value
@@ -111,7 +112,7 @@ func (s *SOD) parseLDSSecurityObject(b []byte) error {
 		}
 		s.Hashes[n] = h
 	}
-	if len(t.Children) > 3 && t.Children[3].Tag == tagSequence && len(t.Children[3].Children) == 2 {
+	if len(t.Children) > 3 && t.Children[3].Tag == asn1der.TagSequence && len(t.Children[3].Children) == 2 {
 		s.LDSVersion = string(t.Children[3].Children[0].Value)
 		s.UnicodeVersion = string(t.Children[3].Children[1].Value)
 	}

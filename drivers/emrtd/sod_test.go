@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 func TestSODSamples(t *testing.T) {
@@ -108,7 +110,7 @@ func TestSignerIdentifiesReorderedName(t *testing.T) {
 
 func TestSODCertificateBound(t *testing.T) {
 	b := readShared(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin")
-	top, err := ParseTLVExpect(b, 0x77)
+	top, err := tlv.ParseTLVExpect(b, 0x77)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +129,9 @@ func TestSODCertificateBound(t *testing.T) {
 	}
 	many := make([][]byte, maxSecurityInfos+1)
 	for i := range many {
-		many[i] = EncodeConstructed(0x30, mustOID(oidTA), EncodeTLV(0x02, []byte{1}))
+		many[i] = tlv.EncodeConstructed(0x30, mustOID(oidTA), tlv.EncodeTLV(0x02, []byte{1}))
 	}
-	if _, err := ParseSecurityInfos(EncodeConstructed(0x31, many...)); err == nil || !strings.Contains(err.Error(), "more than 64") {
+	if _, err := ParseSecurityInfos(tlv.EncodeConstructed(0x31, many...)); err == nil || !strings.Contains(err.Error(), "more than 64") {
 		t.Errorf("65 security infos: got %v", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
 )
 
 // MaxTrustFileSize caps one trust-store file (master lists run to about a megabyte).
@@ -32,14 +34,14 @@ func ParseMasterList(b []byte) (*MasterList, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master list: %w", err)
 	}
-	if !sd.ContentType.Equal(oidCSCAMasterList) {
+	if !sd.ContentType.Equal(asn1der.OIDCSCAMasterList) {
 		return nil, fmt.Errorf("master list: eContentType %v is not the CSCA master list OID", sd.ContentType)
 	}
-	t, err := parseDER(sd.Content, "master list content")
+	t, err := asn1der.ParseDER(sd.Content, "master list content")
 	if err != nil {
 		return nil, fmt.Errorf("master list: %w", err)
 	}
-	if t.Tag != tagSequence || len(t.Children) != 2 || t.Children[1].Tag != tagSet {
+	if t.Tag != asn1der.TagSequence || len(t.Children) != 2 || t.Children[1].Tag != asn1der.TagSet {
 		return nil, errors.New("master list: content is not SEQUENCE { version, SET OF Certificate }")
 	}
 	ml := &MasterList{SignedData: sd}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // TestDocReadOverPN532 is the full-stack test of issue 4: `edgeid doc read --reader sim` runs
@@ -28,10 +29,10 @@ func TestDocReadOverPN532(t *testing.T) {
 		dg2[i] = byte(i * 13)
 	}
 	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
 	}
 	dir := t.TempDir()
 	if err := files.WriteDump(dir); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
@@ -213,7 +214,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 
 // mrzFromDG1 extracts and parses the MRZ (tag 5F1F) of DG1 (tag 61).
 func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
-	t, err := emrtd.ParseTLVExpect(dg1, 0x61)
+	t, err := tlv.ParseTLVExpect(dg1, 0x61)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // PACEOffer is one PACE protocol the chip offers in EF.CardAccess.
@@ -611,7 +612,7 @@ func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 		kpi := sm.KDF(p.cipher, p.secret, sm.CounterPI)
 		z, _ := p.cipher.Encrypt(kpi, nil, p.s)
 		c.st.paceStep++
-		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x80), z)), SW: 0x9000}
+		return apdu.Response{Data: tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(0x80), z)), SW: 0x9000}
 	case 1:
 		pkIFD, err := p.curve.Unmarshal(dos[0x81])
 		if err != nil {
@@ -631,7 +632,7 @@ func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 		}
 		p.skMap, p.pkMapIC = sk, pk
 		c.st.paceStep++
-		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x82), p.curve.Marshal(pk))), SW: 0x9000}
+		return apdu.Response{Data: tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(0x82), p.curve.Marshal(pk))), SW: 0x9000}
 	case 2:
 		pkIFD, err := p.mapped.Unmarshal(dos[0x83])
 		if err != nil {
@@ -649,14 +650,14 @@ func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 		p.ksenc, p.ksmac = sm.KDF(p.cipher, k, sm.CounterEnc), sm.KDF(p.cipher, k, sm.CounterMAC)
 		p.skEph, p.pkEph, p.pkIFD = sk, p.mapped.Marshal(pk), p.mapped.Marshal(pkIFD)
 		c.st.paceStep++
-		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), emrtd.EncodeTLV(emrtd.Tag(0x84), p.pkEph)), SW: 0x9000}
+		return apdu.Response{Data: tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(0x84), p.pkEph)), SW: 0x9000}
 	case 3:
 		want, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkEph)
 		if subtle.ConstantTimeCompare(want, dos[0x85]) != 1 {
 			return fail(0x6300)
 		}
 		tIC, _ := sm.PACEToken(p.cipher, p.ksmac, p.oid, p.pkIFD)
-		resp := emrtd.EncodeTLV(emrtd.Tag(0x86), tIC)
+		resp := tlv.EncodeTLV(tlv.Tag(0x86), tIC)
 		if p.offer.Mapping == "CAM" {
 			// CA_IC = SK_IC⁻¹ · SK_Map,IC mod n, sent encrypted under KSenc with IV E(KSenc, -1).
 			caIC := new(big.Int).ModInverse(c.ca.d, p.curve.N)
@@ -666,7 +667,7 @@ func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 			if err != nil {
 				return fail(0x6F00)
 			}
-			resp = append(resp, emrtd.EncodeTLV(emrtd.Tag(0x8A), a)...)
+			resp = append(resp, tlv.EncodeTLV(tlv.Tag(0x8A), a)...)
 		}
 		sess, err := sm.NewSession(p.cipher, p.ksenc, p.ksmac, make([]byte, p.cipher.BlockSize()))
 		if err != nil {
@@ -675,7 +676,7 @@ func (c *Chip) generalAuthenticate(cmd apdu.Command) apdu.Response {
 		c.st.pace = nil
 		// The token response still goes out unprotected; SM starts with the next command.
 		c.st.sess = sess
-		return apdu.Response{Data: emrtd.EncodeTLV(emrtd.Tag(0x7C), resp), SW: 0x9000}
+		return apdu.Response{Data: tlv.EncodeTLV(tlv.Tag(0x7C), resp), SW: 0x9000}
 	}
 	return fail(0x6985)
 }

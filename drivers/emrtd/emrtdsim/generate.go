@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // SignatureScheme selects the DS and CSCA keys and the SOD signature algorithm.
@@ -338,7 +339,7 @@ func mustMarshal(v any) []byte {
 func algID(oid asn1.ObjectIdentifier, params ...[]byte) []byte {
 	parts := [][]byte{mustMarshal(oid)}
 	parts = append(parts, params...)
-	return emrtd.EncodeConstructed(0x30, parts...)
+	return tlv.EncodeConstructed(0x30, parts...)
 }
 
 // BuildSOD makes an EF.SOD over the data groups in files ("DG1".."DG16"), SHA-256 hashes,
@@ -353,18 +354,18 @@ func BuildSOD(files emrtd.Files, ds *x509.Certificate, key crypto.Signer, scheme
 		}
 		h := crypto.SHA256.New()
 		h.Write(b)
-		hashes = append(hashes, emrtd.EncodeConstructed(0x30, mustMarshal(n), emrtd.EncodeTLV(0x04, h.Sum(nil))))
+		hashes = append(hashes, tlv.EncodeConstructed(0x30, mustMarshal(n), tlv.EncodeTLV(0x04, h.Sum(nil))))
 	}
 	if len(hashes) == 0 {
 		return nil, errors.New("generate: no data group to sign")
 	}
 	sha256ID := algID(oidSHA256, []byte{0x05, 0x00})
-	lds := emrtd.EncodeConstructed(0x30, mustMarshal(0), sha256ID, emrtd.EncodeConstructed(0x30, hashes...))
+	lds := tlv.EncodeConstructed(0x30, mustMarshal(0), sha256ID, tlv.EncodeConstructed(0x30, hashes...))
 	ci, err := buildSignedData(oidLDSSecurity, lds, ds, key, scheme, r)
 	if err != nil {
 		return nil, err
 	}
-	return emrtd.EncodeTLV(0x77, ci), nil
+	return tlv.EncodeTLV(0x77, ci), nil
 }
 
 // BuildCardSecurity makes an EF.CardSecurity: securityInfos (a DER SET OF SecurityInfo)
@@ -379,12 +380,12 @@ func buildSignedData(contentType asn1.ObjectIdentifier, content []byte, ds *x509
 	md := crypto.SHA256.New()
 	md.Write(content)
 	attrs := [][]byte{
-		emrtd.EncodeConstructed(0x30, mustMarshal(oidContentType), emrtd.EncodeConstructed(0x31, mustMarshal(contentType))),
-		emrtd.EncodeConstructed(0x30, mustMarshal(oidSigningTime), emrtd.EncodeConstructed(0x31, mustMarshal(ds.NotBefore.UTC().Add(time.Hour)))),
-		emrtd.EncodeConstructed(0x30, mustMarshal(oidMessageDigest), emrtd.EncodeConstructed(0x31, emrtd.EncodeTLV(0x04, md.Sum(nil)))),
+		tlv.EncodeConstructed(0x30, mustMarshal(oidContentType), tlv.EncodeConstructed(0x31, mustMarshal(contentType))),
+		tlv.EncodeConstructed(0x30, mustMarshal(oidSigningTime), tlv.EncodeConstructed(0x31, mustMarshal(ds.NotBefore.UTC().Add(time.Hour)))),
+		tlv.EncodeConstructed(0x30, mustMarshal(oidMessageDigest), tlv.EncodeConstructed(0x31, tlv.EncodeTLV(0x04, md.Sum(nil)))),
 	}
 	sort.Slice(attrs, func(i, j int) bool { return bytes.Compare(attrs[i], attrs[j]) < 0 }) // DER SET OF order
-	signedSet := emrtd.EncodeConstructed(0x31, attrs...)
+	signedSet := tlv.EncodeConstructed(0x31, attrs...)
 	digest := crypto.SHA256.New()
 	digest.Write(signedSet)
 	var sig, sigAlgID []byte
@@ -398,10 +399,10 @@ func buildSignedData(contentType asn1.ObjectIdentifier, content []byte, ds *x509
 		sigAlgID = algID(oidRSASHA256, []byte{0x05, 0x00})
 	case RSAPSS:
 		sig, err = key.Sign(r, digest.Sum(nil), &rsa.PSSOptions{SaltLength: 32, Hash: crypto.SHA256})
-		params := emrtd.EncodeConstructed(0x30,
-			emrtd.EncodeConstructed(0xA0, sha256ID),
-			emrtd.EncodeConstructed(0xA1, algID(oidMGF1, sha256ID)),
-			emrtd.EncodeConstructed(0xA2, mustMarshal(32)))
+		params := tlv.EncodeConstructed(0x30,
+			tlv.EncodeConstructed(0xA0, sha256ID),
+			tlv.EncodeConstructed(0xA1, algID(oidMGF1, sha256ID)),
+			tlv.EncodeConstructed(0xA2, mustMarshal(32)))
 		sigAlgID = algID(oidRSAPSS, params)
 	default:
 		return nil, fmt.Errorf("generate: unknown signature scheme %q", scheme)
@@ -411,15 +412,15 @@ func buildSignedData(contentType asn1.ObjectIdentifier, content []byte, ds *x509
 	}
 	signedAttrs := append([]byte(nil), signedSet...)
 	signedAttrs[0] = 0xA0
-	signerInfo := emrtd.EncodeConstructed(0x30,
+	signerInfo := tlv.EncodeConstructed(0x30,
 		mustMarshal(1),
-		emrtd.EncodeConstructed(0x30, ds.RawIssuer, mustMarshal(ds.SerialNumber)),
-		sha256ID, signedAttrs, sigAlgID, emrtd.EncodeTLV(0x04, sig))
-	signedData := emrtd.EncodeConstructed(0x30,
+		tlv.EncodeConstructed(0x30, ds.RawIssuer, mustMarshal(ds.SerialNumber)),
+		sha256ID, signedAttrs, sigAlgID, tlv.EncodeTLV(0x04, sig))
+	signedData := tlv.EncodeConstructed(0x30,
 		mustMarshal(3),
-		emrtd.EncodeConstructed(0x31, sha256ID),
-		emrtd.EncodeConstructed(0x30, mustMarshal(contentType), emrtd.EncodeConstructed(0xA0, emrtd.EncodeTLV(0x04, content))),
-		emrtd.EncodeConstructed(0xA0, ds.Raw),
-		emrtd.EncodeConstructed(0x31, signerInfo))
-	return emrtd.EncodeConstructed(0x30, mustMarshal(oidSignedData), emrtd.EncodeConstructed(0xA0, signedData)), nil
+		tlv.EncodeConstructed(0x31, sha256ID),
+		tlv.EncodeConstructed(0x30, mustMarshal(contentType), tlv.EncodeConstructed(0xA0, tlv.EncodeTLV(0x04, content))),
+		tlv.EncodeConstructed(0xA0, ds.Raw),
+		tlv.EncodeConstructed(0x31, signerInfo))
+	return tlv.EncodeConstructed(0x30, mustMarshal(oidSignedData), tlv.EncodeConstructed(0xA0, signedData)), nil
 }

@@ -12,7 +12,7 @@ import (
 	"io"
 	"math/big"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // oidECDSAPlainSHA256 is BSI TR-03111 ecdsa-plain-SHA256, named in DG14's ActiveAuthenticationInfo.
@@ -42,13 +42,13 @@ func generateAA(o *DocumentOpts, doc *Document, dgs *[]string) error {
 		return fmt.Errorf("generate: aa key: %w", err)
 	}
 	doc.AAKey = key
-	doc.Files["DG15"] = emrtd.EncodeTLV(0x6F, spki)
+	doc.Files["DG15"] = tlv.EncodeTLV(0x6F, spki)
 	if o.AAKey == AAECP256 {
 		// DG14 must name the ECDSA Active Authentication signature algorithm.
 		oid, _ := asn1.Marshal(oidAAInfo)
 		alg, _ := asn1.Marshal(oidECDSAPlainSHA256)
-		info := emrtd.EncodeConstructed(0x30, oid, emrtd.EncodeTLV(0x02, []byte{1}), alg)
-		doc.Files["DG14"] = emrtd.EncodeTLV(0x6E, emrtd.EncodeConstructed(0x31, info))
+		info := tlv.EncodeConstructed(0x30, oid, tlv.EncodeTLV(0x02, []byte{1}), alg)
+		doc.Files["DG14"] = tlv.EncodeTLV(0x6E, tlv.EncodeConstructed(0x31, info))
 		*dgs = append(*dgs, "DG14")
 	}
 	*dgs = append(*dgs, "DG15")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 func TestVerifyCardSecurity(t *testing.T) {
@@ -21,7 +22,7 @@ func TestVerifyCardSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	oid, _ := asn1.Marshal(asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2})
-	infos := emrtd.EncodeConstructed(0x31, emrtd.EncodeConstructed(0x30, oid, emrtd.EncodeTLV(0x02, []byte{2}), emrtd.EncodeTLV(0x02, []byte{13})))
+	infos := tlv.EncodeConstructed(0x31, tlv.EncodeConstructed(0x30, oid, tlv.EncodeTLV(0x02, []byte{2}), tlv.EncodeTLV(0x02, []byte{13})))
 	cs, err := BuildCardSecurity(infos, ds, doc.DSKey, ECDSAP256, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestPassiveAuthenticationWithCardSecurity(t *testing.T) {
 	}
 	ds, _ := x509.ParseCertificate(doc.DS)
 	oid, _ := asn1.Marshal(asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 4, 2, 2})
-	infos := emrtd.EncodeConstructed(0x31, emrtd.EncodeConstructed(0x30, oid, emrtd.EncodeTLV(0x02, []byte{2}), emrtd.EncodeTLV(0x02, []byte{13})))
+	infos := tlv.EncodeConstructed(0x31, tlv.EncodeConstructed(0x30, oid, tlv.EncodeTLV(0x02, []byte{2}), tlv.EncodeTLV(0x02, []byte{13})))
 	other, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Now: now, AAKey: AANone})
 	if err != nil {
 		t.Fatal(err)

@@ -9,15 +9,16 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // A PACE read recorded against the virtual chip replays byte for byte from its text form.
 func TestRecordPlayback(t *testing.T) {
 	key, _ := emrtd.NewMRZKey("L898902C3", "740812", "120415")
 	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61})),
-		"DG1":    emrtd.EncodeTLV(0x61, bytes.Repeat([]byte{'<'}, 90)),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{1}, 600)),
+		"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61})),
+		"DG1":    tlv.EncodeTLV(0x61, bytes.Repeat([]byte{'<'}, 90)),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{1}, 600)),
 	}
 	chip, err := emrtdsim.New(&emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
 		PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})

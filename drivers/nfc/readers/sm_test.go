@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
@@ -22,9 +23,9 @@ func TestLinkModelSM(t *testing.T) {
 		dg2[i] = byte(i * 7)
 	}
 	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
 	}
 	key, err := emrtd.NewKeyFromMRZ(mrz)
 	if err != nil {

@@ -1,60 +1,64 @@
-package emrtd
+// Package asn1der decodes the DER primitives the eMRTD PKI and LDS need (integers, OIDs,
+// times, bit strings, algorithm identifiers) on top of drivers/emrtd/tlv, and names their OIDs.
+package asn1der
 
 import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Object identifiers used by the LDS, CMS and X.509 code.
 var (
-	oidData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidContentType       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidLDSSecurityObject = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
-	oidCSCAMasterList    = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}
+	OIDData              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	OIDSignedData        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	OIDContentType       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	OIDMessageDigest     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	OIDLDSSecurityObject = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 1}
+	OIDCSCAMasterList    = asn1.ObjectIdentifier{2, 23, 136, 1, 1, 2}
 
-	oidSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
-	oidSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
-	oidSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
-	oidSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	OIDSHA1   = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	OIDSHA224 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 4}
+	OIDSHA256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	OIDSHA384 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	OIDSHA512 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 
-	oidRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidRSAPSS        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
-	oidMGF1          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
-	oidECPublicKey   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidPrimeField    = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
+	OIDRSAEncryption = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	OIDRSAPSS        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}
+	OIDMGF1          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}
+	OIDECPublicKey   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	OIDPrimeField    = asn1.ObjectIdentifier{1, 2, 840, 10045, 1, 1}
 
-	oidExtSKI       = asn1.ObjectIdentifier{2, 5, 29, 14}
-	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtBasicCons = asn1.ObjectIdentifier{2, 5, 29, 19}
-	oidExtAKI       = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidCountryName  = asn1.ObjectIdentifier{2, 5, 4, 6}
-	oidCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
-	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
-	oidOrganization = asn1.ObjectIdentifier{2, 5, 4, 10}
-	oidOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11}
+	OIDExtSKI       = asn1.ObjectIdentifier{2, 5, 29, 14}
+	OIDExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 15}
+	OIDExtBasicCons = asn1.ObjectIdentifier{2, 5, 29, 19}
+	OIDExtAKI       = asn1.ObjectIdentifier{2, 5, 29, 35}
+	OIDCountryName  = asn1.ObjectIdentifier{2, 5, 4, 6}
+	OIDCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
+	OIDSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+	OIDOrganization = asn1.ObjectIdentifier{2, 5, 4, 10}
+	OIDOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11}
 )
 
 // asn1Tag and friends name the universal tags used when walking TLV trees.
 const (
-	tagBoolean     Tag = 0x01
-	tagInteger     Tag = 0x02
-	tagBitString   Tag = 0x03
-	tagOctetString Tag = 0x04
-	tagNull        Tag = 0x05
-	tagOID         Tag = 0x06
-	tagUTCTime     Tag = 0x17
-	tagGenTime     Tag = 0x18
-	tagSequence    Tag = 0x30
-	tagSet         Tag = 0x31
+	TagBoolean     tlv.Tag = 0x01
+	TagInteger     tlv.Tag = 0x02
+	TagBitString   tlv.Tag = 0x03
+	TagOctetString tlv.Tag = 0x04
+	tagNull        tlv.Tag = 0x05
+	TagOID         tlv.Tag = 0x06
+	TagUTCTime     tlv.Tag = 0x17
+	TagGenTime     tlv.Tag = 0x18
+	TagSequence    tlv.Tag = 0x30
+	TagSet         tlv.Tag = 0x31
 )
 
 // child returns the i-th child of t and checks its tag (0 accepts any tag).
-func child(t *TLV, i int, tag Tag, what string) (*TLV, error) {
+func Child(t *tlv.TLV, i int, tag tlv.Tag, what string) (*tlv.TLV, error) {
 	if i >= len(t.Children) {
 		return nil, fmt.Errorf("%s missing (offset %d)", what, t.Offset)
 	}
@@ -66,12 +70,12 @@ func child(t *TLV, i int, tag Tag, what string) (*TLV, error) {
 }
 
 // decodeOID decodes a primitive OBJECT IDENTIFIER.
-func decodeOID(t *TLV, what string) (asn1.ObjectIdentifier, error) {
-	if t.Tag != tagOID {
+func DecodeOID(t *tlv.TLV, what string) (asn1.ObjectIdentifier, error) {
+	if t.Tag != TagOID {
 		return nil, fmt.Errorf("%s at offset %d: tag %s, want an object identifier", what, t.Offset, t.Tag)
 	}
 	var oid asn1.ObjectIdentifier
-	if _, err := asn1.Unmarshal(EncodeTLV(tagOID, t.Value), &oid); err != nil {
+	if _, err := asn1.Unmarshal(tlv.EncodeTLV(TagOID, t.Value), &oid); err != nil {
 		return nil, fmt.Errorf("%s at offset %d: %w", what, t.Offset, err)
 	}
 	return oid, nil
@@ -79,8 +83,8 @@ func decodeOID(t *TLV, what string) (asn1.ObjectIdentifier, error) {
 
 // decodeInt decodes an INTEGER of any size (non-minimal encodings, which some real
 // certificates have, are accepted).
-func decodeInt(t *TLV, what string) (*big.Int, error) {
-	if t.Tag != tagInteger || len(t.Value) == 0 {
+func DecodeInt(t *tlv.TLV, what string) (*big.Int, error) {
+	if t.Tag != TagInteger || len(t.Value) == 0 {
 		return nil, fmt.Errorf("%s at offset %d: not an integer", what, t.Offset)
 	}
 	n := new(big.Int).SetBytes(t.Value)
@@ -91,8 +95,8 @@ func decodeInt(t *TLV, what string) (*big.Int, error) {
 }
 
 // decodeSmallInt decodes an INTEGER that must fit an int.
-func decodeSmallInt(t *TLV, what string) (int, error) {
-	n, err := decodeInt(t, what)
+func DecodeSmallInt(t *tlv.TLV, what string) (int, error) {
+	n, err := DecodeInt(t, what)
 	if err != nil {
 		return 0, err
 	}
@@ -103,23 +107,23 @@ func decodeSmallInt(t *TLV, what string) (int, error) {
 }
 
 // decodeTime decodes a UTCTime or GeneralizedTime.
-func decodeTime(t *TLV, what string) (time.Time, error) {
-	if t.Tag != tagUTCTime && t.Tag != tagGenTime {
+func DecodeTime(t *tlv.TLV, what string) (time.Time, error) {
+	if t.Tag != TagUTCTime && t.Tag != TagGenTime {
 		return time.Time{}, fmt.Errorf("%s at offset %d: tag %s is not a time", what, t.Offset, t.Tag)
 	}
 	var tm time.Time
-	_, err := asn1.Unmarshal(EncodeTLV(t.Tag, t.Value), &tm)
+	_, err := asn1.Unmarshal(tlv.EncodeTLV(t.Tag, t.Value), &tm)
 	if err == nil {
 		return tm, nil
 	}
 	// encoding/asn1 is strict DER; some issuers write fractional seconds or omit them.
 	layouts := []string{"20060102150405.999999999Z0700", "200601021504Z0700"}
-	if t.Tag == tagUTCTime {
+	if t.Tag == TagUTCTime {
 		layouts = []string{"0601021504Z0700"}
 	}
 	for _, l := range layouts {
 		if tm, perr := time.Parse(l, string(t.Value)); perr == nil {
-			if t.Tag == tagUTCTime && tm.Year() >= 2050 {
+			if t.Tag == TagUTCTime && tm.Year() >= 2050 {
 				tm = tm.AddDate(-100, 0, 0)
 			}
 			return tm.UTC(), nil
@@ -129,8 +133,8 @@ func decodeTime(t *TLV, what string) (time.Time, error) {
 }
 
 // bitStringBytes returns the content of a BIT STRING with no unused bits.
-func bitStringBytes(t *TLV, what string) ([]byte, error) {
-	if t.Tag != tagBitString || len(t.Value) == 0 {
+func BitStringBytes(t *tlv.TLV, what string) ([]byte, error) {
+	if t.Tag != TagBitString || len(t.Value) == 0 {
 		return nil, fmt.Errorf("%s at offset %d: not a bit string", what, t.Offset)
 	}
 	if t.Value[0] != 0 {
@@ -141,14 +145,14 @@ func bitStringBytes(t *TLV, what string) ([]byte, error) {
 
 // octets returns the content of an OCTET STRING, joining the segments of a constructed
 // (BER) one.
-func octets(t *TLV, what string) ([]byte, error) {
+func Octets(t *tlv.TLV, what string) ([]byte, error) {
 	switch t.Tag {
-	case tagOctetString:
+	case TagOctetString:
 		return t.Value, nil
 	case 0x24:
 		var out []byte
 		for i := range t.Children {
-			b, err := octets(&t.Children[i], what)
+			b, err := Octets(&t.Children[i], what)
 			if err != nil {
 				return nil, err
 			}
@@ -162,18 +166,18 @@ func octets(t *TLV, what string) ([]byte, error) {
 // AlgorithmIdentifier is an X.509 AlgorithmIdentifier with its parameters still encoded.
 type AlgorithmIdentifier struct {
 	OID    asn1.ObjectIdentifier
-	Params *TLV // nil when absent
+	Params *tlv.TLV // nil when absent
 }
 
-func decodeAlgID(t *TLV, what string) (AlgorithmIdentifier, error) {
-	if t.Tag != tagSequence {
+func DecodeAlgID(t *tlv.TLV, what string) (AlgorithmIdentifier, error) {
+	if t.Tag != TagSequence {
 		return AlgorithmIdentifier{}, fmt.Errorf("%s at offset %d: not a sequence", what, t.Offset)
 	}
-	o, err := child(t, 0, tagOID, what+" algorithm")
+	o, err := Child(t, 0, TagOID, what+" algorithm")
 	if err != nil {
 		return AlgorithmIdentifier{}, err
 	}
-	oid, err := decodeOID(o, what)
+	oid, err := DecodeOID(o, what)
 	if err != nil {
 		return AlgorithmIdentifier{}, err
 	}
@@ -185,8 +189,8 @@ func decodeAlgID(t *TLV, what string) (AlgorithmIdentifier, error) {
 }
 
 // parseDER parses b as exactly one TLV object.
-func parseDER(b []byte, what string) (*TLV, error) {
-	t, rest, err := ParseOneTLV(b)
+func ParseDER(b []byte, what string) (*tlv.TLV, error) {
+	t, rest, err := tlv.ParseOneTLV(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -1,4 +1,6 @@
-package emrtd
+// Package tlv reads and writes BER-TLV (ISO 7816-4 / ASN.1) data objects: tags of any length,
+// definite lengths, bounded nesting, every offset kept for error messages.
+package tlv
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package emrtd
+package tlv
 
 import (
 	"bytes"
