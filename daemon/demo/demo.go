@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
@@ -35,7 +36,7 @@ type Document struct {
 // Demo holds the documents, the trust store that vouches for them and the emulated reader.
 type Demo struct {
 	Docs   []Document
-	Trust  *emrtd.TrustStore
+	Trust  *pki.TrustStore
 	Reader nfc.Reader
 	field  *pn532sim.Chip
 
@@ -66,15 +67,15 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 		{"revoked", "UA0000003", astronaut, "", true, kiosk.Rejected, kiosk.ReasonRevokedDocument},
 		{"forged", "UA0000004", astronaut, "DG2", false, kiosk.Rejected, kiosk.ReasonPassiveAuth},
 	}
-	d := &Demo{Trust: emrtd.NewTrustStore(), current: -1}
+	d := &Demo{Trust: pki.NewTrustStore(), current: -1}
 	for i, s := range specs {
 		h := emrtdsim.Holder{IssuingState: "UTO", Surname: "SPECIMEN", GivenNames: fmt.Sprintf("DEMO %c", 'A'+i), DocumentNumber: s.number,
 			Nationality: "UTO", DateOfBirth: "800101", Sex: "F", DateOfExpiry: now.AddDate(5, 0, 0).Format("060102")}
-		mrz, err := emrtdsim.TD3(h)
+		line, err := emrtdsim.TD3(h)
 		if err != nil {
 			return nil, err
 		}
-		gen, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: mrz, Face: s.photo, Now: now, Country: "UT", AAKey: emrtdsim.AAECP256, Tamper: s.tamper})
+		gen, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: line, Face: s.photo, Now: now, Country: "UT", AAKey: emrtdsim.AAECP256, Tamper: s.tamper})
 		if err != nil {
 			return nil, fmt.Errorf("demo: %s: %w", s.name, err)
 		}
@@ -82,7 +83,7 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 			d.Trust.AddCSCA(c, "demo PKI")
 		}
 		key := kiosk.AccessKey{DocumentNumber: h.DocumentNumber, DateOfBirth: h.DateOfBirth, DateOfExpiry: h.DateOfExpiry}
-		ek, err := emrtd.NewMRZKey(key.DocumentNumber, key.DateOfBirth, key.DateOfExpiry)
+		ek, err := mrz.NewMRZKey(key.DocumentNumber, key.DateOfBirth, key.DateOfExpiry)
 		if err != nil {
 			return nil, err
 		}

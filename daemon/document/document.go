@@ -13,11 +13,13 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // Reader implements kiosk.DocumentReader.
 type Reader struct {
-	trust *emrtd.TrustStore
+	trust *pki.TrustStore
 	opts  emrtd.ReadOpts
 	now   func() time.Time
 }
@@ -26,7 +28,7 @@ type Reader struct {
 type Opts struct {
 	// Trust holds the CSCAs and CRLs. It must not be empty: without a trusted CSCA no
 	// document can be proven genuine, and every one would be refused.
-	Trust *emrtd.TrustStore
+	Trust *pki.TrustStore
 	// ExtendedLength reads with extended APDUs where the reader and chip allow.
 	ExtendedLength bool
 	// Now is the clock certificates are checked against; time.Now when nil.
@@ -110,12 +112,12 @@ func (r *Reader) authenticate(files emrtd.Files, info *emrtd.ReadInfo) (*kiosk.D
 	return doc, nil
 }
 
-func parseHolder(dg1 []byte) (*emrtd.MRZ, error) {
+func parseHolder(dg1 []byte) (*mrz.MRZ, error) {
 	d, err := emrtd.ParseDG1(dg1)
 	if err != nil {
 		return nil, err
 	}
-	return emrtd.ParseMRZ(d.MRZ)
+	return mrz.ParseMRZ(d.MRZ)
 }
 
 // passive folds the Passive Authentication checks into one. A kiosk needs them all: the
@@ -184,9 +186,9 @@ func status(s emrtd.Status) kiosk.CheckStatus {
 	return kiosk.NotApplicable
 }
 
-func accessKey(k kiosk.AccessKey) (emrtd.AccessKey, error) {
+func accessKey(k kiosk.AccessKey) (mrz.AccessKey, error) {
 	if k.CAN != "" {
-		return emrtd.NewCANKey(k.CAN)
+		return mrz.NewCANKey(k.CAN)
 	}
-	return emrtd.NewMRZKey(strings.ToUpper(k.DocumentNumber), k.DateOfBirth, k.DateOfExpiry)
+	return mrz.NewMRZKey(strings.ToUpper(k.DocumentNumber), k.DateOfBirth, k.DateOfExpiry)
 }

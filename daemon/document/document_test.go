@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // card puts the virtual chip where the kiosk expects a card on a reader.
@@ -28,7 +29,7 @@ func key() kiosk.AccessKey {
 
 func generate(t *testing.T, edit func(*emrtdsim.DocumentOpts)) (*emrtdsim.Document, kiosk.Card) {
 	t.Helper()
-	mrz, err := emrtdsim.TD3(holder)
+	line, err := emrtdsim.TD3(holder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func generate(t *testing.T, edit func(*emrtdsim.DocumentOpts)) (*emrtdsim.Docume
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := emrtdsim.DocumentOpts{MRZ: mrz, Face: photo, AAKey: emrtdsim.AAECP256}
+	o := emrtdsim.DocumentOpts{MRZ: line, Face: photo, AAKey: emrtdsim.AAECP256}
 	if edit != nil {
 		edit(&o)
 	}
@@ -44,7 +45,7 @@ func generate(t *testing.T, edit func(*emrtdsim.DocumentOpts)) (*emrtdsim.Docume
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := emrtd.NewMRZKey(holder.DocumentNumber, holder.DateOfBirth, holder.DateOfExpiry)
+	k, err := mrz.NewMRZKey(holder.DocumentNumber, holder.DateOfBirth, holder.DateOfExpiry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestReadDocumentWrongKeyAndEmptyTrust(t *testing.T) {
 	if _, err := r.ReadDocument(context.Background(), c, kiosk.AccessKey{CAN: "12"}); !errors.As(err, &ae) {
 		t.Errorf("malformed CAN: %v, want an AccessError", err)
 	}
-	if _, err := New(Opts{Trust: emrtd.NewTrustStore()}); err == nil {
+	if _, err := New(Opts{Trust: pki.NewTrustStore()}); err == nil {
 		t.Error("an empty trust store accepted")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)

@@ -1,5 +1,8 @@
 package emrtd
 
+import "github.com/edgeid/edgeid/drivers/emrtd/pki"
+
+
 // AddActiveAuthentication verifies a chip's Active Authentication response (to challenge)
 // against the document's DG15 key, with DG14's ActiveAuthenticationInfo for EC keys, and
 // adds the outcome to r as the "active-auth" check. DG15 (and DG14 when used) must have
@@ -25,7 +28,7 @@ func (r *Report) AddActiveAuthentication(files Files, challenge, response []byte
 		return
 	}
 	var info *ActiveAuthenticationInfo
-	if _, isEC := pub.(*ECPublicKey); isEC {
+	if _, isEC := pub.(*pki.ECPublicKey); isEC {
 		dg14, ok := files["DG14"]
 		if !ok {
 			r.add(CheckActiveAuth, StatusFail, "EC Active Authentication key but no DG14 naming the signature algorithm")
@@ -48,5 +51,5 @@ func (r *Report) AddActiveAuthentication(files Files, challenge, response []byte
 		r.add(CheckActiveAuth, StatusFail, "%v: the chip may be a clone", err)
 		return
 	}
-	r.add(CheckActiveAuth, StatusPass, "the chip proved it holds the DG15 %s private key", KeyDescription(pub))
+	r.add(CheckActiveAuth, StatusPass, "the chip proved it holds the DG15 %s private key", pki.KeyDescription(pub))
 }

@@ -9,6 +9,7 @@ import (
 	"math/big"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // ISO/IEC 9796-2 hash identifiers used in the two-byte trailer (…CC).
@@ -28,21 +29,15 @@ func VerifyActiveAuthentication(pub any, challenge, response []byte, info *Activ
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		return verifyISO9796(k, challenge, response)
-	case *ECPublicKey:
+	case *pki.ECPublicKey:
 		if info == nil || info.SignatureAlgorithm == nil {
 			return errors.New("active authentication: ECDSA key but DG14 names no ActiveAuthenticationInfo signature algorithm")
 		}
-		s, err := resolveSig(asn1der.AlgorithmIdentifier{OID: info.SignatureAlgorithm}, 0)
+		s, err := pki.ResolveSig(asn1der.AlgorithmIdentifier{OID: info.SignatureAlgorithm}, 0)
 		if err != nil {
 			return fmt.Errorf("active authentication: %w", err)
 		}
-		if s.kind == sigECDSA {
-			// Chips return r||s even under the X9.62 OIDs.
-			if len(response) > 0 && response[0] != 0x30 {
-				s.kind = sigECDSAPlain
-			}
-		}
-		if err := verifySig(k, s, challenge, response); err != nil {
+		if err := pki.VerifySig(k, s.ForChipSignature(response), challenge, response); err != nil {
 			return fmt.Errorf("active authentication: %w", err)
 		}
 		return nil
@@ -53,11 +48,11 @@ func VerifyActiveAuthentication(pub any, challenge, response []byte, info *Activ
 func verifyISO9796(k *rsa.PublicKey, m2, sig []byte) error {
 	size := (k.N.BitLen() + 7) / 8
 	if len(sig) != size {
-		return fmt.Errorf("active authentication: response of %d bytes, want %d for RSA %d: %w", len(sig), size, k.N.BitLen(), ErrSignature)
+		return fmt.Errorf("active authentication: response of %d bytes, want %d for RSA %d: %w", len(sig), size, k.N.BitLen(), pki.ErrSignature)
 	}
 	s := new(big.Int).SetBytes(sig)
 	if s.Cmp(k.N) >= 0 {
-		return fmt.Errorf("active authentication: response not below the modulus: %w", ErrSignature)
+		return fmt.Errorf("active authentication: response not below the modulus: %w", pki.ErrSignature)
 	}
 	m := new(big.Int).Exp(s, big.NewInt(int64(k.E)), k.N)
 	// ISO/IEC 9796-2 allows the signer to use min(s, n-s): if the recovered value does not
@@ -76,24 +71,24 @@ func verifyISO9796(k *rsa.PublicKey, m2, sig []byte) error {
 	case f[len(f)-1] == 0xCC && len(f) >= 2:
 		h, ok := iso9796HashIDs[f[len(f)-2]]
 		if !ok {
-			return fmt.Errorf("active authentication: unknown hash identifier %#x in the trailer: %w", f[len(f)-2], ErrSignature)
+			return fmt.Errorf("active authentication: unknown hash identifier %#x in the trailer: %w", f[len(f)-2], pki.ErrSignature)
 		}
 		hash, trailer = h, 2
 	default:
-		return fmt.Errorf("active authentication: recovered message ends in %#x, not a 9796-2 trailer: %w", f[len(f)-1], ErrSignature)
+		return fmt.Errorf("active authentication: recovered message ends in %#x, not a 9796-2 trailer: %w", f[len(f)-1], pki.ErrSignature)
 	}
 	// Skip leading zero bytes when the modulus is not a whole number of bytes.
 	for len(f) > 0 && f[0] == 0 {
 		f = f[1:]
 	}
 	if len(f) < 1+hash.Size()+trailer {
-		return fmt.Errorf("active authentication: recovered message too short: %w", ErrSignature)
+		return fmt.Errorf("active authentication: recovered message too short: %w", pki.ErrSignature)
 	}
 	if f[0]&0xF0 != 0x60 && f[0]&0xF0 != 0x40 {
-		return fmt.Errorf("active authentication: header %#x is not 01xx: %w", f[0], ErrSignature)
+		return fmt.Errorf("active authentication: header %#x is not 01xx: %w", f[0], pki.ErrSignature)
 	}
 	if f[0]&0x20 == 0 {
-		return fmt.Errorf("active authentication: total recovery header %#x: the challenge would not be covered: %w", f[0], ErrSignature)
+		return fmt.Errorf("active authentication: total recovery header %#x: the challenge would not be covered: %w", f[0], pki.ErrSignature)
 	}
 	// Padding: after the header bits, zero or more nibbles... ICAO chips use the single
 	// header byte 0x6A; accept padding bytes 0xBB then 0xBA as ISO/IEC 9796-2 defines.
@@ -104,13 +99,13 @@ func verifyISO9796(k *rsa.PublicKey, m2, sig []byte) error {
 			i++
 		}
 		if i >= len(f) || f[i] != 0xBA {
-			return fmt.Errorf("active authentication: bad padding: %w", ErrSignature)
+			return fmt.Errorf("active authentication: bad padding: %w", pki.ErrSignature)
 		}
 		start = i + 1
 	}
 	end := len(f) - trailer - hash.Size()
 	if end < start {
-		return fmt.Errorf("active authentication: recovered message too short: %w", ErrSignature)
+		return fmt.Errorf("active authentication: recovered message too short: %w", pki.ErrSignature)
 	}
 	m1 := f[start:end]
 	d := f[end : len(f)-trailer]
@@ -118,7 +113,7 @@ func verifyISO9796(k *rsa.PublicKey, m2, sig []byte) error {
 	h.Write(m1)
 	h.Write(m2)
 	if !bytes.Equal(h.Sum(nil), d) {
-		return fmt.Errorf("active authentication: %s of the recovered part and the challenge does not match: %w", hash, ErrSignature)
+		return fmt.Errorf("active authentication: %s of the recovered part and the challenge does not match: %w", hash, pki.ErrSignature)
 	}
 	return nil
 }

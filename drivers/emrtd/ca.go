@@ -11,6 +11,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -46,14 +47,14 @@ func chooseCA(dg14 []byte) (caChoice, error) {
 			if info.KeyID >= 0 && k.KeyID >= 0 && info.KeyID != k.KeyID {
 				continue
 			}
-			pub, ok := k.PublicKey.(*ECPublicKey)
+			pub, ok := k.PublicKey.(*pki.ECPublicKey)
 			if !ok {
 				if k.KeyErr != nil {
 					why = append(why, k.KeyErr.Error())
 				}
 				continue
 			}
-			c := pub.Curve.impl
+			c := pub.Curve.Arith()
 			if c == nil {
 				var err error
 				if c, err = ecc.NewCurve(pub.Curve.P, pub.Curve.A, pub.Curve.B, pub.Curve.Gx, pub.Curve.Gy, pub.Curve.N, big.NewInt(int64(pub.Curve.H))); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -96,7 +97,7 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := emrtd.NewKeyFromMRZ(dg1.MRZ)
+	key, err := mrz.NewKeyFromMRZ(dg1.MRZ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestPACECAM(t *testing.T) {
 // the signature); the read passes CAM and the CardSecurity passes its own checks.
 func TestPACECAMCardSecurity(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	key, err := emrtd.NewKeyFromMRZ(e2eMRZ)
+	key, err := mrz.NewKeyFromMRZ(e2eMRZ)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package emrtd
 
 import (
 	"encoding/asn1"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // CheckCardSecurity names the check of EF.CardSecurity's structure.
@@ -28,7 +29,7 @@ func VerifyCardSecurity(b []byte, opts *PAOpts) (*SecurityInfos, *Report) {
 		}
 		return nil, r
 	}
-	sd, err := parseChipSignedData(b)
+	sd, err := pki.ParseChipSignedData(b)
 	if err != nil {
 		return fail("%v", err)
 	}

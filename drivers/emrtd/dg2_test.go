@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 // tinyJPEG is the start of a JPEG: SOI, then a baseline SOF0 frame header of 40x60 pixels.
@@ -24,7 +25,7 @@ func TestParseDG2Samples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			b := readShared(t, tt.dir, tt.file)
+			b := sharedtest.Read(t, tt.dir, tt.file)
 			d, err := ParseDG2(b)
 			if err != nil {
 				t.Fatalf("ParseDG2: %v", err)

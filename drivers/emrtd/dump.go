@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/edgeid/edgeid/drivers/internal/readcap"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
@@ -76,7 +77,7 @@ func LoadDump(dir string) (Files, error) {
 		if prev, dup := from[name]; dup {
 			return nil, fmt.Errorf("dump %s: both %s and %s hold %s", dir, prev, e.Name(), name)
 		}
-		b, err := readCapped(filepath.Join(dir, e.Name()), MaxFileSize)
+		b, err := readcap.File(filepath.Join(dir, e.Name()), MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("dump %s: %w", dir, err)
 		}
@@ -87,22 +88,6 @@ func LoadDump(dir string) (Files, error) {
 		return nil, fmt.Errorf("dump %s: no eMRTD files (EF.COM, EF.SOD, DG1 ...) found", dir)
 	}
 	return files, nil
-}
-
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than the %d byte limit", path, limit)
-	}
-	return b, nil
 }
 
 // Names returns the file names present, in canonical order.

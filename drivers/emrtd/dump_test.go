@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 func TestCanonicalName(t *testing.T) {
@@ -24,7 +26,7 @@ func TestCanonicalName(t *testing.T) {
 }
 
 func TestLoadDumpSamples(t *testing.T) {
-	f, err := LoadDump(sharedDir(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP"))
+	f, err := LoadDump(sharedtest.Dir(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // ICAO's fictitious Utopia specimen (ICAO 9303-4), no real person.
@@ -38,7 +39,7 @@ func e2eFace(t testing.TB) []byte {
 func TestEndToEnd(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	face := e2eFace(t)
-	key, err := emrtd.NewKeyFromMRZ(e2eMRZ)
+	key, err := mrz.NewKeyFromMRZ(e2eMRZ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
+	wrong, _ := mrz.NewMRZKey("L898902C3", "740812", "120416")
 	chip := newChip(t, emrtdsim.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	files, _, err := emrtd.Read(context.Background(), chip, wrong, nil)
 	if !errors.Is(err, emrtd.ErrAccessDenied) || len(files["DG1"]) != 0 {
@@ -153,7 +154,7 @@ func TestSpecimensThroughChip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DG1: %v", err)
 			}
-			key, err := emrtd.NewKeyFromMRZ(dg1.MRZ)
+			key, err := mrz.NewKeyFromMRZ(dg1.MRZ)
 			if err != nil {
 				t.Fatalf("MRZ of DG1: %v", err)
 			}
@@ -218,7 +219,7 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := emrtd.NewMRZKey("XX0001328", "711019", "111001")
+	key, err := mrz.NewMRZKey("XX0001328", "711019", "111001")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -23,7 +24,7 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 		}
 		return b
 	}
-	key, err := emrtd.NewMRZKey("T22000129", "640812", "101031")
+	key, err := mrz.NewMRZKey("T22000129", "640812", "101031")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestBACAppendixDBothSides(t *testing.T) {
 		}
 		return b
 	}
-	key, err := emrtd.NewMRZKey("L898902C", "690806", "940623")
+	key, err := mrz.NewMRZKey("L898902C", "690806", "940623")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -229,7 +230,7 @@ func ParseDG15(b []byte) (any, error) {
 	if t.Tag != 0x6F || len(t.Children) != 1 {
 		return nil, fmt.Errorf("dg15: tag %s with %d objects, want 6F with one public key info", t.Tag, len(t.Children))
 	}
-	k, err := parseSPKI(&t.Children[0])
+	k, err := pki.ParseSPKI(&t.Children[0])
 	if err != nil {
 		return nil, fmt.Errorf("dg15: %w", err)
 	}
@@ -424,7 +425,7 @@ func (s *SecurityInfos) add(t *tlv.TLV) error {
 			return err
 		}
 		if oid[len(oid)-1] == 2 {
-			k.PublicKey, k.KeyErr = parseSPKI(spki)
+			k.PublicKey, k.KeyErr = pki.ParseSPKI(spki)
 		} else {
 			k.KeyErr = errors.New("chip authentication: DH keys are not supported")
 		}

@@ -8,14 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 // A made-up TD3 MRZ (ICAO 9303-4 specimen style, no real person).
 const testMRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<" + "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 
 func TestParseCOM(t *testing.T) {
-	b := readShared(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "EF_COM.bin")
+	b := sharedtest.Read(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "EF_COM.bin")
 	c, err := ParseCOM(b)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +53,7 @@ func TestParseDG1(t *testing.T) {
 	}
 	for _, dir := range []string{"NL_Sdu_specimen_2006_Meulendijk/DG1.bin", "DE_BSI_TR03105-5_RefDataSet_HJP/Datagroup1.bin"} {
 		parts := strings.SplitN(dir, "/", 2)
-		d, err := ParseDG1(readShared(t, "emrtd-samples/"+parts[0], parts[1]))
+		d, err := ParseDG1(sharedtest.Read(t, "emrtd-samples/"+parts[0], parts[1]))
 		if err != nil || d.Format != "TD3" || !strings.HasPrefix(d.MRZ, "P") {
 			t.Errorf("%s: got %+v, %v", dir, d, err)
 		}
@@ -76,7 +78,7 @@ func TestParseDG1(t *testing.T) {
 
 func TestParseAdditional(t *testing.T) {
 	dir := "emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD"
-	d, err := ParseAdditional(readShared(t, dir, "EF_DG11.bin"))
+	d, err := ParseAdditional(sharedtest.Read(t, dir, "EF_DG11.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestParseAdditional(t *testing.T) {
 	if got := d.Text(TagOtherNames); got != "William" {
 		t.Errorf("other names: got %q, want %q", got, "William")
 	}
-	if _, err := ParseAdditional(readShared(t, dir, "EF_DG12.bin")); err != nil {
+	if _, err := ParseAdditional(sharedtest.Read(t, dir, "EF_DG12.bin")); err != nil {
 		t.Errorf("DG12: %v", err)
 	}
 	if _, err := ParseAdditional(tlv.EncodeTLV(0x61, nil)); err == nil {
@@ -95,7 +97,7 @@ func TestParseAdditional(t *testing.T) {
 }
 
 func TestParseSecurityInfosDG14(t *testing.T) {
-	s, err := ParseSecurityInfos(readShared(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "Datagroup14.bin"))
+	s, err := ParseSecurityInfos(sharedtest.Read(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "Datagroup14.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestParseSecurityInfosDG14(t *testing.T) {
 	if len(s.ChipAuthKeys) != 1 {
 		t.Fatalf("got %d chip authentication keys, want 1", len(s.ChipAuthKeys))
 	}
-	if got := KeyDescription(s.ChipAuthKeys[0].PublicKey); got != "EC brainpoolP224r1 (explicit parameters)" {
+	if got := pki.KeyDescription(s.ChipAuthKeys[0].PublicKey); got != "EC brainpoolP224r1 (explicit parameters)" {
 		t.Errorf("chip authentication key: got %q (%v)", got, s.ChipAuthKeys[0].KeyErr)
 	}
 	if !s.TerminalAuth {
@@ -140,7 +142,7 @@ func TestParseSecurityInfosCardAccess(t *testing.T) {
 }
 
 func TestParseDG15(t *testing.T) {
-	k, err := ParseDG15(readShared(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "Datagroup15.bin"))
+	k, err := ParseDG15(sharedtest.Read(t, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "Datagroup15.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func FuzzParseSecurityInfos(f *testing.F) {
 }
 
 func TestChooseChipAuthentication(t *testing.T) {
-	s, err := ParseSecurityInfos(readShared(t, "emrtd-samples/DE_ETSI_TR103200_EACAA", "DG14.bin"))
+	s, err := ParseSecurityInfos(sharedtest.Read(t, "emrtd-samples/DE_ETSI_TR103200_EACAA", "DG14.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

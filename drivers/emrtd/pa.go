@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // Status is the outcome of one authentication check.
@@ -50,7 +52,7 @@ type Report struct {
 	DS   string `json:"ds,omitempty"`
 	CSCA string `json:"csca,omitempty"`
 
-	dsCert, cscaCert *Certificate
+	dsCert, cscaCert *pki.Certificate
 }
 
 func (r *Report) add(name string, st Status, format string, a ...any) {
@@ -92,10 +94,10 @@ func (r *Report) FirstFailure() (Check, bool) {
 }
 
 // DSCertificate returns the document signer certificate found, or nil.
-func (r *Report) DSCertificate() *Certificate { return r.dsCert }
+func (r *Report) DSCertificate() *pki.Certificate { return r.dsCert }
 
 // CSCACertificate returns the trusted certificate that issued the DS certificate, or nil.
-func (r *Report) CSCACertificate() *Certificate { return r.cscaCert }
+func (r *Report) CSCACertificate() *pki.Certificate { return r.cscaCert }
 
 func (r *Report) String() string {
 	var b strings.Builder
@@ -110,7 +112,7 @@ type PAOpts struct {
 	// Trust holds the CSCAs and CRLs. With an empty or nil store the chain checks are not
 	// applicable (there is nothing to check against); with a non-empty store a DS
 	// certificate that chains to none of its CSCAs fails.
-	Trust *TrustStore
+	Trust *pki.TrustStore
 	// At is the time certificate validity is checked against; zero means time.Now().
 	At time.Time
 }
@@ -173,13 +175,13 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 
 // signerChecks runs the checks on a SignedData's signer: certificate, message digest,
 // signature, DS validity, chain, CSCA validity and revocation.
-func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, content string) {
+func (r *Report) signerChecks(sd *pki.SignedData, opts *PAOpts, at time.Time, what, content string) {
 	si := &sd.Signers[0]
-	var trusted []*Certificate
+	var trusted []*pki.Certificate
 	if opts.Trust != nil {
 		trusted = opts.Trust.CSCAs()
 	}
-	ds := FindSigner(si, sd.Certificates)
+	ds := pki.FindSigner(si, sd.Certificates)
 	if len(sd.Signers) > 1 {
 		r.add(CheckDSCertificate, StatusFail, "%s has %d signers, want 1", what, len(sd.Signers))
 		ds = nil
@@ -191,7 +193,7 @@ func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, 
 	} else {
 		r.dsCert = ds
 		r.DS = ds.String()
-		r.add(CheckDSCertificate, StatusPass, "%s, %s key", ds.Subject, KeyDescription(ds.PublicKey))
+		r.add(CheckDSCertificate, StatusPass, "%s, %s key", ds.Subject, pki.KeyDescription(ds.PublicKey))
 	}
 	if si.SignedAttrs == nil {
 		r.add(CheckMessageDigest, StatusNotApplicable, "no signed attributes: the signature covers the content directly")
@@ -208,7 +210,7 @@ func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, 
 		if err := sd.CheckSignature(si, ds); err != nil {
 			r.add(CheckSODSignature, StatusFail, "%v", err)
 		} else {
-			s, _ := resolveSig(si.SignatureAlgorithm, si.DigestAlgorithm)
+			s, _ := pki.ResolveSig(si.SignatureAlgorithm, si.DigestAlgorithm)
 			r.add(CheckSODSignature, StatusPass, "%s by the DS key", s)
 		}
 		if ds.ValidAt(at) {
@@ -223,7 +225,7 @@ func (r *Report) signerChecks(sd *SignedData, opts *PAOpts, at time.Time, what, 
 
 }
 
-func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStore, at time.Time) {
+func (r *Report) chain(ds *pki.Certificate, trusted []*pki.Certificate, store *pki.TrustStore, at time.Time) {
 	if len(trusted) == 0 {
 		reason := "no trust store given: the DS certificate's issuer " + ds.Issuer.String() + " cannot be checked"
 		r.add(CheckCSCAChain, StatusNotApplicable, "%s", reason)
@@ -231,7 +233,7 @@ func (r *Report) chain(ds *Certificate, trusted []*Certificate, store *TrustStor
 		r.add(CheckDSRevocation, StatusNotApplicable, "no trust store")
 		return
 	}
-	csca, err := findIssuer(ds, trusted)
+	csca, err := pki.FindIssuer(ds, trusted)
 	if err != nil {
 		r.add(CheckCSCAChain, StatusFail, "no trusted CSCA issued the DS certificate (%d in the store): %v", len(trusted), err)
 		r.add(CheckCSCAValidity, StatusNotApplicable, "no CSCA found")

@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 // BenchmarkPassiveAuthentication measures a full PA of the specimen documents (no trust
@@ -15,7 +18,7 @@ func BenchmarkPassiveAuthentication(b *testing.B) {
 		{"RSA-PKCS1-2048", "NL_Sdu_specimen_2006_Meulendijk"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			files, err := LoadDump(sharedDir(b, filepath.Join("emrtd-samples", bc.dir)))
+			files, err := LoadDump(sharedtest.Dir(b, filepath.Join("emrtd-samples", bc.dir)))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -32,9 +35,9 @@ func BenchmarkPassiveAuthentication(b *testing.B) {
 
 // BenchmarkLoadTrustStore loads the real German and Dutch master lists with their roots.
 func BenchmarkLoadTrustStore(b *testing.B) {
-	dir := sharedDir(b, "trust")
+	dir := sharedtest.Dir(b, "trust")
 	for b.Loop() {
-		if _, err := LoadTrustStore(dir); err != nil {
+		if _, err := pki.LoadTrustStore(dir); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 func TestPassiveAuthenticationSamples(t *testing.T) {
 	for _, dir := range []string{"DE_BSI_TR03105-5_RefDataSet_HJP", "DE_BDR_TEST_2008_Mustermann", "NL_Sdu_specimen_2006_Meulendijk", "DE_ETSI_TR103200_EACAA"} {
 		t.Run(dir, func(t *testing.T) {
-			files, err := LoadDump(sharedDir(t, filepath.Join("emrtd-samples", dir)))
+			files, err := LoadDump(sharedtest.Dir(t, filepath.Join("emrtd-samples", dir)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,11 +54,11 @@ func TestPassiveAuthenticationSamples(t *testing.T) {
 }
 
 func TestPassiveAuthenticationSamplesRealTrust(t *testing.T) {
-	store, err := LoadTrustStore(sharedDir(t, "trust"))
+	store, err := pki.LoadTrustStore(sharedtest.Dir(t, "trust"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := LoadDump(sharedDir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
+	files, err := LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestPassiveAuthenticationSamplesRealTrust(t *testing.T) {
 }
 
 func TestPassiveAuthenticationBadInput(t *testing.T) {
-	files, err := LoadDump(sharedDir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
+	files, err := LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func FuzzParseMasterList(f *testing.F) {
 		f.Add(b["EF.SOD"][4:])
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ml, err := ParseMasterList(b)
+		ml, err := pki.ParseMasterList(b)
 		if err != nil {
 			return
 		}

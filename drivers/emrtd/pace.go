@@ -13,6 +13,8 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -182,7 +184,7 @@ func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []
 }
 
 // pace runs PACE with ECDH generic mapping (ICAO 9303-11 §4.4) and starts secure messaging.
-func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) error {
+func pace(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, rand io.Reader) error {
 	_, err := paceRun(ctx, c, key, ch, rand)
 	return err
 }
@@ -203,7 +205,7 @@ func camIV(c sm.Cipher, ksenc []byte) ([]byte, error) {
 }
 
 // paceRun runs PACE; for PACE-CAM it also returns the chip authentication data.
-func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) (*camData, error) {
+func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, rand io.Reader) (*camData, error) {
 	if key.IsZero() {
 		return nil, errors.New("pace: no access key")
 	}
@@ -252,7 +254,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 	if err != nil {
 		return nil, err
 	}
-	kpi := sm.KDF(ch.cipher, key.pacePassword(), sm.CounterPI)
+	kpi := sm.KDF(ch.cipher, key.PACEPassword(), sm.CounterPI)
 	if len(z) == 0 || len(z)%ch.cipher.BlockSize() != 0 || len(z) > 64 {
 		return nil, fmt.Errorf("%w: pace: encrypted nonce of %d bytes", ErrProtocol, len(z))
 	}
@@ -388,7 +390,7 @@ func verifyCAM(cam *camData, files Files) error {
 	if err != nil {
 		return err
 	}
-	if !pub.Curve.impl.Same(cam.curve) {
+	if !pub.Curve.Arith().Same(cam.curve) {
 		return fmt.Errorf("pace-cam: the %s key is not on the PACE domain parameters", src)
 	}
 	if cam.caIC.Sign() <= 0 || cam.caIC.Cmp(cam.curve.N) >= 0 {
@@ -405,13 +407,13 @@ func verifyCAM(cam *camData, files Files) error {
 }
 
 // camStaticKey finds the chip's ECDH Chip Authentication key in EF.CardSecurity or DG14.
-func camStaticKey(files Files) (*ECPublicKey, string, error) {
+func camStaticKey(files Files) (*pki.ECPublicKey, string, error) {
 	var infos []struct {
 		name string
 		si   *SecurityInfos
 	}
 	if cs, ok := files["EF.CardSecurity"]; ok {
-		sd, err := ParseSignedData(cs)
+		sd, err := pki.ParseSignedData(cs)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity: %w", err)
 		}
@@ -436,7 +438,7 @@ func camStaticKey(files Files) (*ECPublicKey, string, error) {
 	}
 	for _, x := range infos {
 		for _, k := range x.si.ChipAuthKeys {
-			if pub, ok := k.PublicKey.(*ECPublicKey); ok && pub.Curve.impl != nil {
+			if pub, ok := k.PublicKey.(*pki.ECPublicKey); ok && pub.Curve.Arith() != nil {
 				return pub, x.name, nil
 			}
 		}

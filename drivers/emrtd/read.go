@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -370,7 +371,7 @@ func selectApplication(ctx context.Context, c *channel) error {
 
 // Read runs access control (PACE, else BAC) over t with the given key and reads the
 // document's files. It returns what was read even when a later step fails, with the error.
-func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Files, *ReadInfo, error) {
+func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts) (Files, *ReadInfo, error) {
 	start := time.Now()
 	o := DefaultReadOpts()
 	if opts != nil {
@@ -499,7 +500,7 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 }
 
 // establish reads EF.CardAccess, runs PACE or BAC and selects the eMRTD application.
-func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func establish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
 	var why error
 	if o.Access != AccessBAC {
 		ca, err := readFile(ctx, c, "EF.CardAccess", o, info)
@@ -543,7 +544,7 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 		}
 		info.PACEFallback = why.Error()
 	}
-	if key.Kind() != KeyMRZ {
+	if key.Kind() != mrz.KeyMRZ {
 		if why != nil {
 			return fmt.Errorf("a CAN needs PACE, which failed: %w", why)
 		}
@@ -563,7 +564,7 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 
 // reestablish runs access control again after the chip ended secure messaging, and Chip
 // Authentication if it had been run.
-func reestablish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func reestablish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
 	c.sm = nil
 	if err := establish(ctx, c, key, o, info, files); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -38,8 +39,8 @@ func testFiles(t testing.TB, dg2Size int) emrtd.Files {
 	}
 }
 
-func mrzKey(t testing.TB) emrtd.AccessKey {
-	k, err := emrtd.NewMRZKey("L898902C3", "740812", "120415")
+func mrzKey(t testing.TB) mrz.AccessKey {
+	k, err := mrz.NewMRZKey("L898902C3", "740812", "120415")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestReadPACEWithCAN(t *testing.T) {
 	files := testFiles(t, 1000)
 	files["EF.CardSecurity"] = tlv.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
 	chip := newChip(t, emrtdsim.Opts{Files: files, CAN: "123456", PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
-	can, _ := emrtd.NewCANKey("123456")
+	can, _ := mrz.NewCANKey("123456")
 	got, info, err := emrtd.Read(context.Background(), chip, can, nil)
 	if err != nil {
 		t.Fatalf("Read with CAN: %v", err)
@@ -133,7 +134,7 @@ func TestReadPACEWithCAN(t *testing.T) {
 	if info.Access != "PACE" {
 		t.Errorf("access %s, want PACE", info.Access)
 	}
-	wrong, _ := emrtd.NewCANKey("123457")
+	wrong, _ := mrz.NewCANKey("123457")
 	chip.Halt()
 	if _, _, err := emrtd.Read(context.Background(), chip, wrong, nil); !errors.Is(err, emrtd.ErrAccessDenied) {
 		t.Errorf("wrong CAN: %v, want ErrAccessDenied", err)
@@ -143,7 +144,7 @@ func TestReadPACEWithCAN(t *testing.T) {
 func TestReadWrongKey(t *testing.T) {
 	files := testFiles(t, 1000)
 	key := mrzKey(t)
-	wrong, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
+	wrong, _ := mrz.NewMRZKey("L898902C3", "740812", "120416")
 	for _, pace := range []bool{false, true} {
 		o := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
 		if pace {

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"fmt"
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // maxDGHashes bounds the data-group hash entries in one LDSSecurityObject.
@@ -11,7 +12,7 @@ const maxDGHashes = 16
 
 // SOD is a parsed EF.SOD: the CMS SignedData and the LDSSecurityObject it signs.
 type SOD struct {
-	SignedData *SignedData
+	SignedData *pki.SignedData
 	// HashAlgorithm hashes the data groups.
 	HashAlgorithm crypto.Hash
 	// Hashes maps data-group numbers (1..16) to their hash values.
@@ -35,7 +36,7 @@ func ParseSOD(b []byte) (*SOD, error) {
 		}
 		t = &t.Children[0]
 	}
-	sd, err := parseContentInfo(t, maxChipCertificates)
+	sd, err := pki.ParseContentInfo(t, pki.MaxChipCertificates)
 	if err != nil {
 		return nil, fmt.Errorf("sod: %w", err)
 	}
@@ -78,7 +79,7 @@ func (s *SOD) parseLDSSecurityObject(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if s.HashAlgorithm, err = hashFromOID(alg.OID); err != nil {
+	if s.HashAlgorithm, err = pki.HashFromOID(alg.OID); err != nil {
 		return err
 	}
 	ht, err := asn1der.Child(t, 2, asn1der.TagSequence, "data group hash values")

@@ -2,12 +2,15 @@ package emrtd
 
 import (
 	"crypto"
+	"encoding/asn1"
 	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 func TestSODSamples(t *testing.T) {
@@ -25,7 +28,7 @@ func TestSODSamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			dir := sharedDir(t, filepath.Join("emrtd-samples", tt.dir))
+			dir := sharedtest.Dir(t, filepath.Join("emrtd-samples", tt.dir))
 			files, err := LoadDump(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -42,11 +45,11 @@ func TestSODSamples(t *testing.T) {
 				t.Fatalf("got %d signers and %d certificates, want 1 and 1", len(sd.Signers), len(sd.Certificates))
 			}
 			si := &sd.Signers[0]
-			cert := FindSigner(si, sd.Certificates)
+			cert := pki.FindSigner(si, sd.Certificates)
 			if cert == nil {
 				t.Fatalf("signer %s not found among %v", si, sd.Certificates)
 			}
-			if got := KeyDescription(cert.PublicKey); got != tt.keyDesc {
+			if got := pki.KeyDescription(cert.PublicKey); got != tt.keyDesc {
 				t.Errorf("DS key: got %q (%v), want %q", got, cert.PublicKeyErr, tt.keyDesc)
 			}
 			if err := sd.CheckMessageDigest(si); err != nil {
@@ -76,28 +79,28 @@ func TestSODSamples(t *testing.T) {
 }
 
 func TestSignerIdentifiesReorderedName(t *testing.T) {
-	sod, err := ParseSOD(readShared(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin"))
+	sod, err := ParseSOD(sharedtest.Read(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	si := sod.SignedData.Signers[0]
 	cert := sod.SignedData.Certificates[0]
-	rev := make(Name, len(si.IssuerName))
+	rev := make(pki.Name, len(si.IssuerName))
 	for i, a := range si.IssuerName {
 		a.Value = " " + strings.ToUpper(a.Value) + " "
 		rev[len(rev)-1-i] = a
 	}
 	tests := []struct {
 		name string
-		mod  func(*SignerInfo)
+		mod  func(*pki.SignerInfo)
 		want bool
 	}{
-		{"as encoded", func(*SignerInfo) {}, true},
-		{"parts reversed, case and spaces changed", func(s *SignerInfo) { s.IssuerName = rev }, true},
-		{"one part missing", func(s *SignerInfo) { s.IssuerName = si.IssuerName[1:] }, false},
-		{"other serial", func(s *SignerInfo) { s.SerialNumber = new(big.Int).Add(si.SerialNumber, big.NewInt(1)) }, false},
-		{"key id instead", func(s *SignerInfo) { s.SubjectKeyID = cert.SubjectKeyID }, len(cert.SubjectKeyID) > 0},
-		{"wrong key id", func(s *SignerInfo) { s.SubjectKeyID = []byte{1, 2, 3} }, false},
+		{"as encoded", func(*pki.SignerInfo) {}, true},
+		{"parts reversed, case and spaces changed", func(s *pki.SignerInfo) { s.IssuerName = rev }, true},
+		{"one part missing", func(s *pki.SignerInfo) { s.IssuerName = si.IssuerName[1:] }, false},
+		{"other serial", func(s *pki.SignerInfo) { s.SerialNumber = new(big.Int).Add(si.SerialNumber, big.NewInt(1)) }, false},
+		{"key id instead", func(s *pki.SignerInfo) { s.SubjectKeyID = cert.SubjectKeyID }, len(cert.SubjectKeyID) > 0},
+		{"wrong key id", func(s *pki.SignerInfo) { s.SubjectKeyID = []byte{1, 2, 3} }, false},
 	}
 	for _, tt := range tests {
 		s := si
@@ -109,7 +112,7 @@ func TestSignerIdentifiesReorderedName(t *testing.T) {
 }
 
 func TestSODCertificateBound(t *testing.T) {
-	b := readShared(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin")
+	b := sharedtest.Read(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "EF_SOD.bin")
 	top, err := tlv.ParseTLVExpect(b, 0x77)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +123,7 @@ func TestSODCertificateBound(t *testing.T) {
 	if !ok || len(certs.Children) != 1 {
 		t.Fatalf("certificates not where expected: %v", ok)
 	}
-	for len(certs.Children) <= maxChipCertificates {
+	for len(certs.Children) <= pki.MaxChipCertificates {
 		certs.Children = append(certs.Children, certs.Children[0])
 	}
 	_, err = ParseSOD(top.Encode())
@@ -128,8 +131,12 @@ func TestSODCertificateBound(t *testing.T) {
 		t.Errorf("SOD with %d certificates: got %v", len(certs.Children), err)
 	}
 	many := make([][]byte, maxSecurityInfos+1)
+	ta, err := asn1.Marshal(oidTA)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range many {
-		many[i] = tlv.EncodeConstructed(0x30, mustOID(oidTA), tlv.EncodeTLV(0x02, []byte{1}))
+		many[i] = tlv.EncodeConstructed(0x30, ta, tlv.EncodeTLV(0x02, []byte{1}))
 	}
 	if _, err := ParseSecurityInfos(tlv.EncodeConstructed(0x31, many...)); err == nil || !strings.Contains(err.Error(), "more than 64") {
 		t.Errorf("65 security infos: got %v", err)

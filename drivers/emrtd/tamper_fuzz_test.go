@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // flipper alters responses on the link: each 3-byte group of the plan names a response
@@ -34,7 +35,7 @@ func (f *flipper) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
 }
 
 // readTampered reads through a flipper and fails the test if altered data got through.
-func readTampered(t *testing.T, o emrtdsim.Opts, key emrtd.AccessKey, plan []byte) {
+func readTampered(t *testing.T, o emrtdsim.Opts, key mrz.AccessKey, plan []byte) {
 	t.Helper()
 	chip, err := emrtdsim.New(&o)
 	if err != nil {

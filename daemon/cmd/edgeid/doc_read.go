@@ -17,6 +17,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
@@ -119,36 +120,36 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 }
 
 // accessKeyFromFlags takes exactly one of --mrz, --doc/--dob/--expiry or --can.
-func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, error) {
+func accessKeyFromFlags(line, doc, dob, expiry, can string) (mrz.AccessKey, error) {
 	n := 0
-	for _, set := range []bool{mrz != "", doc != "" || dob != "" || expiry != "", can != ""} {
+	for _, set := range []bool{line != "", doc != "" || dob != "" || expiry != "", can != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return emrtd.AccessKey{}, cli.Usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
+		return mrz.AccessKey{}, cli.Usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
 	}
 	switch {
-	case mrz != "":
-		k, err := emrtd.NewKeyFromMRZ(mrz)
+	case line != "":
+		k, err := mrz.NewKeyFromMRZ(line)
 		if err != nil {
-			return emrtd.AccessKey{}, cli.Usagef("--mrz: %v", err)
+			return mrz.AccessKey{}, cli.Usagef("--mrz: %v", err)
 		}
 		return k, nil
 	case can != "":
-		k, err := emrtd.NewCANKey(can)
+		k, err := mrz.NewCANKey(can)
 		if err != nil {
-			return emrtd.AccessKey{}, cli.Usagef("--can: %v", err)
+			return mrz.AccessKey{}, cli.Usagef("--can: %v", err)
 		}
 		return k, nil
 	}
 	if doc == "" || dob == "" || expiry == "" {
-		return emrtd.AccessKey{}, cli.Usagef("--doc, --dob and --expiry go together")
+		return mrz.AccessKey{}, cli.Usagef("--doc, --dob and --expiry go together")
 	}
-	k, err := emrtd.NewMRZKey(doc, dob, expiry)
+	k, err := mrz.NewMRZKey(doc, dob, expiry)
 	if err != nil {
-		return emrtd.AccessKey{}, cli.Usagef("%v", err)
+		return mrz.AccessKey{}, cli.Usagef("%v", err)
 	}
 	return k, nil
 }
@@ -213,7 +214,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 }
 
 // mrzFromDG1 extracts and parses the MRZ (tag 5F1F) of DG1 (tag 61).
-func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
+func mrzFromDG1(dg1 []byte) (*mrz.MRZ, error) {
 	t, err := tlv.ParseTLVExpect(dg1, 0x61)
 	if err != nil {
 		return nil, err
@@ -222,7 +223,7 @@ func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
 	if !ok {
 		return nil, errors.New("no MRZ (tag 5F1F)")
 	}
-	return emrtd.ParseMRZ(string(v.Value))
+	return mrz.ParseMRZ(string(v.Value))
 }
 
 type readResult struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // defaultState is where the kiosk keeps its state; the trust store is its "trust" folder.
@@ -53,9 +54,9 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 			paths = []string{d}
 		}
 	}
-	var store *emrtd.TrustStore
+	var store *pki.TrustStore
 	if len(paths) > 0 {
-		if store, err = emrtd.LoadTrustStore(paths...); err != nil {
+		if store, err = pki.LoadTrustStore(paths...); err != nil {
 			return err
 		}
 	}
@@ -111,7 +112,7 @@ func hasEntries(dir string) bool {
 	return err == nil && len(ents) > 0
 }
 
-func storeLen(s *emrtd.TrustStore) int {
+func storeLen(s *pki.TrustStore) int {
 	if s == nil {
 		return 0
 	}

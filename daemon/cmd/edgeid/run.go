@@ -19,6 +19,13 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+	"gocv.io/x/gocv"
+	"golang.org/x/sync/errgroup"
+	pgpio "periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/config"
@@ -32,17 +39,11 @@ import (
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
 	"github.com/edgeid/edgeid/drivers/camera"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/gpio"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 	"github.com/edgeid/edgeid/models"
-	"github.com/prometheus/client_golang/prometheus"
-	"gocv.io/x/gocv"
-	"golang.org/x/sync/errgroup"
-	pgpio "periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
-	"periph.io/x/host/v3"
 )
 
 func runRun(ctx context.Context, e env, args []string) error {
@@ -228,7 +229,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 	pad := kiosk.NewKeyPad()
 	var dm *demo.Demo
 	if cfg.Flow == kiosk.FlowDocument {
-		var trust *emrtd.TrustStore
+		var trust *pki.TrustStore
 		if sim {
 			if dm, err = demo.New(ctx, "testdata/face", time.Now()); err != nil {
 				return err
@@ -242,7 +243,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 			if reader, err = readers.Open(ctx, sel, readers.Opts{}); err != nil {
 				return err
 			}
-			if trust, err = emrtd.LoadTrustStore(filepath.Join(cfg.StateDir, "trust")); err != nil {
+			if trust, err = pki.LoadTrustStore(filepath.Join(cfg.StateDir, "trust")); err != nil {
 				return err
 			}
 			keys = pad

@@ -17,8 +17,8 @@ import (
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
 	"github.com/edgeid/edgeid/daemon/store"
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 func ctl(t *testing.T, ctx context.Context, wantCode int, args ...string) string {
@@ -56,7 +56,7 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-dscert", ds)
-	dsCert, err := emrtd.ParseCertificate(gen.DS)
+	dsCert, err := pki.ParseCertificate(gen.DS)
 	if err != nil {
 		t.Fatal(err)
 	}

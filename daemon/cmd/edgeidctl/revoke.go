@@ -15,7 +15,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
@@ -97,7 +97,7 @@ func dsCertEntry(path string) (fleet.Entry, error) {
 	if blk, _ := pem.Decode(b); blk != nil {
 		b = blk.Bytes
 	}
-	c, err := emrtd.ParseCertificate(b)
+	c, err := pki.ParseCertificate(b)
 	if err != nil {
 		return fleet.Entry{}, fmt.Errorf("-dscert %s: %w", path, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -711,7 +712,7 @@ func (c *Chip) loadCA() error {
 		sources = append(sources, dg14)
 	}
 	if cs, ok := c.opts.Files["EF.CardSecurity"]; ok {
-		sd, err := emrtd.ParseSignedData(cs)
+		sd, err := pki.ParseSignedData(cs)
 		if err != nil {
 			return fmt.Errorf("emrtdsim: EF.CardSecurity: %w", err)
 		}

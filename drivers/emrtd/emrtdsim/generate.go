@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -86,7 +87,7 @@ type Document struct {
 	// AAKey is the chip's Active Authentication private key (nil with AANone).
 	AAKey crypto.Signer
 	// Trust holds CSCA (and CRL); TrustFiles is the same as files for a trust folder.
-	Trust      *emrtd.TrustStore
+	Trust      *pki.TrustStore
 	TrustFiles map[string][]byte
 }
 
@@ -194,15 +195,15 @@ func GenerateDocument(opts *DocumentOpts) (*Document, error) {
 	}
 
 	// Trust material.
-	doc.Trust = emrtd.NewTrustStore()
-	c, err := emrtd.ParseCertificate(csca.Raw)
+	doc.Trust = pki.NewTrustStore()
+	c, err := pki.ParseCertificate(csca.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("generate: own CSCA does not parse: %w", err)
 	}
 	doc.Trust.AddCSCA(c, "csca.cer")
 	doc.TrustFiles["csca.cer"] = csca.Raw
 	if o.RevokeDS {
-		pc, err := emrtd.ParseCRL(crl)
+		pc, err := pki.ParseCRL(crl)
 		if err != nil {
 			return nil, fmt.Errorf("generate: own CRL does not parse: %w", err)
 		}

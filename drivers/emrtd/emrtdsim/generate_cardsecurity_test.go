@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -41,7 +42,7 @@ func TestVerifyCardSecurity(t *testing.T) {
 	} else if c, _ := r.FirstFailure(); c.Name != emrtd.CheckMessageDigest {
 		t.Errorf("altered content: first failure %+v, want message-digest", c)
 	}
-	if _, r := emrtd.VerifyCardSecurity(cs, &emrtd.PAOpts{Trust: emrtd.NewTrustStore(), At: now}); !r.Passed() {
+	if _, r := emrtd.VerifyCardSecurity(cs, &emrtd.PAOpts{Trust: pki.NewTrustStore(), At: now}); !r.Passed() {
 		t.Errorf("empty trust store: chain should be not applicable\n%s", r)
 	}
 	if _, r := emrtd.VerifyCardSecurity(cs[:40], nil); r.Passed() {

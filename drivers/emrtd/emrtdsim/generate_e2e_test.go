@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // TestGeneratedDocumentThroughChip: generated document -> virtual chip -> BAC and PACE reads
 // -> Passive Authentication passes and Active Authentication verifies; a document whose DG2
 // was altered after signing fails at its hash.
 func TestGeneratedDocumentThroughChip(t *testing.T) {
-	key, err := emrtd.NewKeyFromMRZ(testMRZ)
+	key, err := mrz.NewKeyFromMRZ(testMRZ)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // TestLinkCertificate: a CSCA renews its key; the new key is vouched for by a link
@@ -45,20 +46,20 @@ func TestLinkCertificate(t *testing.T) {
 	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	oldC, _ := emrtd.ParseCertificate(oldCSCA.Raw)
-	link, _ := emrtd.ParseCertificate(linkDER)
+	oldC, _ := pki.ParseCertificate(oldCSCA.Raw)
+	link, _ := pki.ParseCertificate(linkDER)
 	if err := link.CheckSignatureFrom(oldC); err != nil {
 		t.Fatalf("link certificate does not verify under the old CSCA: %v", err)
 	}
 
-	withLink := emrtd.NewTrustStore()
+	withLink := pki.NewTrustStore()
 	withLink.AddCSCA(oldC, "old.cer")
 	withLink.AddCSCA(link, "link.cer")
 	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: withLink, At: now})
 	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusPass || !strings.Contains(c.Reason, "link.cer") {
 		t.Errorf("with the link certificate: got %+v\n%s", c, r)
 	}
-	oldOnly := emrtd.NewTrustStore()
+	oldOnly := pki.NewTrustStore()
 	oldOnly.AddCSCA(oldC, "old.cer")
 	r = emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: oldOnly, At: now})
 	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail {
@@ -87,8 +88,8 @@ func TestForeignCSCA(t *testing.T) {
 	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := emrtd.ParseCertificate(csca.Raw)
-	store := emrtd.NewTrustStore()
+	c, _ := pki.ParseCertificate(csca.Raw)
+	store := pki.NewTrustStore()
 	store.AddCSCA(c, "xa.cer")
 	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
 	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "names a CSCA of UT") {

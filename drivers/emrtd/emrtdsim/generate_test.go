@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 const testMRZ = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
@@ -125,7 +126,7 @@ func TestGeneratedTrustFolderAndDump(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store, err := emrtd.LoadTrustStore(trustDir)
+	store, err := pki.LoadTrustStore(trustDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +225,7 @@ func TestCorruptCRLFailsRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crl, err := emrtd.ParseCRL(doc.CRL)
+	crl, err := pki.ParseCRL(doc.CRL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestCorruptCRLFailsRevocation(t *testing.T) {
 		t.Errorf("corrupt CRL: got %+v", c)
 	}
 	// The intact CRL next to it settles the question.
-	good, _ := emrtd.ParseCRL(doc.CRL)
+	good, _ := pki.ParseCRL(doc.CRL)
 	doc.Trust.AddCRL(good)
 	r = emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
 	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusPass {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // Holder is what a TD3 (passport) MRZ says of its holder; names are made up in tests.
@@ -32,7 +32,7 @@ func TD3(h Holder) (string, error) {
 		return "", fmt.Errorf("td3: document number of at most 9 characters and dates as YYMMDD")
 	}
 	digit := func(s string) (string, error) {
-		d, err := emrtd.CheckDigit(s)
+		d, err := mrz.CheckDigit(s)
 		return string(d), err
 	}
 	line1 := pad("P<"+pad(h.IssuingState, 3)+pad(h.Surname, len(h.Surname))+"<<"+pad(h.GivenNames, len(h.GivenNames)), 44)

@@ -3,7 +3,7 @@ package emrtdsim
 import (
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 func TestTD3(t *testing.T) {
@@ -17,7 +17,7 @@ func TestTD3(t *testing.T) {
 	if want := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159<<<<<<<<<<<<<<"; got[:len(want)] != want || len(got) != 89 {
 		t.Errorf("got\n%s", got)
 	}
-	m, err := emrtd.ParseMRZ(got)
+	m, err := mrz.ParseMRZ(got)
 	if err != nil || m.DocumentNumber != "L898902C3" || m.DateOfExpiry != "120415" || m.PrimaryID != "ERIKSSON" {
 		t.Errorf("ParseMRZ: %+v, %v", m, err)
 	}

@@ -9,12 +9,13 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // A PACE read recorded against the virtual chip replays byte for byte from its text form.
 func TestRecordPlayback(t *testing.T) {
-	key, _ := emrtd.NewMRZKey("L898902C3", "740812", "120415")
+	key, _ := mrz.NewMRZKey("L898902C3", "740812", "120415")
 	files := emrtd.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61})),
 		"DG1":    tlv.EncodeTLV(0x61, bytes.Repeat([]byte{'<'}, 90)),
@@ -55,7 +56,7 @@ func TestRecordPlayback(t *testing.T) {
 		}
 	}
 	// Another key sends other commands: playback reports the deviation as an error.
-	other, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
+	other, _ := mrz.NewMRZKey("L898902C3", "740812", "120416")
 	pb = emrtdsim.NewPlayback(tr)
 	if _, _, err := emrtd.Read(context.Background(), pb, other, &emrtd.ReadOpts{Rand: pb.Rand()}); err == nil || !strings.Contains(err.Error(), "playback") {
 		t.Errorf("replay with another key: %v, want a playback error", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
@@ -17,17 +18,17 @@ import (
 // secure messaging, through the emulated PN532 on each bus, and logs host-link bytes per APDU
 // and the modelled link time next to the APDU bytes emrtd counts. Run with -v for the table.
 func TestLinkModelSM(t *testing.T) {
-	mrz := "P<UTOSPECIMEN<<SIM<READER<<<<<<<<<<<<<<<<<<<X000000012UTO9001011F3501014<<<<<<<<<<<<<<<2"
+	text := "P<UTOSPECIMEN<<SIM<READER<<<<<<<<<<<<<<<<<<<X000000012UTO9001011F3501014<<<<<<<<<<<<<<<2"
 	dg2 := make([]byte, 20000)
 	for i := range dg2 {
 		dg2[i] = byte(i * 7)
 	}
 	files := emrtd.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(text))),
 		"DG2":    tlv.EncodeTLV(0x75, dg2),
 	}
-	key, err := emrtd.NewKeyFromMRZ(mrz)
+	key, err := mrz.NewKeyFromMRZ(text)
 	if err != nil {
 		t.Fatal(err)
 	}

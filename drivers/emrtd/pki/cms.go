@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 // validation, so chip data gets a small bound.
 const (
 	maxCMSCertificates  = 4096
-	maxChipCertificates = 8
+	MaxChipCertificates = 8
 )
 
 // SignedData is a CMS SignedData (RFC 5652) as used by EF.SOD, EF.CardSecurity and CSCA
@@ -73,19 +73,19 @@ func ParseSignedData(b []byte) (*SignedData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseContentInfo(t, maxCMSCertificates)
+	return ParseContentInfo(t, maxCMSCertificates)
 }
 
 // parseChipSignedData parses a SignedData read from a chip (EF.CardSecurity).
-func parseChipSignedData(b []byte) (*SignedData, error) {
+func ParseChipSignedData(b []byte) (*SignedData, error) {
 	t, err := asn1der.ParseDER(b, "cms")
 	if err != nil {
 		return nil, err
 	}
-	return parseContentInfo(t, maxChipCertificates)
+	return ParseContentInfo(t, MaxChipCertificates)
 }
 
-func parseContentInfo(t *tlv.TLV, maxCerts int) (*SignedData, error) {
+func ParseContentInfo(t *tlv.TLV, maxCerts int) (*SignedData, error) {
 	if t.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("cms: content info at offset %d: tag %s, want a sequence", t.Offset, t.Tag)
 	}
@@ -207,7 +207,7 @@ func parseSignerInfo(t *tlv.TLV) (SignerInfo, error) {
 	if err != nil {
 		return si, err
 	}
-	if si.DigestAlgorithm, err = hashFromOID(da.OID); err != nil {
+	if si.DigestAlgorithm, err = HashFromOID(da.OID); err != nil {
 		return si, err
 	}
 	i := 3
@@ -292,7 +292,7 @@ func (sd *SignedData) CheckSignature(si *SignerInfo, cert *Certificate) error {
 	if cert.PublicKey == nil {
 		return fmt.Errorf("signer certificate key unusable: %w", cert.PublicKeyErr)
 	}
-	s, err := resolveSig(si.SignatureAlgorithm, si.DigestAlgorithm)
+	s, err := ResolveSig(si.SignatureAlgorithm, si.DigestAlgorithm)
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func (sd *SignedData) CheckSignature(si *SignerInfo, cert *Certificate) error {
 	if si.SignedAttrs != nil {
 		msg = si.SignedAttrs
 	}
-	return verifySig(cert.PublicKey, s, msg, si.Signature)
+	return VerifySig(cert.PublicKey, s, msg, si.Signature)
 }
 
 // FindSigner returns the first certificate in certs the SignerInfo identifies.

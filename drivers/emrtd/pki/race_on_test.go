@@ -1,6 +1,6 @@
 //go:build race
 
-package emrtd
+package pki
 
 // raceEnabled lets slow exhaustive tests sample under the race detector, which makes
 // math/big arithmetic about ten times slower.

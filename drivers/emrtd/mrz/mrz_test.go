@@ -1,4 +1,4 @@
-package emrtd
+package mrz
 
 import (
 	"errors"

@@ -1,5 +1,5 @@
 //go:build !race
 
-package emrtd
+package pki
 
 const raceEnabled = false

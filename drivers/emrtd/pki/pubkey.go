@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"crypto/rsa"
@@ -70,10 +70,10 @@ func ParsePublicKeyInfo(der []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseSPKI(t)
+	return ParseSPKI(t)
 }
 
-func parseSPKI(t *tlv.TLV) (any, error) {
+func ParseSPKI(t *tlv.TLV) (any, error) {
 	if t.Tag != asn1der.TagSequence {
 		return nil, fmt.Errorf("public key info at offset %d: not a sequence", t.Offset)
 	}
@@ -295,3 +295,6 @@ func onCurve(c *ECCurve, x, y *big.Int) bool {
 	l.Mod(l, c.P)
 	return l.Cmp(curveRHS(c, x)) == 0
 }
+
+// Arith returns the curve's validated arithmetic, nil for a curve the parsers did not build.
+func (c *ECCurve) Arith() *ecc.Curve { return c.impl }

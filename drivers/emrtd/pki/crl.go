@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"fmt"
@@ -129,11 +129,11 @@ func (c *CRL) CheckSignatureFrom(issuer *Certificate) error {
 	if issuer.PublicKey == nil {
 		return fmt.Errorf("issuer key unusable: %w", issuer.PublicKeyErr)
 	}
-	s, err := resolveSig(c.SignatureAlgorithm, 0)
+	s, err := ResolveSig(c.SignatureAlgorithm, 0)
 	if err != nil {
 		return err
 	}
-	return verifySig(issuer.PublicKey, s, c.RawTBS, c.Signature)
+	return VerifySig(issuer.PublicKey, s, c.RawTBS, c.Signature)
 }
 
 // IsRevoked returns the entry for serial, if listed.

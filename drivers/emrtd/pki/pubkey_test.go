@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"crypto"
@@ -80,11 +80,11 @@ func TestExplicitUnnamedCurve(t *testing.T) {
 			if ek.Curve.Name != "" || !ek.Explicit || ek.X.Cmp(q.X) != 0 || ek.Y.Cmp(q.Y) != 0 {
 				t.Errorf("got %s, X match %v", KeyDescription(k), ek.X.Cmp(q.X) == 0)
 			}
-			s := sigScheme{kind: sigECDSA, hash: crypto.SHA256}
-			if err := verifySig(k, s, msg, sig); err != nil {
+			s := SigScheme{kind: sigECDSA, hash: crypto.SHA256}
+			if err := VerifySig(k, s, msg, sig); err != nil {
 				t.Errorf("verify: %v", err)
 			}
-			if err := verifySig(k, s, []byte("other"), sig); err == nil {
+			if err := VerifySig(k, s, []byte("other"), sig); err == nil {
 				t.Error("verified over another message")
 			}
 		}
@@ -182,7 +182,7 @@ func TestResolveSig(t *testing.T) {
 		{"unknown", asn1der.AlgorithmIdentifier{OID: asn1.ObjectIdentifier{1, 2, 3, 4}}, 0, "", "not supported"},
 	}
 	for _, tt := range tests {
-		s, err := resolveSig(tt.alg, tt.digest)
+		s, err := ResolveSig(tt.alg, tt.digest)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.err)

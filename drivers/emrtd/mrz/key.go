@@ -1,4 +1,4 @@
-package emrtd
+package mrz
 
 import (
 	"crypto/sha1"
@@ -55,14 +55,14 @@ func (k AccessKey) MRZInformation() string {
 	return k.secret
 }
 
-// seed is the key seed of BAC: the first 16 bytes of SHA-1(MRZ_information).
-func (k AccessKey) seed() []byte {
+// BACSeed is the key seed of BAC: the first 16 bytes of SHA-1(MRZ_information).
+func (k AccessKey) BACSeed() []byte {
 	h := sha1.Sum([]byte(k.secret))
 	return h[:16]
 }
 
-// pacePassword is π's source K: SHA-1(MRZ_information) for MRZ keys, the CAN's bytes otherwise.
-func (k AccessKey) pacePassword() []byte {
+// PACEPassword is π's source K: SHA-1(MRZ_information) for MRZ keys, the CAN's bytes otherwise.
+func (k AccessKey) PACEPassword() []byte {
 	if k.kind == KeyMRZ {
 		h := sha1.Sum([]byte(k.secret))
 		return h[:]

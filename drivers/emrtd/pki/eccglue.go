@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"encoding/asn1"

@@ -1,4 +1,6 @@
-package emrtd
+// Package mrz parses and checks the machine readable zone (TD1, TD2, TD3, check digits) and
+// derives the document access keys (from the MRZ or a CAN) that BAC and PACE start from.
+package mrz
 
 import (
 	"errors"

@@ -1,14 +1,16 @@
-package emrtd
+package pki
 
 import (
 	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
 func TestMasterListsVerify(t *testing.T) {
-	dir := sharedDir(t, "trust")
+	dir := sharedtest.Dir(t, "trust")
 	tests := []struct {
 		ml, root string
 		n        int
@@ -18,14 +20,14 @@ func TestMasterListsVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.ml, func(t *testing.T) {
-			ml, err := ParseMasterList(readShared(t, "trust", tt.ml))
+			ml, err := ParseMasterList(sharedtest.Read(t, "trust", tt.ml))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(ml.CSCAs) != tt.n {
 				t.Errorf("got %d CSCAs, want %d", len(ml.CSCAs), tt.n)
 			}
-			root, err := ParseCertificate(readShared(t, "trust", tt.root))
+			root, err := ParseCertificate(sharedtest.Read(t, "trust", tt.root))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +59,7 @@ func TestMasterListsVerify(t *testing.T) {
 // against the older CSCA. This exercises RSA PKCS#1 v1.5, RSA-PSS, ECDSA on NIST and
 // brainpool curves with named and explicit parameters.
 func TestMasterListCertificateSignatures(t *testing.T) {
-	s, err := LoadTrustStore(sharedDir(t, "trust"))
+	s, err := LoadTrustStore(sharedtest.Dir(t, "trust"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 			}
 			seen[k] = true
 		}
-		iss, err := findIssuer(c, s.CSCAs())
+		iss, err := FindIssuer(c, s.CSCAs())
 		if err != nil {
 			if strings.Contains(err.Error(), "does not verify") {
 				t.Errorf("%s: %v", c, err)
@@ -83,7 +85,7 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 			}
 			continue
 		}
-		sc, _ := resolveSig(c.SignatureAlgorithm, 0)
+		sc, _ := ResolveSig(c.SignatureAlgorithm, 0)
 		algs[sc.String()+" / "+KeyDescription(iss.PublicKey)]++
 		verified++
 	}
@@ -94,9 +96,9 @@ func TestMasterListCertificateSignatures(t *testing.T) {
 }
 
 func TestParseTrustFilePEM(t *testing.T) {
-	der := readShared(t, "trust", "NL_ROOT_CA.cer")
+	der := sharedtest.Read(t, "trust", "NL_ROOT_CA.cer")
 	one := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	two := append(append([]byte("comment\n"), one...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: readShared(t, "trust", "DE_ROOT_CA_CSCA07.cer")})...)
+	two := append(append([]byte("comment\n"), one...), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sharedtest.Read(t, "trust", "DE_ROOT_CA_CSCA07.cer")})...)
 	tests := []struct {
 		name  string
 		in    []byte

@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/internal/readcap"
 )
 
 // MaxTrustFileSize caps one trust-store file (master lists run to about a megabyte).
@@ -93,7 +94,7 @@ func issuerCandidate(c, cand *Certificate) bool {
 }
 
 // findIssuer returns the first candidate that may have issued c and whose key verifies c's signature.
-func findIssuer(c *Certificate, cands []*Certificate) (*Certificate, error) {
+func FindIssuer(c *Certificate, cands []*Certificate) (*Certificate, error) {
 	var lastErr error
 	for _, cand := range cands {
 		if !issuerCandidate(c, cand) {
@@ -119,10 +120,10 @@ func chainTo(c *Certificate, roots, intermediates []*Certificate) ([]*Certificat
 	path := []*Certificate{c}
 	cur := c
 	for depth := 0; depth < maxChainDepth; depth++ {
-		if r, err := findIssuer(cur, roots); err == nil {
+		if r, err := FindIssuer(cur, roots); err == nil {
 			return append(path, r), nil
 		}
-		next, err := findIssuer(cur, intermediates)
+		next, err := FindIssuer(cur, intermediates)
 		if err != nil || next == cur || next.SelfSigned() {
 			return nil, fmt.Errorf("does not chain to a trusted root")
 		}
@@ -273,7 +274,7 @@ func LoadTrustStore(paths ...string) (*TrustStore, error) {
 			}
 		}
 		for _, n := range names {
-			b, err := readCapped(n, MaxTrustFileSize)
+			b, err := readcap.File(n, MaxTrustFileSize)
 			if err != nil {
 				return nil, fmt.Errorf("trust: %w", err)
 			}

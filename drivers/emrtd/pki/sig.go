@@ -1,4 +1,4 @@
-package emrtd
+package pki
 
 import (
 	"crypto"
@@ -28,14 +28,14 @@ const (
 	sigECDSAPlain // r || s (BSI TR-03111)
 )
 
-// sigScheme is a resolved signature algorithm.
-type sigScheme struct {
+// SigScheme is a resolved signature algorithm (ResolveSig), for VerifySig.
+type SigScheme struct {
 	kind sigKind
 	hash crypto.Hash
 	salt int // RSA-PSS salt length
 }
 
-func (s sigScheme) String() string {
+func (s SigScheme) String() string {
 	switch s.kind {
 	case sigRSAPKCS1:
 		return "RSA PKCS#1 v1.5 with " + s.hash.String()
@@ -57,7 +57,7 @@ var hashByOID = []struct {
 	{asn1der.OIDSHA384, crypto.SHA384}, {asn1der.OIDSHA512, crypto.SHA512},
 }
 
-func hashFromOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
+func HashFromOID(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	for _, e := range hashByOID {
 		if e.oid.Equal(oid) {
 			return e.h, nil
@@ -91,31 +91,31 @@ var sigByOID = []struct {
 // resolveSig turns a signature AlgorithmIdentifier into a scheme. digest is the hash to use
 // when the identifier names only the key type (rsaEncryption or id-ecPublicKey), as CMS
 // SignerInfos may; 0 if there is none.
-func resolveSig(a asn1der.AlgorithmIdentifier, digest crypto.Hash) (sigScheme, error) {
+func ResolveSig(a asn1der.AlgorithmIdentifier, digest crypto.Hash) (SigScheme, error) {
 	for _, e := range sigByOID {
 		if e.oid.Equal(a.OID) {
-			return sigScheme{kind: e.kind, hash: e.h}, nil
+			return SigScheme{kind: e.kind, hash: e.h}, nil
 		}
 	}
 	switch {
 	case a.OID.Equal(asn1der.OIDRSAEncryption), a.OID.Equal(asn1der.OIDECPublicKey):
 		if digest == 0 {
-			return sigScheme{}, fmt.Errorf("signature algorithm %v names no hash", a.OID)
+			return SigScheme{}, fmt.Errorf("signature algorithm %v names no hash", a.OID)
 		}
 		k := sigRSAPKCS1
 		if a.OID.Equal(asn1der.OIDECPublicKey) {
 			k = sigECDSA
 		}
-		return sigScheme{kind: k, hash: digest}, nil
+		return SigScheme{kind: k, hash: digest}, nil
 	case a.OID.Equal(asn1der.OIDRSAPSS):
 		return resolvePSS(a.Params)
 	}
-	return sigScheme{}, fmt.Errorf("signature algorithm %v is not supported", a.OID)
+	return SigScheme{}, fmt.Errorf("signature algorithm %v is not supported", a.OID)
 }
 
 // resolvePSS reads RSASSA-PSS-params; absent fields take the RFC 4055 defaults (SHA-1, salt 20).
-func resolvePSS(p *tlv.TLV) (sigScheme, error) {
-	s := sigScheme{kind: sigRSAPSS, hash: crypto.SHA1, salt: 20}
+func resolvePSS(p *tlv.TLV) (SigScheme, error) {
+	s := SigScheme{kind: sigRSAPSS, hash: crypto.SHA1, salt: 20}
 	if p == nil {
 		return s, nil
 	}
@@ -134,7 +134,7 @@ func resolvePSS(p *tlv.TLV) (sigScheme, error) {
 			if err != nil {
 				return s, err
 			}
-			if s.hash, err = hashFromOID(a.OID); err != nil {
+			if s.hash, err = HashFromOID(a.OID); err != nil {
 				return s, err
 			}
 		case 0xA1:
@@ -152,7 +152,7 @@ func resolvePSS(p *tlv.TLV) (sigScheme, error) {
 			if err != nil {
 				return s, err
 			}
-			if mgfHash, err = hashFromOID(h.OID); err != nil {
+			if mgfHash, err = HashFromOID(h.OID); err != nil {
 				return s, err
 			}
 		case 0xA2:
@@ -181,7 +181,7 @@ func resolvePSS(p *tlv.TLV) (sigScheme, error) {
 }
 
 // verifySig verifies sig over msg with pub (from ParsePublicKeyInfo) under scheme s.
-func verifySig(pub any, s sigScheme, msg, sig []byte) error {
+func VerifySig(pub any, s SigScheme, msg, sig []byte) error {
 	if !s.hash.Available() {
 		return fmt.Errorf("hash %v is not available", s.hash)
 	}
@@ -190,7 +190,7 @@ func verifySig(pub any, s sigScheme, msg, sig []byte) error {
 	return verifyDigest(pub, s, h.Sum(nil), sig)
 }
 
-func verifyDigest(pub any, s sigScheme, digest, sig []byte) error {
+func verifyDigest(pub any, s SigScheme, digest, sig []byte) error {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		switch s.kind {
@@ -238,4 +238,13 @@ func verifyDigest(pub any, s sigScheme, digest, sig []byte) error {
 		return nil
 	}
 	return fmt.Errorf("public key type %T is not supported", pub)
+}
+
+// ForChipSignature returns s for a signature made by a chip (Active Authentication): chips
+// return r||s even under the X9.62 OIDs, whose signatures are DER sequences elsewhere.
+func (s SigScheme) ForChipSignature(sig []byte) SigScheme {
+	if s.kind == sigECDSA && len(sig) > 0 && sig[0] != 0x30 {
+		s.kind = sigECDSAPlain
+	}
+	return s
 }

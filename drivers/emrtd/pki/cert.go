@@ -1,4 +1,7 @@
-package emrtd
+// Package pki is the eMRTD public key infrastructure without I/O: X.509 certificates and CRLs
+// as the ICAO PKI uses them, CMS SignedData, public keys on named and explicit curves,
+// signature verification, and the CSCA trust store with its master lists.
+package pki
 
 import (
 	"bytes"
@@ -73,14 +76,14 @@ func (c *Certificate) CheckSignatureFrom(parent *Certificate) error {
 	if parent.PublicKey == nil {
 		return fmt.Errorf("issuer key unusable: %w", parent.PublicKeyErr)
 	}
-	s, err := resolveSig(c.SignatureAlgorithm, 0)
+	s, err := ResolveSig(c.SignatureAlgorithm, 0)
 	if err != nil {
 		return err
 	}
 	pub := parent.PublicKey
 	// Some EC certificates carry the curve only in the issuer's key; nothing to do here
 	// because ParsePublicKeyInfo rejects keys without a curve.
-	return verifySig(pub, s, c.RawTBS, c.Signature)
+	return VerifySig(pub, s, c.RawTBS, c.Signature)
 }
 
 // AttributeTypeAndValue is one part of a distinguished name.
@@ -288,7 +291,7 @@ func parseCertificate(t *tlv.TLV) (*Certificate, error) {
 		return nil, err
 	}
 	c.RawSPKI = spki.Raw
-	c.PublicKey, c.PublicKeyErr = parseSPKI(spki)
+	c.PublicKey, c.PublicKeyErr = ParseSPKI(spki)
 	for ; i < len(tbs.Children); i++ {
 		e := &tbs.Children[i]
 		if e.Tag != 0xA3 {
