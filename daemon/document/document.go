@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
@@ -105,7 +106,7 @@ func (r *Reader) authenticate(files emrtd.Files, info *emrtd.ReadInfo) (*kiosk.D
 		doc.DateOfExpiry = exp
 	}
 	if b, ok := files["DG2"]; ok {
-		if dg2, err := emrtd.ParseDG2(b); err == nil && len(dg2.Faces) > 0 {
+		if dg2, err := lds.ParseDG2(b); err == nil && len(dg2.Faces) > 0 {
 			doc.Photo = dg2.Faces[0].Image
 		}
 	}
@@ -113,7 +114,7 @@ func (r *Reader) authenticate(files emrtd.Files, info *emrtd.ReadInfo) (*kiosk.D
 }
 
 func parseHolder(dg1 []byte) (*mrz.MRZ, error) {
-	d, err := emrtd.ParseDG1(dg1)
+	d, err := lds.ParseDG1(dg1)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func chip(files emrtd.Files, info *emrtd.ReadInfo) kiosk.DocCheck {
 	if !ok {
 		return kiosk.DocCheck{Name: CheckChip, Status: kiosk.NotApplicable, Reason: "the chip offers no Chip Authentication"}
 	}
-	si, err := emrtd.ParseSecurityInfos(dg14)
+	si, err := lds.ParseSecurityInfos(dg14)
 	if err != nil {
 		return kiosk.DocCheck{Name: CheckChip, Status: kiosk.Fail, Reason: "DG14: " + err.Error()}
 	}

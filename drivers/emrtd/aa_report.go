@@ -1,7 +1,7 @@
 package emrtd
 
 import "github.com/edgeid/edgeid/drivers/emrtd/pki"
-
+import "github.com/edgeid/edgeid/drivers/emrtd/lds"
 
 // AddActiveAuthentication verifies a chip's Active Authentication response (to challenge)
 // against the document's DG15 key, with DG14's ActiveAuthenticationInfo for EC keys, and
@@ -22,12 +22,12 @@ func (r *Report) AddActiveAuthentication(files Files, challenge, response []byte
 		r.add(CheckActiveAuth, StatusFail, "DG15 is not authenticated by the SOD (%s), so its key cannot be used", c.Status)
 		return
 	}
-	pub, err := ParseDG15(dg15)
+	pub, err := lds.ParseDG15(dg15)
 	if err != nil {
 		r.add(CheckActiveAuth, StatusFail, "%v", err)
 		return
 	}
-	var info *ActiveAuthenticationInfo
+	var info *lds.ActiveAuthenticationInfo
 	if _, isEC := pub.(*pki.ECPublicKey); isEC {
 		dg14, ok := files["DG14"]
 		if !ok {
@@ -38,7 +38,7 @@ func (r *Report) AddActiveAuthentication(files Files, challenge, response []byte
 			r.add(CheckActiveAuth, StatusFail, "DG14 is not authenticated by the SOD (%s)", c.Status)
 			return
 		}
-		si, err := ParseSecurityInfos(dg14)
+		si, err := lds.ParseSecurityInfos(dg14)
 		if err != nil {
 			r.add(CheckActiveAuth, StatusFail, "%v", err)
 			return

@@ -9,6 +9,7 @@ import (
 	"math/big"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -22,7 +23,7 @@ var iso9796HashIDs = map[byte]crypto.Hash{
 // signature scheme 1 (partial message recovery; the challenge is the non-recoverable part).
 // EC keys use plain ECDSA; info (from DG14) names the signature algorithm, which then is
 // mandatory per ICAO 9303.
-func VerifyActiveAuthentication(pub any, challenge, response []byte, info *ActiveAuthenticationInfo) error {
+func VerifyActiveAuthentication(pub any, challenge, response []byte, info *lds.ActiveAuthenticationInfo) error {
 	if len(challenge) == 0 {
 		return errors.New("active authentication: empty challenge")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -26,18 +27,30 @@ type caChoice struct {
 }
 
 // chooseCA picks an ECDH Chip Authentication from DG14 (ICAO 9303-11 §6.2): the
-// strongest cipher whose ChipAuthenticationInfo has a matching ECDH public key.
+// strongest cipher whose ChipAuthenticationInfo has a matching ECDH public key. A DG14 with
+// keys but no ChipAuthenticationInfo is a version 1 chip: ECDH with 3DES is implied.
 func chooseCA(dg14 []byte) (caChoice, error) {
-	si, err := ParseSecurityInfos(dg14)
+	si, err := lds.ParseSecurityInfos(dg14)
 	if err != nil {
 		return caChoice{}, fmt.Errorf("DG14: %w", err)
 	}
-	if len(si.ChipAuth) == 0 {
+	return chooseCAFrom(si)
+}
+
+// caV1ECDH is id-CA-ECDH-3DES-CBC-CBC, implied for version 1 chips.
+var caV1ECDH = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, 1}
+
+func chooseCAFrom(si *lds.SecurityInfos) (caChoice, error) {
+	if len(si.ChipAuthKeys) == 0 {
 		return caChoice{}, errors.New("DG14 offers no Chip Authentication")
+	}
+	infos := si.ChipAuth
+	if len(infos) == 0 {
+		infos = []lds.ChipAuthenticationInfo{{Protocol: caV1ECDH, Version: 1, KeyID: -1, KeyAgreement: "ECDH", Cipher: "3DES", KeyBits: 112}}
 	}
 	var best caChoice
 	var why []string
-	for _, info := range si.ChipAuth {
+	for _, info := range infos {
 		if info.KeyAgreement != "ECDH" {
 			why = append(why, "DH chip authentication is not supported")
 			continue

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -93,7 +94,7 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg1, err := emrtd.ParseDG1(dump["DG1"])
+	dg1, err := lds.ParseDG1(dump["DG1"])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package emrtd
 
 import (
 	"encoding/asn1"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -16,13 +18,13 @@ var oidSecurityObject = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 3, 2, 1}
 // signature, DS validity, chain to a trusted CSCA, CSCA validity and revocation. The
 // SecurityInfos are returned when the structure parses, even if a check fails: use them
 // only when Report.Passed.
-func VerifyCardSecurity(b []byte, opts *PAOpts) (*SecurityInfos, *Report) {
+func VerifyCardSecurity(b []byte, opts *PAOpts) (*lds.SecurityInfos, *Report) {
 	if opts == nil {
 		opts = &PAOpts{}
 	}
 	at := opts.checkTime()
 	r := &Report{At: at.UTC()}
-	fail := func(format string, a ...any) (*SecurityInfos, *Report) {
+	fail := func(format string, a ...any) (*lds.SecurityInfos, *Report) {
 		r.add(CheckCardSecurity, StatusFail, format, a...)
 		for _, n := range []string{CheckDSCertificate, CheckMessageDigest, CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation} {
 			r.add(n, StatusNotApplicable, "EF.CardSecurity unreadable")
@@ -36,7 +38,7 @@ func VerifyCardSecurity(b []byte, opts *PAOpts) (*SecurityInfos, *Report) {
 	if !sd.ContentType.Equal(oidSecurityObject) {
 		return fail("eContentType %v is not id-SecurityObject", sd.ContentType)
 	}
-	infos, err := ParseSecurityInfos(sd.Content)
+	infos, err := lds.ParseSecurityInfos(sd.Content)
 	if err != nil {
 		return fail("content: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
@@ -95,13 +96,13 @@ func TestEndToEnd(t *testing.T) {
 			if info.AA == nil || len(info.AA.Signature) == 0 {
 				t.Fatalf("no Active Authentication exchange: %s", info.AAError)
 			}
-			pub, err := emrtd.ParseDG15(files["DG15"])
+			pub, err := lds.ParseDG15(files["DG15"])
 			if err != nil {
 				t.Fatal(err)
 			}
-			var aaInfo *emrtd.ActiveAuthenticationInfo
+			var aaInfo *lds.ActiveAuthenticationInfo
 			if dg14, ok := files["DG14"]; ok {
-				si, err := emrtd.ParseSecurityInfos(dg14)
+				si, err := lds.ParseSecurityInfos(dg14)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -150,7 +151,7 @@ func TestSpecimensThroughChip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dg1, err := emrtd.ParseDG1(dump["DG1"])
+			dg1, err := lds.ParseDG1(dump["DG1"])
 			if err != nil {
 				t.Fatalf("DG1: %v", err)
 			}

@@ -3,6 +3,7 @@ package emrtd
 import (
 	"testing"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
@@ -13,27 +14,10 @@ func addSeed(f *testing.F, b []byte) {
 	}
 }
 
-func FuzzParseCOM(f *testing.F) {
-	addSeed(f, sharedtest.Sample("emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "EF_COM.bin", pki.MaxTrustFileSize))
-	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseCOM(b) })
-}
-
-func FuzzParseAdditional(f *testing.F) {
-	addSeed(f, sharedtest.Sample("emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG11.bin", pki.MaxTrustFileSize))
-	addSeed(f, sharedtest.Sample("emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG12.bin", pki.MaxTrustFileSize))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := ParseAdditional(b); err == nil {
-			for tag := range d.Elements {
-				_ = d.Text(tag)
-			}
-		}
-	})
-}
-
 func FuzzParseDG15(f *testing.F) {
 	addSeed(f, sharedtest.Sample("emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "DG15.bin", pki.MaxTrustFileSize))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if k, err := ParseDG15(b); err == nil {
+		if k, err := lds.ParseDG15(b); err == nil {
 			_ = VerifyActiveAuthentication(k, []byte{1, 2, 3, 4, 5, 6, 7, 8}, b, nil)
 		}
 	})

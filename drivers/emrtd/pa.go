@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -146,7 +147,7 @@ func PassiveAuthentication(files Files, opts *PAOpts) *Report {
 		na("no SOD", CheckDSCertificate, CheckMessageDigest, CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation, checkDataGroups)
 		return r
 	}
-	sod, err := ParseSOD(sodBytes)
+	sod, err := lds.ParseSOD(sodBytes)
 	if err != nil {
 		r.add(CheckSODParse, StatusFail, "%v", err)
 		na("SOD unreadable", CheckDSCertificate, CheckMessageDigest, CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation, checkDataGroups)
@@ -292,10 +293,10 @@ func (r *Report) chain(ds *pki.Certificate, trusted []*pki.Certificate, store *p
 	}
 }
 
-func (r *Report) dataGroups(files Files, sod *SOD) {
+func (r *Report) dataGroups(files Files, sod *lds.SOD) {
 	checked := 0
 	for n := 1; n <= 16; n++ {
-		b, present := files[dgName(n)]
+		b, present := files[lds.DGName(n)]
 		want, listed := sod.Hashes[n]
 		switch {
 		case !present:
@@ -303,15 +304,15 @@ func (r *Report) dataGroups(files Files, sod *SOD) {
 		case !listed:
 			// Not tampering as such (test sets and some chips hold files the SOD does not
 			// list), but nothing vouches for the content: callers must not use it.
-			r.add(CheckDGHashPrefix+dgName(n), StatusNotApplicable, "%s is present but the SOD holds no hash for it: its content is not authenticated and must not be used", dgName(n))
+			r.add(CheckDGHashPrefix+lds.DGName(n), StatusNotApplicable, "%s is present but the SOD holds no hash for it: its content is not authenticated and must not be used", lds.DGName(n))
 		default:
 			h := sod.HashAlgorithm.New()
 			h.Write(b)
 			got := h.Sum(nil)
 			if bytes.Equal(got, want) {
-				r.add(CheckDGHashPrefix+dgName(n), StatusPass, "%s matches the SOD", sod.HashAlgorithm)
+				r.add(CheckDGHashPrefix+lds.DGName(n), StatusPass, "%s matches the SOD", sod.HashAlgorithm)
 			} else {
-				r.add(CheckDGHashPrefix+dgName(n), StatusFail, "%s of %s is %X, the SOD says %X: the data group was altered", sod.HashAlgorithm, dgName(n), got, want)
+				r.add(CheckDGHashPrefix+lds.DGName(n), StatusFail, "%s of %s is %X, the SOD says %X: the data group was altered", sod.HashAlgorithm, lds.DGName(n), got, want)
 			}
 		}
 		checked++

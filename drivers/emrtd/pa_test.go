@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
@@ -19,7 +20,7 @@ func TestPassiveAuthenticationSamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Check at a time inside each DS certificate's validity: the middle of it.
-			sod, err := ParseSOD(files["EF.SOD"])
+			sod, err := lds.ParseSOD(files["EF.SOD"])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +124,7 @@ func FuzzParseSOD(f *testing.F) {
 	f.Add([]byte{0x77, 0x80, 0x30, 0x80, 0x00, 0x00, 0x00, 0x00})
 	f.Add(tlv.EncodeTLV(0x77, tlv.EncodeConstructed(0x30, tlv.EncodeTLV(0x06, []byte{0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02}))))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sod, err := ParseSOD(b)
+		sod, err := lds.ParseSOD(b)
 		if err != nil {
 			return
 		}

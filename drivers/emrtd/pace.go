@@ -13,6 +13,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
@@ -410,30 +411,30 @@ func verifyCAM(cam *camData, files Files) error {
 func camStaticKey(files Files) (*pki.ECPublicKey, string, error) {
 	var infos []struct {
 		name string
-		si   *SecurityInfos
+		si   *lds.SecurityInfos
 	}
 	if cs, ok := files["EF.CardSecurity"]; ok {
 		sd, err := pki.ParseSignedData(cs)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity: %w", err)
 		}
-		si, err := ParseSecurityInfos(sd.Content)
+		si, err := lds.ParseSecurityInfos(sd.Content)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity content: %w", err)
 		}
 		infos = append(infos, struct {
 			name string
-			si   *SecurityInfos
+			si   *lds.SecurityInfos
 		}{"EF.CardSecurity", si})
 	}
 	if dg14, ok := files["DG14"]; ok {
-		si, err := ParseSecurityInfos(dg14)
+		si, err := lds.ParseSecurityInfos(dg14)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: DG14: %w", err)
 		}
 		infos = append(infos, struct {
 			name string
-			si   *SecurityInfos
+			si   *lds.SecurityInfos
 		}{"DG14", si})
 	}
 	for _, x := range infos {

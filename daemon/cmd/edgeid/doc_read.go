@@ -17,6 +17,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/internal/atomicfile"
@@ -321,13 +322,13 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 // ActiveAuthenticationInfo for ECDSA keys). DG15 itself is trusted only once Passive
 // Authentication has checked its hash (edgeid doc verify on the dump).
 func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
-	pub, err := emrtd.ParseDG15(files["DG15"])
+	pub, err := lds.ParseDG15(files["DG15"])
 	if err != nil {
 		return err
 	}
-	var info *emrtd.ActiveAuthenticationInfo
+	var info *lds.ActiveAuthenticationInfo
 	if dg14, ok := files["DG14"]; ok {
-		si, err := emrtd.ParseSecurityInfos(dg14)
+		si, err := lds.ParseSecurityInfos(dg14)
 		if err != nil {
 			return fmt.Errorf("DG14: %w", err)
 		}

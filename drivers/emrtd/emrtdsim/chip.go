@@ -24,6 +24,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -719,7 +720,7 @@ func (c *Chip) loadCA() error {
 		sources = append(sources, sd.Content)
 	}
 	for _, src := range sources {
-		si, err := emrtd.ParseSecurityInfos(src)
+		si, err := lds.ParseSecurityInfos(src)
 		if err != nil {
 			return fmt.Errorf("emrtdsim: security infos: %w", err)
 		}

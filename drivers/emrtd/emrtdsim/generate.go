@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -112,18 +113,18 @@ func GenerateDocument(opts *DocumentOpts) (*Document, error) {
 	}
 	doc := &Document{Files: emrtd.Files{}, TrustFiles: map[string][]byte{}}
 
-	dg1, err := emrtd.EncodeDG1(o.MRZ)
+	dg1, err := lds.EncodeDG1(o.MRZ)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
 	doc.Files["DG1"] = dg1
 	dgs := []string{"DG1"}
 	if len(o.Face) > 0 {
-		w, h, err := emrtd.ImageSize(o.Face)
+		w, h, err := lds.ImageSize(o.Face)
 		if err != nil {
 			return nil, fmt.Errorf("generate: face image: %w", err)
 		}
-		dg2, err := emrtd.EncodeDG2([]emrtd.FaceImage{{Format: emrtd.SniffImage(o.Face), Width: w, Height: h, Image: o.Face}})
+		dg2, err := lds.EncodeDG2([]lds.FaceImage{{Format: lds.SniffImage(o.Face), Width: w, Height: h, Image: o.Face}})
 		if err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
@@ -133,7 +134,7 @@ func GenerateDocument(opts *DocumentOpts) (*Document, error) {
 	if err := generateAA(&o, doc, &dgs); err != nil {
 		return nil, err
 	}
-	com, err := emrtd.EncodeCOM(dgs)
+	com, err := lds.EncodeCOM(dgs)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}

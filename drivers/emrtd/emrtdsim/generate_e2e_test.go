@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
@@ -70,7 +71,7 @@ func TestGeneratedDocumentThroughChip(t *testing.T) {
 			if info.AA == nil {
 				t.Fatalf("no AA exchange: %s", info.AAError)
 			}
-			pub, err := emrtd.ParseDG15(files["DG15"])
+			pub, err := lds.ParseDG15(files["DG15"])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -40,7 +41,7 @@ func TestLinkCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := emrtd.Files{}
-	if files["DG1"], err = emrtd.EncodeDG1(testMRZ); err != nil {
+	if files["DG1"], err = lds.EncodeDG1(testMRZ); err != nil {
 		t.Fatal(err)
 	}
 	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
@@ -84,7 +85,7 @@ func TestForeignCSCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := emrtd.Files{}
-	files["DG1"], _ = emrtd.EncodeDG1(testMRZ)
+	files["DG1"], _ = lds.EncodeDG1(testMRZ)
 	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
 		t.Fatal(err)
 	}

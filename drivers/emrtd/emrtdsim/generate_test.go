@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -57,11 +58,11 @@ func TestGeneratedDocumentPasses(t *testing.T) {
 			if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusNotApplicable {
 				t.Errorf("revocation without a CRL in the store: got %+v", c)
 			}
-			d, err := emrtd.ParseDG2(doc.Files["DG2"])
+			d, err := lds.ParseDG2(doc.Files["DG2"])
 			if err != nil || len(d.Faces) != 1 || !bytes.Equal(d.Faces[0].Image, face) || d.Faces[0].Width != 96 || d.Faces[0].Height != 128 {
 				t.Errorf("DG2 round trip: %v %+v", err, d)
 			}
-			com, err := emrtd.ParseCOM(doc.Files["EF.COM"])
+			com, err := lds.ParseCOM(doc.Files["EF.COM"])
 			if err != nil || strings.Join(com.DataGroups, ",") != "DG1,DG2,DG15" {
 				t.Errorf("EF.COM: got %+v, %v", com, err)
 			}
@@ -160,13 +161,13 @@ func TestActiveAuthentication(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pub, err := emrtd.ParseDG15(doc.Files["DG15"])
+			pub, err := lds.ParseDG15(doc.Files["DG15"])
 			if err != nil {
 				t.Fatal(err)
 			}
-			var info *emrtd.ActiveAuthenticationInfo
+			var info *lds.ActiveAuthenticationInfo
 			if dg14, ok := doc.Files["DG14"]; ok {
-				si, err := emrtd.ParseSecurityInfos(dg14)
+				si, err := lds.ParseSecurityInfos(dg14)
 				if err != nil || len(si.ActiveAuth) != 1 {
 					t.Fatalf("DG14: %v %+v", err, si)
 				}
@@ -206,7 +207,7 @@ func TestActiveAuthenticationSampleKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := emrtd.ParseDG15(dg15)
+	pub, err := lds.ParseDG15(dg15)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +260,11 @@ func TestGenerateJPEG2000Face(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := emrtd.ParseDG2(doc.Files["DG2"])
+	d, err := lds.ParseDG2(doc.Files["DG2"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := d.Faces[0]; f.Format != emrtd.ImageJPEG2000 || f.Width != 480 || f.Height != 640 || len(f.Image) != len(jp2) {
+	if f := d.Faces[0]; f.Format != lds.ImageJPEG2000 || f.Width != 480 || f.Height != 640 || len(f.Image) != len(jp2) {
 		t.Errorf("got %s %dx%d %d bytes", f.Format, f.Width, f.Height, len(f.Image))
 	}
 	if _, err := GenerateDocument(&DocumentOpts{MRZ: testMRZ, Face: []byte("GIF89a"), Now: now, AAKey: AANone}); err == nil {

@@ -1,9 +1,8 @@
-package emrtd
+package lds
 
 import (
 	"crypto/rsa"
 	"encoding/asn1"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -177,30 +176,4 @@ func FuzzParseSecurityInfos(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = ParseSecurityInfos(b)
 	})
-}
-
-func TestChooseChipAuthentication(t *testing.T) {
-	s, err := ParseSecurityInfos(sharedtest.Read(t, "emrtd-samples/DE_ETSI_TR103200_EACAA", "DG14.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := s.ChooseChipAuthentication()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ca.Info.KeyAgreement != "ECDH" || ca.Info.Cipher != "3DES" || ca.Key.PublicKey == nil {
-		t.Errorf("got %+v", ca)
-	}
-	// Without ChipAuthenticationInfo, version 1 with 3DES is implied.
-	s.ChipAuth = nil
-	if ca, err := s.ChooseChipAuthentication(); err != nil || ca.Info.Version != 1 || ca.Info.Cipher != "3DES" {
-		t.Errorf("implied CA v1: got %+v, %v", ca, err)
-	}
-	if _, err := (&SecurityInfos{}).ChooseChipAuthentication(); err == nil {
-		t.Error("no key: got no error")
-	}
-	s.ChipAuthKeys[0].PublicKey, s.ChipAuthKeys[0].KeyErr = nil, errors.New("DH keys are not supported")
-	if _, err := s.ChooseChipAuthentication(); err == nil || !strings.Contains(err.Error(), "DH keys") {
-		t.Errorf("unusable key: got %v", err)
-	}
 }

@@ -1,4 +1,6 @@
-package emrtd
+// Package lds parses the Logical Data Structure of an eMRTD without I/O: EF.COM, DG1 (MRZ),
+// DG2 (face), DG11/DG12, DG14 SecurityInfos, DG15 and the Document Security Object (EF.SOD).
+package lds
 
 import (
 	"encoding/asn1"

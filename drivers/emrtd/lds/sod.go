@@ -1,4 +1,4 @@
-package emrtd
+package lds
 
 import (
 	"crypto"
@@ -120,4 +120,4 @@ func (s *SOD) parseLDSSecurityObject(b []byte) error {
 	return nil
 }
 
-func dgName(n int) string { return fmt.Sprintf("DG%d", n) }
+func DGName(n int) string { return fmt.Sprintf("DG%d", n) }
