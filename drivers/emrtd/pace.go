@@ -179,6 +179,38 @@ func gaData(resp []byte, want tlv.Tag, step string) ([]byte, error) {
 	return d.Value, nil
 }
 
+// paceMutualAuth is the tag of the last GENERAL AUTHENTICATE of PACE, the only one not chained.
+const paceMutualAuth = 0x85
+
+// paceGA sends one GENERAL AUTHENTICATE of PACE carrying v under tag (tag 0: empty dynamic
+// authentication data), checks its status and returns the value under want in the chip's
+// dynamic authentication data, and that data whole. A refused mutual authentication (63xx,
+// 6982) is ErrAccessDenied: the key was wrong.
+func paceGA(ctx context.Context, c *channel, step string, tag int, v []byte, want tlv.Tag) (val, data []byte, err error) {
+	cmd := apdu.Command{CLA: 0x10, INS: 0x86, Data: []byte{0x7C, 0x00}, Ne: 256}
+	if tag != 0 {
+		cmd.Data = tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(tag), v))
+	}
+	if tag == paceMutualAuth {
+		cmd.CLA = 0
+	}
+	r, err := c.transmit(ctx, cmd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pace %s: %w", step, err)
+	}
+	if tag == paceMutualAuth && (r.SW>>8 == 0x63 || r.SW == 0x6982) {
+		return nil, nil, fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
+	}
+	if r.SW != 0x9000 {
+		return nil, nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (" + step + ")", SW: r.SW}
+	}
+	val, err = gaData(r.Data, want, step)
+	if err != nil {
+		return nil, nil, err
+	}
+	return val, r.Data, nil
+}
+
 // paceAuthToken computes MAC(KSmac, 7F49{06 oid, 86 point}) (ICAO 9303-11 §4.4.3.4).
 func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []byte) ([]byte, error) {
 	return sm.PACEToken(c, kmac, oid, point)
@@ -226,32 +258,8 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 		return nil, &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
 	}
 
-	ga := func(step string, chained bool, tag int, v []byte) (apdu.Response, error) {
-		cla := byte(0)
-		if chained {
-			cla = 0x10
-		}
-		var data []byte
-		if tag == 0 {
-			data = []byte{0x7C, 0x00}
-		} else {
-			data = tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(tag), v))
-		}
-		r, err := c.transmit(ctx, apdu.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
-		if err != nil {
-			return r, fmt.Errorf("pace %s: %w", step, err)
-		}
-		return r, nil
-	}
 	// Step 1: the encrypted nonce.
-	r, err = ga("nonce", true, 0, nil)
-	if err != nil {
-		return nil, err
-	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (nonce)", SW: r.SW}
-	}
-	z, err := gaData(r.Data, 0x80, "nonce")
+	z, _, err := paceGA(ctx, c, "nonce", 0, nil, 0x80)
 	if err != nil {
 		return nil, err
 	}
@@ -269,14 +277,7 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 	if err != nil {
 		return nil, err
 	}
-	r, err = ga("mapping", true, 0x81, curve.Marshal(pkMap))
-	if err != nil {
-		return nil, err
-	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mapping)", SW: r.SW}
-	}
-	raw, err := gaData(r.Data, 0x82, "mapping")
+	raw, _, err := paceGA(ctx, c, "mapping", 0x81, curve.Marshal(pkMap), 0x82)
 	if err != nil {
 		return nil, err
 	}
@@ -302,14 +303,7 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 		return nil, err
 	}
 	pkEphBytes := mapped.Marshal(pkEph)
-	r, err = ga("key agreement", true, 0x83, pkEphBytes)
-	if err != nil {
-		return nil, err
-	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (key agreement)", SW: r.SW}
-	}
-	pkEphICBytes, err := gaData(r.Data, 0x84, "key agreement")
+	pkEphICBytes, _, err := paceGA(ctx, c, "key agreement", 0x83, pkEphBytes, 0x84)
 	if err != nil {
 		return nil, err
 	}
@@ -332,17 +326,7 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 	if err != nil {
 		return nil, err
 	}
-	r, err = ga("mutual authentication", false, 0x85, tIFD)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.SW>>8 == 0x63 || r.SW == 0x6300 || r.SW == 0x6982:
-		return nil, fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
-	case r.SW != 0x9000:
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mutual authentication)", SW: r.SW}
-	}
-	tIC, err := gaData(r.Data, 0x86, "mutual authentication")
+	tIC, final, err := paceGA(ctx, c, "mutual authentication", 0x85, tIFD, 0x86)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +339,7 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 	}
 	var cam *camData
 	if ch.mapping == paceECDHCAM {
-		a, err := gaData(r.Data, 0x8A, "mutual authentication (CAM)")
+		a, err := gaData(final, 0x8A, "mutual authentication (CAM)")
 		if err != nil {
 			return nil, err
 		}

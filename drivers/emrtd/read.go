@@ -430,24 +430,9 @@ func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts)
 			continue
 		}
 		tried[name] = true
-		b, err := readFile(ctx, c, name, &o, info)
-		for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
-			if lr.extended {
-				o.ExtendedLength, o.MaxLe = false, apdu.MaxShortNe
-			} else if next := nextLe(lr.le); next > 0 {
-				o.MaxLe = next
-				if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {
-					o.MaxLe = int(lr.sw & 0xFF)
-				}
-			} else {
-				break
-			}
-			info.LeFallbacks++
-			info.Reestablished++
-			if rerr := reestablish(ctx, c, key, &o, info, files); rerr != nil {
-				return files, info, fmt.Errorf("re-establishing access after a refused length: %w", rerr)
-			}
-			b, err = readFile(ctx, c, name, &o, info)
+		b, err, rerr := readLeFallback(ctx, c, name, key, &o, info, files)
+		if rerr != nil {
+			return files, info, rerr
 		}
 		var se *StatusError
 		switch {
@@ -497,6 +482,43 @@ func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts)
 		}
 	}
 	return files, info, nil
+}
+
+// readLeFallback reads name; when the chip refuses the length asked for (extended length,
+// or an Le too large), it lowers o's Le, re-establishes access (the refusal ends the secure
+// messaging session) and reads again, as long as Read's budget of re-establishments lasts.
+// err is the read's outcome; rerr, a failed re-establishment, ends the whole Read.
+func readLeFallback(ctx context.Context, c *channel, name string, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) (b []byte, err, rerr error) {
+	b, err = readFile(ctx, c, name, o, info)
+	for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
+		if !lowerLe(o, lr) {
+			break
+		}
+		info.LeFallbacks++
+		info.Reestablished++
+		if rerr := reestablish(ctx, c, key, o, info, files); rerr != nil {
+			return nil, nil, fmt.Errorf("re-establishing access after a refused length: %w", rerr)
+		}
+		b, err = readFile(ctx, c, name, o, info)
+	}
+	return b, err, nil
+}
+
+// lowerLe sets o to the next length to try after lr, false when there is none left.
+func lowerLe(o *ReadOpts, lr *leRefused) bool {
+	switch {
+	case lr.extended:
+		o.ExtendedLength, o.MaxLe = false, apdu.MaxShortNe
+	case nextLe(lr.le) > 0:
+		o.MaxLe = nextLe(lr.le)
+		// 6Cxx names the length the chip wants.
+		if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {
+			o.MaxLe = int(lr.sw & 0xFF)
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 // establish reads EF.CardAccess, runs PACE or BAC and selects the eMRTD application.
