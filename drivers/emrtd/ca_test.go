@@ -19,6 +19,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -90,7 +91,7 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	if err != nil {
 		t.Skipf("specimen absent: %v", err)
 	}
-	dump, err := emrtd.LoadDump(dir)
+	dump, err := lds.LoadDump(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +177,10 @@ func TestPACECAMCardSecurity(t *testing.T) {
 	if info.CAM != "pass" || !bytes.Equal(got["EF.CardSecurity"], cs) {
 		t.Errorf("CAM %q, EF.CardSecurity read %v", info.CAM, bytes.Equal(got["EF.CardSecurity"], cs))
 	}
-	if _, r := emrtd.VerifyCardSecurity(got["EF.CardSecurity"], &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+	if _, r := pa.VerifyCardSecurity(got["EF.CardSecurity"], &pa.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
 		t.Errorf("EF.CardSecurity read from the chip does not verify:\n%s", r)
 	}
-	if r := emrtd.PassiveAuthentication(got, &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+	if r := pa.PassiveAuthentication(got, &pa.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
 		t.Errorf("Passive Authentication:\n%s", r)
 	}
 }

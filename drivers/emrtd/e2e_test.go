@@ -16,6 +16,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 )
 
 // ICAO's fictitious Utopia specimen (ICAO 9303-4), no real person.
@@ -54,9 +55,9 @@ func TestEndToEnd(t *testing.T) {
 		{"PACE brainpoolP256r1, ECDSA AA", emrtdsim.DocumentOpts{AAKey: emrtdsim.AAECP256}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ""},
 		{"PACE P-384 AES-256", emrtdsim.DocumentOpts{}, []emrtdsim.PACEOffer{{Cipher: "AES-256", ParamID: 15}}, ""},
 		{"tampered DG2", emrtdsim.DocumentOpts{Tamper: "DG2"}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, "dg-hash DG2"},
-		{"expired DS", emrtdsim.DocumentOpts{ExpiredDS: true}, nil, emrtd.CheckDSValidity},
-		{"unknown CSCA", emrtdsim.DocumentOpts{UnknownCSCA: true}, nil, emrtd.CheckCSCAChain},
-		{"revoked DS", emrtdsim.DocumentOpts{RevokeDS: true}, nil, emrtd.CheckDSRevocation},
+		{"expired DS", emrtdsim.DocumentOpts{ExpiredDS: true}, nil, pa.CheckDSValidity},
+		{"unknown CSCA", emrtdsim.DocumentOpts{UnknownCSCA: true}, nil, pa.CheckCSCAChain},
+		{"revoked DS", emrtdsim.DocumentOpts{RevokeDS: true}, nil, pa.CheckDSRevocation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("%s differs from the chip's file", name)
 				}
 			}
-			r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: doc.Trust, At: now})
 			if tt.wantFail == "" {
 				if !r.Passed() {
 					t.Errorf("Passive Authentication failed:\n%s", r)
@@ -110,12 +111,12 @@ func TestEndToEnd(t *testing.T) {
 					aaInfo = &si.ActiveAuth[0]
 				}
 			}
-			if err := emrtd.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, aaInfo); err != nil {
+			if err := pa.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, aaInfo); err != nil {
 				t.Errorf("Active Authentication: %v", err)
 			}
 			other := bytes.Clone(info.AA.Challenge)
 			other[0] ^= 1
-			if err := emrtd.VerifyActiveAuthentication(pub, other, info.AA.Signature, aaInfo); err == nil {
+			if err := pa.VerifyActiveAuthentication(pub, other, info.AA.Signature, aaInfo); err == nil {
 				t.Errorf("Active Authentication verifies for another challenge")
 			}
 		})
@@ -147,7 +148,7 @@ func TestSpecimensThroughChip(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			dump, err := emrtd.LoadDump(filepath.Join(root, e.Name()))
+			dump, err := lds.LoadDump(filepath.Join(root, e.Name()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,13 +187,13 @@ func TestSpecimensThroughChip(t *testing.T) {
 				}
 			}
 			// The specimens' DS certificates have expired; signature and hashes still verify.
-			r := emrtd.PassiveAuthentication(files, nil)
+			r := pa.PassiveAuthentication(files, nil)
 			for _, c := range r.Checks {
-				if c.Status == emrtd.StatusFail && c.Name != emrtd.CheckDSValidity {
+				if c.Status == pa.StatusFail && c.Name != pa.CheckDSValidity {
 					t.Errorf("Passive Authentication of the read files: %s fails: %s", c.Name, c.Reason)
 				}
 			}
-			if c, _ := r.Get(emrtd.CheckSODSignature); c.Status != emrtd.StatusPass {
+			if c, _ := r.Get(pa.CheckSODSignature); c.Status != pa.StatusPass {
 				t.Errorf("SOD signature: %s %s", c.Status, c.Reason)
 			}
 			if opts.ChipAuthentication && (info.CA == "" || !info.CAConfirmed) {
@@ -235,9 +236,9 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 	if info.Access != "PACE" || info.PACECurve != "brainpoolP256r1" {
 		t.Errorf("access %s on %s, want PACE on brainpoolP256r1", info.Access, info.PACECurve)
 	}
-	r := emrtd.PassiveAuthentication(files, nil)
+	r := pa.PassiveAuthentication(files, nil)
 	for _, dg := range []string{"DG1", "DG2", "DG15"} {
-		if c, _ := r.Get("dg-hash " + dg); c.Status != emrtd.StatusPass {
+		if c, _ := r.Get("dg-hash " + dg); c.Status != pa.StatusPass {
 			t.Errorf("dg-hash %s: %s %s", dg, c.Status, c.Reason)
 		}
 	}

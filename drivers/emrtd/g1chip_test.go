@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -33,7 +34,7 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 		"107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A"))
 	readerRand := bytes.NewReader(h("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99" +
 		"A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"))
-	files := emrtd.Files{"DG1": tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, bytes.Repeat([]byte{'<'}, 88)))}
+	files := lds.Files{"DG1": tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, bytes.Repeat([]byte{'<'}, 88)))}
 	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), Rand: chipRand,
 		PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	rec := &emrtdsim.Record{T: chip}
@@ -86,7 +87,7 @@ func TestBACAppendixDBothSides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := emrtd.Files{"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61}))}
+	files := lds.Files{"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61}))}
 	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
 		Rand: bytes.NewReader(h("4608F919887022120B4F80323EB3191CB04970CB4052790B"))})
 	rec := &emrtdsim.Record{T: chip}

@@ -370,7 +370,7 @@ func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, 
 
 // verifyCAM checks PACE-CAM once the chip's static ECDH key is known (from EF.CardSecurity,
 // else DG14): PK_Map,IC = CA_IC · PK_IC on the PACE domain parameters.
-func verifyCAM(cam *camData, files Files) error {
+func verifyCAM(cam *camData, files lds.Files) error {
 	pub, src, err := camStaticKey(files)
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func verifyCAM(cam *camData, files Files) error {
 }
 
 // camStaticKey finds the chip's ECDH Chip Authentication key in EF.CardSecurity or DG14.
-func camStaticKey(files Files) (*pki.ECPublicKey, string, error) {
+func camStaticKey(files lds.Files) (*pki.ECPublicKey, string, error) {
 	var infos []struct {
 		name string
 		si   *lds.SecurityInfos

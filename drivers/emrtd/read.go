@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -255,8 +256,8 @@ func tlvTotalLen(b []byte, name string) (int, error) {
 	default:
 		return 0, fmt.Errorf("%w: %s: bad length byte %02X", ErrProtocol, name, b[i-1])
 	}
-	if l > MaxFileSize-i {
-		return 0, fmt.Errorf("%w: %s: declares %d bytes, more than the %d-byte limit", ErrProtocol, name, l, MaxFileSize)
+	if l > lds.MaxFileSize-i {
+		return 0, fmt.Errorf("%w: %s: declares %d bytes, more than the %d-byte limit", ErrProtocol, name, l, lds.MaxFileSize)
 	}
 	return i + l, nil
 }
@@ -371,7 +372,7 @@ func selectApplication(ctx context.Context, c *channel) error {
 
 // Read runs access control (PACE, else BAC) over t with the given key and reads the
 // document's files. It returns what was read even when a later step fails, with the error.
-func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts) (Files, *ReadInfo, error) {
+func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts) (lds.Files, *ReadInfo, error) {
 	start := time.Now()
 	o := DefaultReadOpts()
 	if opts != nil {
@@ -385,7 +386,7 @@ func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts)
 	}
 	c := &channel{t: t}
 	info := &ReadInfo{}
-	files := Files{}
+	files := lds.Files{}
 	defer func() {
 		info.Link = c.stats
 		info.Duration = time.Since(start)
@@ -488,7 +489,7 @@ func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts)
 // or an Le too large), it lowers o's Le, re-establishes access (the refusal ends the secure
 // messaging session) and reads again, as long as Read's budget of re-establishments lasts.
 // err is the read's outcome; rerr, a failed re-establishment, ends the whole Read.
-func readLeFallback(ctx context.Context, c *channel, name string, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) (b []byte, err, rerr error) {
+func readLeFallback(ctx context.Context, c *channel, name string, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) (b []byte, err, rerr error) {
 	b, err = readFile(ctx, c, name, o, info)
 	for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
 		if !lowerLe(o, lr) {
@@ -522,7 +523,7 @@ func lowerLe(o *ReadOpts, lr *leRefused) bool {
 }
 
 // establish reads EF.CardAccess, runs PACE or BAC and selects the eMRTD application.
-func establish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func establish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) error {
 	var why error
 	if o.Access != AccessBAC {
 		ca, err := readFile(ctx, c, "EF.CardAccess", o, info)
@@ -586,7 +587,7 @@ func establish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, 
 
 // reestablish runs access control again after the chip ended secure messaging, and Chip
 // Authentication if it had been run.
-func reestablish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func reestablish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) error {
 	c.sm = nil
 	if err := establish(ctx, c, key, o, info, files); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -24,14 +25,14 @@ import (
 // testFiles builds a small synthetic document: EF.COM listing DG1, DG2 and DG15, a TD3 DG1,
 // a DG2 of dg2Size bytes of filler (not an image: the transport does not look inside) and an
 // EF.SOD-shaped blob.
-func testFiles(t testing.TB, dg2Size int) emrtd.Files {
+func testFiles(t testing.TB, dg2Size int) lds.Files {
 	t.Helper()
 	mrz := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 	dg2 := make([]byte, dg2Size)
 	for i := range dg2 {
 		dg2[i] = byte(i * 7)
 	}
-	return emrtd.Files{
+	return lds.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6F})...)),
 		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
 		"DG2":    tlv.EncodeTLV(0x75, dg2),
@@ -56,7 +57,7 @@ func newChip(t testing.TB, o emrtdsim.Opts) *emrtdsim.Chip {
 	return c
 }
 
-func checkFiles(t *testing.T, got, want emrtd.Files, names ...string) {
+func checkFiles(t *testing.T, got, want lds.Files, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if !bytes.Equal(got[n], want[n]) {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
@@ -28,7 +28,7 @@ func TestDocReadOverPN532(t *testing.T) {
 	for i := range dg2 {
 		dg2[i] = byte(i * 13)
 	}
-	files := emrtd.Files{
+	files := lds.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
 		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
 		"DG2":    tlv.EncodeTLV(0x75, dg2),
@@ -65,7 +65,7 @@ func TestDocReadOverPN532(t *testing.T) {
 			if res.Access != tc.wantAccess {
 				t.Errorf("access %q, want %q", res.Access, tc.wantAccess)
 			}
-			got, err := emrtd.LoadDump(out)
+			got, err := lds.LoadDump(out)
 			if err != nil {
 				t.Fatal(err)
 			}

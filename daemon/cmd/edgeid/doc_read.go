@@ -19,6 +19,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
@@ -157,7 +158,7 @@ func accessKeyFromFlags(line, doc, dob, expiry, can string) (mrz.AccessKey, erro
 
 // simChip builds the virtual chip from a dump folder; its MRZ key comes from the dump's DG1.
 func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdsim.Chip, error) {
-	files, err := emrtd.LoadDump(dir)
+	files, err := lds.LoadDump(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ type readResult struct {
 	Dump         string         `json:"dump,omitempty"`
 }
 
-func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string, asJSON bool) error {
+func printReadResult(e env, files lds.Files, info *emrtd.ReadInfo, dump string, asJSON bool) error {
 	r := readResult{
 		Access: info.Access, PACEProtocol: info.PACEProtocol, PACECurve: info.PACECurve, PACEFallback: info.PACEFallback,
 		Cipher: info.Cipher, Files: map[string]int{}, Missing: info.Missing, Denied: info.Denied,
@@ -321,7 +322,7 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 // verifyAA checks the chip's Active Authentication signature against DG15 (and DG14's
 // ActiveAuthenticationInfo for ECDSA keys). DG15 itself is trusted only once Passive
 // Authentication has checked its hash (edgeid doc verify on the dump).
-func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
+func verifyAA(files lds.Files, aa *emrtd.AAExchange) error {
 	pub, err := lds.ParseDG15(files["DG15"])
 	if err != nil {
 		return err
@@ -336,5 +337,5 @@ func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
 			info = &si.ActiveAuth[0]
 		}
 	}
-	return emrtd.VerifyActiveAuthentication(pub, aa.Challenge, aa.Signature, info)
+	return pa.VerifyActiveAuthentication(pub, aa.Challenge, aa.Signature, info)
 }

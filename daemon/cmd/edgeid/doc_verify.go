@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -60,12 +61,12 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: when})
+	r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: store, At: when})
 	if *asJSON {
 		out := struct {
 			Document string `json:"document"`
 			Passed   bool   `json:"passed"`
-			*emrtd.Report
+			*pa.Report
 		}{pos[0], r.Passed(), r}
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -89,22 +90,22 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 }
 
 // loadDocument reads a dump folder, or a single file taken as EF.SOD.
-func loadDocument(p string) (emrtd.Files, error) {
+func loadDocument(p string) (lds.Files, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() {
-		return emrtd.LoadDump(p)
+		return lds.LoadDump(p)
 	}
-	if st.Size() > emrtd.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, emrtd.MaxFileSize)
+	if st.Size() > lds.MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, lds.MaxFileSize)
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
-	return emrtd.Files{"EF.SOD": b}, nil
+	return lds.Files{"EF.SOD": b}, nil
 }
 
 func hasEntries(dir string) bool {

@@ -41,7 +41,7 @@ type PACEOffer struct {
 // Opts configures a Chip.
 type Opts struct {
 	// Files are served by the chip. EF.CardAccess is generated from PACE when PACE is set.
-	Files emrtd.Files
+	Files lds.Files
 	// MRZInformation is the document number, date of birth and date of expiry with check
 	// digits (emrtd.AccessKey.MRZInformation): the BAC key and the PACE MRZ password.
 	MRZInformation string
@@ -158,7 +158,7 @@ func New(opts *Opts) (*Chip, error) {
 		c.rand = rand.Reader
 	}
 	if o.Files == nil {
-		c.opts.Files = emrtd.Files{}
+		c.opts.Files = lds.Files{}
 	}
 	for name := range c.opts.Files {
 		if fid, ok := appFileID(name); ok {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -23,7 +23,7 @@ func TestNewValidates(t *testing.T) {
 
 // The chip side answers protocol violations with status words, never data.
 func TestChipRefuses(t *testing.T) {
-	c, err := New(&Opts{MRZInformation: "L898902C<369080619406236", BAC: true, Files: emrtd.Files{"DG1": {0x61, 0x01, 0x00}}})
+	c, err := New(&Opts{MRZInformation: "L898902C<369080619406236", BAC: true, Files: lds.Files{"DG1": {0x61, 0x01, 0x00}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func FuzzChip(f *testing.F) {
 	f.Add([]byte{0x00, 0xB1, 0x00, 0x00, 0x03, 0x54, 0x01, 0x00, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := New(&Opts{MRZInformation: "L898902C<369080619406236", BAC: true, ExtendedLength: true, MaxLe: 65536,
-			PACE: []PACEOffer{{Cipher: "AES-128", ParamID: 13}}, Files: emrtd.Files{"DG1": {0x61, 0x01, 0x00}}})
+			PACE: []PACEOffer{{Cipher: "AES-128", ParamID: 13}}, Files: lds.Files{"DG1": {0x61, 0x01, 0x00}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
@@ -76,7 +75,7 @@ type DocumentOpts struct {
 
 // Document is a generated test document and the PKI around it.
 type Document struct {
-	Files emrtd.Files
+	Files lds.Files
 	// CSCA is the trusted CSCA certificate (DER); with UnknownCSCA the DS was issued by
 	// another one, UnknownCSCACert.
 	CSCA, UnknownCSCACert []byte
@@ -111,7 +110,7 @@ func GenerateDocument(opts *DocumentOpts) (*Document, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	doc := &Document{Files: emrtd.Files{}, TrustFiles: map[string][]byte{}}
+	doc := &Document{Files: lds.Files{}, TrustFiles: map[string][]byte{}}
 
 	dg1, err := lds.EncodeDG1(o.MRZ)
 	if err != nil {
@@ -347,7 +346,7 @@ func algID(oid asn1.ObjectIdentifier, params ...[]byte) []byte {
 // BuildSOD makes an EF.SOD over the data groups in files ("DG1".."DG16"), SHA-256 hashes,
 // signed by key under the DS certificate ds, with contentType, signingTime and
 // messageDigest signed attributes.
-func BuildSOD(files emrtd.Files, ds *x509.Certificate, key crypto.Signer, scheme SignatureScheme, r io.Reader) ([]byte, error) {
+func BuildSOD(files lds.Files, ds *x509.Certificate, key crypto.Signer, scheme SignatureScheme, r io.Reader) ([]byte, error) {
 	var hashes [][]byte
 	for n := 1; n <= 16; n++ {
 		b, ok := files[fmt.Sprintf("DG%d", n)]

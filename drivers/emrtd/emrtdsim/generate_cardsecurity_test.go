@@ -8,7 +8,8 @@ import (
 	"encoding/asn1"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -28,24 +29,24 @@ func TestVerifyCardSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	si, r := emrtd.VerifyCardSecurity(cs, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+	si, r := pa.VerifyCardSecurity(cs, &pa.PAOpts{Trust: doc.Trust, At: now})
 	if !r.Passed() || si == nil || len(si.PACE) != 1 || si.PACE[0].ParameterID != 13 {
 		t.Fatalf("got %+v\n%s", si, r)
 	}
-	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusPass {
+	if c, _ := r.Get(pa.CheckCSCAChain); c.Status != pa.StatusPass {
 		t.Errorf("chain: got %+v", c)
 	}
 	// The PACE parameter id changed after signing: 0x0D -> 0x0C.
 	bad := bytes.Replace(cs, []byte{0x02, 0x01, 0x0D}, []byte{0x02, 0x01, 0x0C}, 1)
-	if _, r := emrtd.VerifyCardSecurity(bad, &emrtd.PAOpts{Trust: doc.Trust, At: now}); r.Passed() {
+	if _, r := pa.VerifyCardSecurity(bad, &pa.PAOpts{Trust: doc.Trust, At: now}); r.Passed() {
 		t.Error("altered EF.CardSecurity passed")
-	} else if c, _ := r.FirstFailure(); c.Name != emrtd.CheckMessageDigest {
+	} else if c, _ := r.FirstFailure(); c.Name != pa.CheckMessageDigest {
 		t.Errorf("altered content: first failure %+v, want message-digest", c)
 	}
-	if _, r := emrtd.VerifyCardSecurity(cs, &emrtd.PAOpts{Trust: pki.NewTrustStore(), At: now}); !r.Passed() {
+	if _, r := pa.VerifyCardSecurity(cs, &pa.PAOpts{Trust: pki.NewTrustStore(), At: now}); !r.Passed() {
 		t.Errorf("empty trust store: chain should be not applicable\n%s", r)
 	}
-	if _, r := emrtd.VerifyCardSecurity(cs[:40], nil); r.Passed() {
+	if _, r := pa.VerifyCardSecurity(cs[:40], nil); r.Passed() {
 		t.Error("truncated EF.CardSecurity passed")
 	}
 }
@@ -77,16 +78,16 @@ func TestPassiveAuthenticationWithCardSecurity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files := emrtd.Files{}
+		files := lds.Files{}
 		for k, v := range doc.Files {
 			files[k] = v
 		}
 		files["EF.CardSecurity"] = cs
-		r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+		r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: doc.Trust, At: now})
 		if r.Passed() != tt.pass {
 			t.Errorf("%s: passed %v, want %v\n%s", tt.name, r.Passed(), tt.pass, r)
 		}
-		if c, ok := r.Get(emrtd.CheckCardSecurity + " " + emrtd.CheckCSCAChain); !ok || (c.Status == emrtd.StatusPass) != tt.pass {
+		if c, ok := r.Get(pa.CheckCardSecurity + " " + pa.CheckCSCAChain); !ok || (c.Status == pa.StatusPass) != tt.pass {
 			t.Errorf("%s: card security chain: got %+v", tt.name, c)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 )
 
 // TestGeneratedDocumentThroughChip: generated document -> virtual chip -> BAC and PACE reads
@@ -53,7 +54,7 @@ func TestGeneratedDocumentThroughChip(t *testing.T) {
 			if info.Access != tt.access {
 				t.Errorf("access: got %s, want %s", info.Access, tt.access)
 			}
-			r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: tt.doc.Trust, At: now})
+			r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: tt.doc.Trust, At: now})
 			if r.Passed() != tt.pass {
 				t.Fatalf("passed: got %v, want %v\n%s", r.Passed(), tt.pass, r)
 			}
@@ -63,8 +64,8 @@ func TestGeneratedDocumentThroughChip(t *testing.T) {
 				}
 				return
 			}
-			for _, n := range []string{"dg-hash DG1", "dg-hash DG2", "dg-hash DG15", emrtd.CheckCSCAChain} {
-				if c, _ := r.Get(n); c.Status != emrtd.StatusPass {
+			for _, n := range []string{"dg-hash DG1", "dg-hash DG2", "dg-hash DG15", pa.CheckCSCAChain} {
+				if c, _ := r.Get(n); c.Status != pa.StatusPass {
 					t.Errorf("%s: got %+v", n, c)
 				}
 			}
@@ -75,13 +76,13 @@ func TestGeneratedDocumentThroughChip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := emrtd.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, nil); err != nil {
+			if err := pa.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, nil); err != nil {
 				t.Errorf("active authentication: %v", err)
 			}
 			// A chip without the private key (a clone) cannot answer for another challenge.
 			other := append([]byte(nil), info.AA.Challenge...)
 			other[0] ^= 0xFF
-			if err := emrtd.VerifyActiveAuthentication(pub, other, info.AA.Signature, nil); err == nil {
+			if err := pa.VerifyActiveAuthentication(pub, other, info.AA.Signature, nil); err == nil {
 				t.Error("a replayed AA signature verified for a new challenge")
 			}
 		})

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -40,7 +40,7 @@ func TestLinkCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := emrtd.Files{}
+	files := lds.Files{}
 	if files["DG1"], err = lds.EncodeDG1(testMRZ); err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +56,14 @@ func TestLinkCertificate(t *testing.T) {
 	withLink := pki.NewTrustStore()
 	withLink.AddCSCA(oldC, "old.cer")
 	withLink.AddCSCA(link, "link.cer")
-	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: withLink, At: now})
-	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusPass || !strings.Contains(c.Reason, "link.cer") {
+	r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: withLink, At: now})
+	if c, _ := r.Get(pa.CheckCSCAChain); c.Status != pa.StatusPass || !strings.Contains(c.Reason, "link.cer") {
 		t.Errorf("with the link certificate: got %+v\n%s", c, r)
 	}
 	oldOnly := pki.NewTrustStore()
 	oldOnly.AddCSCA(oldC, "old.cer")
-	r = emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: oldOnly, At: now})
-	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail {
+	r = pa.PassiveAuthentication(files, &pa.PAOpts{Trust: oldOnly, At: now})
+	if c, _ := r.Get(pa.CheckCSCAChain); c.Status != pa.StatusFail {
 		t.Errorf("old CSCA only (same name, other key): got %+v", c)
 	}
 }
@@ -84,7 +84,7 @@ func TestForeignCSCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := emrtd.Files{}
+	files := lds.Files{}
 	files["DG1"], _ = lds.EncodeDG1(testMRZ)
 	if files["EF.SOD"], err = BuildSOD(files, ds, dsKey, ECDSAP256, rand.Reader); err != nil {
 		t.Fatal(err)
@@ -92,8 +92,8 @@ func TestForeignCSCA(t *testing.T) {
 	c, _ := pki.ParseCertificate(csca.Raw)
 	store := pki.NewTrustStore()
 	store.AddCSCA(c, "xa.cer")
-	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
-	if c, _ := r.Get(emrtd.CheckCSCAChain); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "names a CSCA of UT") {
+	r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: store, At: now})
+	if c, _ := r.Get(pa.CheckCSCAChain); c.Status != pa.StatusFail || !strings.Contains(c.Reason, "names a CSCA of UT") {
 		t.Errorf("got %+v\n%s", c, r)
 	}
 }

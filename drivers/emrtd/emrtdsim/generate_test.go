@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
@@ -46,16 +46,16 @@ func TestGeneratedDocumentPasses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r := pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
 			if !r.Passed() {
 				t.Fatalf("generated document does not pass:\n%s", r)
 			}
-			for _, name := range []string{emrtd.CheckCSCAChain, emrtd.CheckSODSignature, emrtd.CheckMessageDigest, "dg-hash DG1", "dg-hash DG2", "dg-hash DG15"} {
-				if c, _ := r.Get(name); c.Status != emrtd.StatusPass {
+			for _, name := range []string{pa.CheckCSCAChain, pa.CheckSODSignature, pa.CheckMessageDigest, "dg-hash DG1", "dg-hash DG2", "dg-hash DG15"} {
+				if c, _ := r.Get(name); c.Status != pa.StatusPass {
 					t.Errorf("%s: got %+v, want pass", name, c)
 				}
 			}
-			if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusNotApplicable {
+			if c, _ := r.Get(pa.CheckDSRevocation); c.Status != pa.StatusNotApplicable {
 				t.Errorf("revocation without a CRL in the store: got %+v", c)
 			}
 			d, err := lds.ParseDG2(doc.Files["DG2"])
@@ -79,12 +79,12 @@ func TestGeneratedDocumentFailures(t *testing.T) {
 		withCRL   bool
 		otherPass []string
 	}{
-		{"tampered DG1", DocumentOpts{Tamper: "DG1"}, "dg-hash DG1", "altered", false, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain, "dg-hash DG15"}},
-		{"tampered DG2", DocumentOpts{Tamper: "DG2"}, "dg-hash DG2", "altered", false, []string{emrtd.CheckSODSignature, "dg-hash DG1"}},
-		{"wrong DS key", DocumentOpts{WrongDSKey: true}, emrtd.CheckSODSignature, "signature does not verify", false, []string{emrtd.CheckMessageDigest, emrtd.CheckCSCAChain, "dg-hash DG1"}},
-		{"expired DS", DocumentOpts{ExpiredDS: true}, emrtd.CheckDSValidity, "expired on 2026-05-31", false, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain}},
-		{"unknown CSCA", DocumentOpts{UnknownCSCA: true}, emrtd.CheckCSCAChain, "no trusted CSCA", false, []string{emrtd.CheckSODSignature, emrtd.CheckDSValidity}},
-		{"revoked DS", DocumentOpts{RevokeDS: true}, emrtd.CheckDSRevocation, "revoked on 2026-06-01", true, []string{emrtd.CheckSODSignature, emrtd.CheckCSCAChain}},
+		{"tampered DG1", DocumentOpts{Tamper: "DG1"}, "dg-hash DG1", "altered", false, []string{pa.CheckSODSignature, pa.CheckCSCAChain, "dg-hash DG15"}},
+		{"tampered DG2", DocumentOpts{Tamper: "DG2"}, "dg-hash DG2", "altered", false, []string{pa.CheckSODSignature, "dg-hash DG1"}},
+		{"wrong DS key", DocumentOpts{WrongDSKey: true}, pa.CheckSODSignature, "signature does not verify", false, []string{pa.CheckMessageDigest, pa.CheckCSCAChain, "dg-hash DG1"}},
+		{"expired DS", DocumentOpts{ExpiredDS: true}, pa.CheckDSValidity, "expired on 2026-05-31", false, []string{pa.CheckSODSignature, pa.CheckCSCAChain}},
+		{"unknown CSCA", DocumentOpts{UnknownCSCA: true}, pa.CheckCSCAChain, "no trusted CSCA", false, []string{pa.CheckSODSignature, pa.CheckDSValidity}},
+		{"revoked DS", DocumentOpts{RevokeDS: true}, pa.CheckDSRevocation, "revoked on 2026-06-01", true, []string{pa.CheckSODSignature, pa.CheckCSCAChain}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestGeneratedDocumentFailures(t *testing.T) {
 			if _, ok := doc.TrustFiles["csca.crl"]; ok != tt.withCRL {
 				t.Errorf("CRL in the trust files: got %v, want %v", ok, tt.withCRL)
 			}
-			r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r := pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
 			if r.Passed() {
 				t.Fatalf("passed:\n%s", r)
 			}
@@ -106,7 +106,7 @@ func TestGeneratedDocumentFailures(t *testing.T) {
 				t.Errorf("first failure: got %+v, want %s containing %q\n%s", first, tt.check, tt.reason, r)
 			}
 			for _, name := range tt.otherPass {
-				if c, _ := r.Get(name); c.Status != emrtd.StatusPass {
+				if c, _ := r.Get(name); c.Status != pa.StatusPass {
 					t.Errorf("%s: got %+v, want pass", name, c)
 				}
 			}
@@ -137,12 +137,12 @@ func TestGeneratedTrustFolderAndDump(t *testing.T) {
 	if err := doc.Files.WriteDump(filepath.Join(dir, "dump")); err != nil {
 		t.Fatal(err)
 	}
-	files, err := emrtd.LoadDump(filepath.Join(dir, "dump"))
+	files, err := lds.LoadDump(filepath.Join(dir, "dump"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: now})
-	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusFail {
+	r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: store, At: now})
+	if c, _ := r.Get(pa.CheckDSRevocation); c.Status != pa.StatusFail {
 		t.Errorf("revocation from a trust folder: got %+v\n%s", c, r)
 	}
 	// The DS certificate names its parts in another order than its issuer; the SOD's signer
@@ -177,16 +177,16 @@ func TestActiveAuthentication(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := emrtd.VerifyActiveAuthentication(pub, challenge, resp, info); err != nil {
+			if err := pa.VerifyActiveAuthentication(pub, challenge, resp, info); err != nil {
 				t.Errorf("valid response: %v", err)
 			}
 			other := []byte{1, 2, 3, 4, 5, 6, 7, 9}
-			if err := emrtd.VerifyActiveAuthentication(pub, other, resp, info); err == nil {
+			if err := pa.VerifyActiveAuthentication(pub, other, resp, info); err == nil {
 				t.Error("response to another challenge verified")
 			}
 			bad := append([]byte(nil), resp...)
 			bad[len(bad)/2] ^= 1
-			if err := emrtd.VerifyActiveAuthentication(pub, challenge, bad, info); err == nil {
+			if err := pa.VerifyActiveAuthentication(pub, challenge, bad, info); err == nil {
 				t.Error("corrupted response verified")
 			}
 		})
@@ -216,7 +216,7 @@ func TestActiveAuthenticationSampleKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := emrtd.VerifyActiveAuthentication(pub, challenge, resp, nil); err != nil {
+	if err := pa.VerifyActiveAuthentication(pub, challenge, resp, nil); err != nil {
 		t.Errorf("specimen DG15 key: %v", err)
 	}
 }
@@ -236,15 +236,15 @@ func TestCorruptCRLFailsRevocation(t *testing.T) {
 	crl.Signature = append([]byte(nil), crl.Signature...)
 	crl.Signature[len(crl.Signature)-3] ^= 0x10
 	doc.Trust.AddCRL(crl)
-	r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
-	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusFail || !strings.Contains(c.Reason, "does not verify") {
+	r := pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
+	if c, _ := r.Get(pa.CheckDSRevocation); c.Status != pa.StatusFail || !strings.Contains(c.Reason, "does not verify") {
 		t.Errorf("corrupt CRL: got %+v", c)
 	}
 	// The intact CRL next to it settles the question.
 	good, _ := pki.ParseCRL(doc.CRL)
 	doc.Trust.AddCRL(good)
-	r = emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
-	if c, _ := r.Get(emrtd.CheckDSRevocation); c.Status != emrtd.StatusPass {
+	r = pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
+	if c, _ := r.Get(pa.CheckDSRevocation); c.Status != pa.StatusPass {
 		t.Errorf("with an intact CRL as well: got %+v", c)
 	}
 }
@@ -288,7 +288,7 @@ func TestReportActiveAuthentication(t *testing.T) {
 		}
 		bad := append([]byte(nil), resp...)
 		bad[3] ^= 1
-		tampered := emrtd.Files{}
+		tampered := lds.Files{}
 		for k, v := range doc.Files {
 			tampered[k] = v
 		}
@@ -300,20 +300,20 @@ func TestReportActiveAuthentication(t *testing.T) {
 		cloneResp, _ := SignActiveAuthentication(other.AAKey, challenge, rand.Reader)
 		tests := []struct {
 			name   string
-			files  emrtd.Files
+			files  lds.Files
 			resp   []byte
-			status emrtd.Status
+			status pa.Status
 			reason string
 		}{
-			{"genuine", doc.Files, resp, emrtd.StatusPass, "proved"},
-			{"corrupted response", doc.Files, bad, emrtd.StatusFail, "clone"},
-			{"not run", doc.Files, nil, emrtd.StatusNotApplicable, "not run"},
-			{"cloner's DG15", tampered, cloneResp, emrtd.StatusFail, "not authenticated by the SOD"},
+			{"genuine", doc.Files, resp, pa.StatusPass, "proved"},
+			{"corrupted response", doc.Files, bad, pa.StatusFail, "clone"},
+			{"not run", doc.Files, nil, pa.StatusNotApplicable, "not run"},
+			{"cloner's DG15", tampered, cloneResp, pa.StatusFail, "not authenticated by the SOD"},
 		}
 		for _, tt := range tests {
-			r := emrtd.PassiveAuthentication(tt.files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r := pa.PassiveAuthentication(tt.files, &pa.PAOpts{Trust: doc.Trust, At: now})
 			r.AddActiveAuthentication(tt.files, challenge, tt.resp)
-			if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != tt.status || !strings.Contains(c.Reason, tt.reason) {
+			if c, _ := r.Get(pa.CheckActiveAuth); c.Status != tt.status || !strings.Contains(c.Reason, tt.reason) {
 				t.Errorf("%s/%s: got %+v, want %s containing %q", kt, tt.name, c, tt.status, tt.reason)
 			}
 		}
@@ -322,9 +322,9 @@ func TestReportActiveAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := emrtd.PassiveAuthentication(noAA.Files, &emrtd.PAOpts{Trust: noAA.Trust, At: now})
+	r := pa.PassiveAuthentication(noAA.Files, &pa.PAOpts{Trust: noAA.Trust, At: now})
 	r.AddActiveAuthentication(noAA.Files, challenge, []byte{1})
-	if c, _ := r.Get(emrtd.CheckActiveAuth); c.Status != emrtd.StatusNotApplicable || !r.Passed() {
+	if c, _ := r.Get(pa.CheckActiveAuth); c.Status != pa.StatusNotApplicable || !r.Passed() {
 		t.Errorf("no DG15: got %+v", c)
 	}
 }

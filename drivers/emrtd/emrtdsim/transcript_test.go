@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
@@ -16,7 +17,7 @@ import (
 // A PACE read recorded against the virtual chip replays byte for byte from its text form.
 func TestRecordPlayback(t *testing.T) {
 	key, _ := mrz.NewMRZKey("L898902C3", "740812", "120415")
-	files := emrtd.Files{
+	files := lds.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61})),
 		"DG1":    tlv.EncodeTLV(0x61, bytes.Repeat([]byte{'<'}, 90)),
 		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{1}, 600)),

@@ -1,18 +1,14 @@
-package lds_test
+package lds
 
 import (
 	"crypto"
 	"path/filepath"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
-// TestSODSamples reads specimen dumps with emrtd.LoadDump (which names their files), hence
-// the external test package.
 func TestSODSamples(t *testing.T) {
 	tests := []struct {
 		dir     string
@@ -29,11 +25,11 @@ func TestSODSamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
 			dir := sharedtest.Dir(t, filepath.Join("emrtd-samples", tt.dir))
-			files, err := emrtd.LoadDump(dir)
+			files, err := LoadDump(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sod, err := lds.ParseSOD(files["EF.SOD"])
+			sod, err := ParseSOD(files["EF.SOD"])
 			if err != nil {
 				t.Fatalf("ParseSOD: %v", err)
 			}
@@ -60,7 +56,7 @@ func TestSODSamples(t *testing.T) {
 			}
 			checked := 0
 			for n, want := range sod.Hashes {
-				b, ok := files[lds.DGName(n)]
+				b, ok := files[DGName(n)]
 				if !ok {
 					continue
 				}

@@ -70,3 +70,14 @@ func Sample(sub, name string, limit int64) []byte {
 	}
 	return b
 }
+
+// Path returns ../shared/<sub> and whether it exists, for fuzz seeds that are optional.
+func Path(sub string) (string, bool) {
+	r, err := root()
+	if err != nil {
+		return "", false
+	}
+	p := filepath.Join(r, sub)
+	_, err = os.Stat(p)
+	return p, err == nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
@@ -23,7 +24,7 @@ func TestLinkModelSM(t *testing.T) {
 	for i := range dg2 {
 		dg2[i] = byte(i * 7)
 	}
-	files := emrtd.Files{
+	files := lds.Files{
 		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
 		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(text))),
 		"DG2":    tlv.EncodeTLV(0x75, dg2),

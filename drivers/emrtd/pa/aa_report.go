@@ -1,4 +1,4 @@
-package emrtd
+package pa
 
 import "github.com/edgeid/edgeid/drivers/emrtd/pki"
 import "github.com/edgeid/edgeid/drivers/emrtd/lds"
@@ -8,7 +8,7 @@ import "github.com/edgeid/edgeid/drivers/emrtd/lds"
 // adds the outcome to r as the "active-auth" check. DG15 (and DG14 when used) must have
 // passed their hash checks in r: a key the SOD does not vouch for proves nothing.
 // A nil response means Active Authentication was not run.
-func (r *Report) AddActiveAuthentication(files Files, challenge, response []byte) {
+func (r *Report) AddActiveAuthentication(files lds.Files, challenge, response []byte) {
 	dg15, ok := files["DG15"]
 	if !ok {
 		r.add(CheckActiveAuth, StatusNotApplicable, "no DG15: the chip offers no Active Authentication")

@@ -1,11 +1,11 @@
-package emrtd_test
+package pa_test
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 )
 
 // Passive Authentication of a generated test document against the CSCA that issued it,
@@ -18,11 +18,11 @@ func ExamplePassiveAuthentication() {
 		fmt.Println(err)
 		return
 	}
-	r := emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+	r := pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
 	fmt.Println("genuine:", r.Passed())
 
 	doc.Files["DG1"][10] ^= 1
-	r = emrtd.PassiveAuthentication(doc.Files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+	r = pa.PassiveAuthentication(doc.Files, &pa.PAOpts{Trust: doc.Trust, At: now})
 	c, _ := r.FirstFailure()
 	fmt.Println("altered:", r.Passed(), c.Name, c.Status)
 	// Output:

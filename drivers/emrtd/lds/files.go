@@ -1,4 +1,4 @@
-package emrtd
+package lds
 
 import (
 	"errors"
@@ -130,3 +130,7 @@ func (f Files) WriteDump(dir string) error {
 	}
 	return nil
 }
+
+// Files holds a document's raw elementary files keyed by their dump name: "EF.COM", "EF.SOD",
+// "EF.CardAccess", "EF.CardSecurity", "DG1" ... "DG16". A dump folder holds the same names as files.
+type Files map[string][]byte

@@ -1,4 +1,7 @@
-package emrtd
+// Package pa verifies a document read from a chip, without I/O: Passive Authentication (EF.SOD
+// signature, DS certificate, CSCA chain, revocation, data group hashes), EF.CardSecurity, and the
+// Active Authentication signature; the result is a Report of named checks.
+package pa
 
 import (
 	"bytes"
@@ -130,7 +133,7 @@ func (o *PAOpts) checkTime() time.Time {
 // structure and signature, the DS certificate's validity, chain and revocation, and the
 // hash of every data group present. A folder with only EF.SOD is valid input: the data
 // group checks are then not applicable.
-func PassiveAuthentication(files Files, opts *PAOpts) *Report {
+func PassiveAuthentication(files lds.Files, opts *PAOpts) *Report {
 	if opts == nil {
 		opts = &PAOpts{}
 	}
@@ -293,7 +296,7 @@ func (r *Report) chain(ds *pki.Certificate, trusted []*pki.Certificate, store *p
 	}
 }
 
-func (r *Report) dataGroups(files Files, sod *lds.SOD) {
+func (r *Report) dataGroups(files lds.Files, sod *lds.SOD) {
 	checked := 0
 	for n := 1; n <= 16; n++ {
 		b, present := files[lds.DGName(n)]

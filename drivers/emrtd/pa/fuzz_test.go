@@ -1,4 +1,4 @@
-package emrtd
+package pa
 
 import (
 	"testing"

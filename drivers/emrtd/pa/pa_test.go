@@ -1,4 +1,4 @@
-package emrtd
+package pa
 
 import (
 	"path/filepath"
@@ -15,7 +15,7 @@ import (
 func TestPassiveAuthenticationSamples(t *testing.T) {
 	for _, dir := range []string{"DE_BSI_TR03105-5_RefDataSet_HJP", "DE_BDR_TEST_2008_Mustermann", "NL_Sdu_specimen_2006_Meulendijk", "DE_ETSI_TR103200_EACAA"} {
 		t.Run(dir, func(t *testing.T) {
-			files, err := LoadDump(sharedtest.Dir(t, filepath.Join("emrtd-samples", dir)))
+			files, err := lds.LoadDump(sharedtest.Dir(t, filepath.Join("emrtd-samples", dir)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestPassiveAuthenticationSamples(t *testing.T) {
 				t.Errorf("in 2040: got %+v, want an expired DS", c)
 			}
 			// SOD alone: data group checks not applicable, still passes.
-			r = PassiveAuthentication(Files{"EF.SOD": files["EF.SOD"]}, &PAOpts{At: at})
+			r = PassiveAuthentication(lds.Files{"EF.SOD": files["EF.SOD"]}, &PAOpts{At: at})
 			if c, _ := r.Get(CheckDGHashPrefix + "*"); c.Status != StatusNotApplicable || !r.Passed() {
 				t.Errorf("SOD alone: got %+v, passed %v", c, r.Passed())
 			}
@@ -59,7 +59,7 @@ func TestPassiveAuthenticationSamplesRealTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
+	files, err := lds.LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +73,12 @@ func TestPassiveAuthenticationSamplesRealTrust(t *testing.T) {
 }
 
 func TestPassiveAuthenticationBadInput(t *testing.T) {
-	files, err := LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
+	files, err := lds.LoadDump(sharedtest.Dir(t, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2007, 1, 1, 0, 0, 0, 0, time.UTC)
-	tampered := Files{}
+	tampered := lds.Files{}
 	for k, v := range files {
 		tampered[k] = v
 	}
@@ -101,15 +101,15 @@ func TestPassiveAuthenticationBadInput(t *testing.T) {
 	}
 	sod := append([]byte(nil), files["EF.SOD"]...)
 	sod[len(sod)-5] ^= 0x40 // inside the signature value
-	r = PassiveAuthentication(Files{"EF.SOD": sod}, &PAOpts{At: at})
+	r = PassiveAuthentication(lds.Files{"EF.SOD": sod}, &PAOpts{At: at})
 	if c, _ := r.Get(CheckSODSignature); c.Status != StatusFail || !strings.Contains(c.Reason, "signature does not verify") {
 		t.Errorf("flipped signature bit: got %+v", c)
 	}
-	r = PassiveAuthentication(Files{"EF.SOD": sod[:100]}, &PAOpts{At: at})
+	r = PassiveAuthentication(lds.Files{"EF.SOD": sod[:100]}, &PAOpts{At: at})
 	if c, _ := r.Get(CheckSODParse); c.Status != StatusFail || r.Passed() {
 		t.Errorf("truncated SOD: got %+v", c)
 	}
-	r = PassiveAuthentication(Files{"DG1": files["DG1"]}, &PAOpts{At: at})
+	r = PassiveAuthentication(lds.Files{"DG1": files["DG1"]}, &PAOpts{At: at})
 	if c, _ := r.Get(CheckSODParse); c.Status != StatusFail || !strings.Contains(c.Reason, "missing") {
 		t.Errorf("no SOD: got %+v", c)
 	}
@@ -117,8 +117,10 @@ func TestPassiveAuthenticationBadInput(t *testing.T) {
 
 func FuzzParseSOD(f *testing.F) {
 	for _, dir := range []string{"NL_Sdu_specimen_2006_Meulendijk", "DE_BDR_TEST_2008_Mustermann"} {
-		if b, err := LoadDump(filepath.Join("..", "..", "..", "shared", "emrtd-samples", dir)); err == nil {
-			f.Add(b["EF.SOD"])
+		if p, ok := sharedtest.Path(filepath.Join("emrtd-samples", dir)); ok {
+			if b, err := lds.LoadDump(p); err == nil {
+				f.Add(b["EF.SOD"])
+			}
 		}
 	}
 	f.Add([]byte{0x77, 0x80, 0x30, 0x80, 0x00, 0x00, 0x00, 0x00})
@@ -134,14 +136,16 @@ func FuzzParseSOD(f *testing.F) {
 			}
 		}
 		// The full check must not panic either.
-		_ = PassiveAuthentication(Files{"EF.SOD": b}, &PAOpts{At: time.Unix(0, 0)})
+		_ = PassiveAuthentication(lds.Files{"EF.SOD": b}, &PAOpts{At: time.Unix(0, 0)})
 	})
 }
 
 func FuzzParseMasterList(f *testing.F) {
 	f.Add([]byte{0x30, 0x80, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02, 0x00, 0x00})
-	if b, err := LoadDump(filepath.Join("..", "..", "..", "shared", "emrtd-samples", "NL_Sdu_specimen_2006_Meulendijk")); err == nil {
-		f.Add(b["EF.SOD"][4:])
+	if p, ok := sharedtest.Path("emrtd-samples/NL_Sdu_specimen_2006_Meulendijk"); ok {
+		if b, err := lds.LoadDump(p); err == nil {
+			f.Add(b["EF.SOD"][4:])
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ml, err := pki.ParseMasterList(b)

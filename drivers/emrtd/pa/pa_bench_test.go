@@ -1,10 +1,11 @@
-package emrtd
+package pa
 
 import (
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
@@ -18,7 +19,7 @@ func BenchmarkPassiveAuthentication(b *testing.B) {
 		{"RSA-PKCS1-2048", "NL_Sdu_specimen_2006_Meulendijk"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			files, err := LoadDump(sharedtest.Dir(b, filepath.Join("emrtd-samples", bc.dir)))
+			files, err := lds.LoadDump(sharedtest.Dir(b, filepath.Join("emrtd-samples", bc.dir)))
 			if err != nil {
 				b.Fatal(err)
 			}
