@@ -7,13 +7,13 @@ import (
 )
 
 func FuzzParseCOM(f *testing.F) {
-	seedIf(f, sharedtest.Sample("emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "EF_COM.bin", maxSample))
+	sharedtest.AddSample(f, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "EF_COM.bin", maxSample)
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseCOM(b) })
 }
 
 func FuzzParseAdditional(f *testing.F) {
-	seedIf(f, sharedtest.Sample("emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG11.bin", maxSample))
-	seedIf(f, sharedtest.Sample("emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG12.bin", maxSample))
+	sharedtest.AddSample(f, "emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG11.bin", maxSample)
+	sharedtest.AddSample(f, "emrtd-samples/DE_BDR_TEST_2008_Mustermann/extra_from_tsemrtd_not_in_SOD", "EF_DG12.bin", maxSample)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if d, err := ParseAdditional(b); err == nil {
 			for tag := range d.Elements {
@@ -25,9 +25,3 @@ func FuzzParseAdditional(f *testing.F) {
 
 // maxSample bounds a seed file from ../shared.
 const maxSample = 1 << 20
-
-func seedIf(f *testing.F, b []byte) {
-	if b != nil {
-		f.Add(b)
-	}
-}

@@ -13,16 +13,10 @@ import (
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
-func seedIf(f *testing.F, b []byte) {
-	if b != nil {
-		f.Add(b)
-	}
-}
-
 func FuzzParseCertificate(f *testing.F) {
-	seedIf(f, sharedtest.Sample("emrtd-samples/DE_BDR_TEST_2008_Mustermann", "DSC_from_SOD.der", MaxTrustFileSize))
-	seedIf(f, sharedtest.Sample("emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "DSC_from_SOD.der", MaxTrustFileSize))
-	seedIf(f, sharedtest.Sample("trust", "NL_ROOT_CA.cer", MaxTrustFileSize))
+	sharedtest.AddSample(f, "emrtd-samples/DE_BDR_TEST_2008_Mustermann", "DSC_from_SOD.der", MaxTrustFileSize)
+	sharedtest.AddSample(f, "emrtd-samples/DE_BSI_TR03105-5_RefDataSet_HJP", "DSC_from_SOD.der", MaxTrustFileSize)
+	sharedtest.AddSample(f, "trust", "NL_ROOT_CA.cer", MaxTrustFileSize)
 	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseCertificate(b)
@@ -78,7 +72,7 @@ func FuzzParseCRL(f *testing.F) {
 }
 
 func FuzzParseTrustFile(f *testing.F) {
-	seedIf(f, sharedtest.Sample("trust", "DE_ROOT_CA_CSCA07.cer", MaxTrustFileSize))
+	sharedtest.AddSample(f, "trust", "DE_ROOT_CA_CSCA07.cer", MaxTrustFileSize)
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = ParseTrustFile(b) })
 }

@@ -81,3 +81,10 @@ func Path(sub string) (string, bool) {
 	_, err = os.Stat(p)
 	return p, err == nil
 }
+
+// AddSample adds Sample(sub, name, limit) to f's seed corpus when it is there.
+func AddSample(f *testing.F, sub, name string, limit int64) {
+	if b := Sample(sub, name, limit); b != nil {
+		f.Add(b)
+	}
+}

@@ -212,37 +212,10 @@ func TestSmokeTranscript(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if *update {
-		chip := pn532sim.New()
-		chip.Insert(pn532sim.PassportA(testFiles()))
-		rec := &transcript.I2CRecorder{Bus: chip.I2C()}
-		d, err := pn532.NewI2C(ctx, rec, fastOpts())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pn532.Smoke(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-		if err := rec.Transcript("PN532 emulator (pn532sim), Type A passport, smoke session").Save(path); err != nil {
-			t.Fatal(err)
-		}
+		recordSmokeI2C(ctx, t, path, "PN532 emulator (pn532sim), Type A passport, smoke session")
 	}
-	tr, err := transcript.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := pn532test.I2C(tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &i2ctest.Playback{Ops: ops, DontPanic: true}
-	d, err := pn532.NewI2C(ctx, p, fastOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := pn532.Smoke(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := loadI2C(t, path)
+	rep, p := replaySmokeI2C(ctx, t, ops)
 	if rep.SelectSW != "9000" || !strings.Contains(rep.Card, "uid=08123456") {
 		t.Errorf("report %+v: want the Type A card and SW 9000", rep)
 	}
@@ -262,7 +235,8 @@ func TestSmokeTranscript(t *testing.T) {
 	o := fastOpts()
 	o.Retries = 0
 	p = &i2ctest.Playback{Ops: bad, DontPanic: true}
-	if d, err = pn532.NewI2C(ctx, p, o); err == nil {
+	d, err := pn532.NewI2C(ctx, p, o)
+	if err == nil {
 		_, err = pn532.Smoke(ctx, d)
 	}
 	if err == nil {
@@ -323,6 +297,25 @@ func TestSmokeTranscriptSPI(t *testing.T) {
 func TestRecordI2C(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	path := filepath.Join(t.TempDir(), "i2c.json")
+	want := recordSmokeI2C(ctx, t, path, "emulator")
+	ops := loadI2C(t, path)
+	if len(ops) < 4 {
+		t.Fatalf("recorded %d operations, want a whole session", len(ops))
+	}
+	got, p := replaySmokeI2C(ctx, t, ops)
+	if got.Card != want.Card || got.SelectSW != want.SelectSW {
+		t.Errorf("replayed report %+v, recorded %+v", got, want)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("transcript not consumed: %v", err)
+	}
+}
+
+// recordSmokeI2C runs a smoke session on the emulator with a Type A passport, recording the
+// I2C bus into path.
+func recordSmokeI2C(ctx context.Context, t *testing.T, path, comment string) pn532.SmokeReport {
+	t.Helper()
 	chip := pn532sim.New()
 	chip.Insert(pn532sim.PassportA(testFiles()))
 	rec := &transcript.I2CRecorder{Bus: chip.I2C()}
@@ -330,14 +323,18 @@ func TestRecordI2C(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := pn532.Smoke(ctx, d)
+	rep, err := pn532.Smoke(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "i2c.json")
-	if err := rec.Transcript("emulator").Save(path); err != nil {
+	if err := rec.Transcript(comment).Save(path); err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+func loadI2C(t *testing.T, path string) []i2ctest.IO {
+	t.Helper()
 	tr, err := transcript.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -346,21 +343,20 @@ func TestRecordI2C(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ops) < 4 {
-		t.Fatalf("recorded %d operations, want a whole session", len(ops))
-	}
+	return ops
+}
+
+// replaySmokeI2C runs a smoke session against a playback of ops.
+func replaySmokeI2C(ctx context.Context, t *testing.T, ops []i2ctest.IO) (pn532.SmokeReport, *i2ctest.Playback) {
+	t.Helper()
 	p := &i2ctest.Playback{Ops: ops, DontPanic: true}
-	if d, err = pn532.NewI2C(ctx, p, fastOpts()); err != nil {
-		t.Fatal(err)
-	}
-	got, err := pn532.Smoke(ctx, d)
+	d, err := pn532.NewI2C(ctx, p, fastOpts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Card != want.Card || got.SelectSW != want.SelectSW {
-		t.Errorf("replayed report %+v, recorded %+v", got, want)
+	rep, err := pn532.Smoke(ctx, d)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := p.Close(); err != nil {
-		t.Errorf("transcript not consumed: %v", err)
-	}
+	return rep, p
 }

@@ -8,14 +8,8 @@ import (
 	"github.com/edgeid/edgeid/drivers/internal/sharedtest"
 )
 
-func addSeed(f *testing.F, b []byte) {
-	if b != nil {
-		f.Add(b)
-	}
-}
-
 func FuzzParseDG15(f *testing.F) {
-	addSeed(f, sharedtest.Sample("emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "DG15.bin", pki.MaxTrustFileSize))
+	sharedtest.AddSample(f, "emrtd-samples/NL_Sdu_specimen_2006_Meulendijk", "DG15.bin", pki.MaxTrustFileSize)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if k, err := lds.ParseDG15(b); err == nil {
 			_ = VerifyActiveAuthentication(k, []byte{1, 2, 3, 4, 5, 6, 7, 8}, b, nil)
