@@ -19,13 +19,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
-	"github.com/prometheus/client_golang/prometheus"
-	"gocv.io/x/gocv"
-	"golang.org/x/sync/errgroup"
-	pgpio "periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
-	"periph.io/x/host/v3"
-
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/config"
@@ -44,6 +37,12 @@ import (
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 	"github.com/edgeid/edgeid/models"
+	"github.com/prometheus/client_golang/prometheus"
+	"gocv.io/x/gocv"
+	"golang.org/x/sync/errgroup"
+	pgpio "periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
 )
 
 func runRun(ctx context.Context, e env, args []string) error {
