@@ -324,13 +324,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 
 	token := ""
 	if cfg.Web.AttendantTokenFile != "" {
-		b, err := os.ReadFile(cfg.Web.AttendantTokenFile)
-		if err != nil {
+		if token, err = web.LoadAttendantToken(cfg.Web.AttendantTokenFile); err != nil {
 			return err
 		}
-		token = strings.TrimSpace(string(b))
 	}
-	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: reg, Health: tracker, Logger: log})
+	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Listen: cfg.Web.Listen, Registry: reg, Health: tracker, Logger: log})
 	if err != nil {
 		return err
 	}
