@@ -14,8 +14,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,8 +56,8 @@ type Opts struct {
 	// MaxStreams bounds the concurrent /api/events clients (0: DefaultMaxStreams).
 	MaxStreams int
 	Registry   *prometheus.Registry
-	Health         *health.Tracker
-	Logger         *slog.Logger
+	Health     *health.Tracker
+	Logger     *slog.Logger
 }
 
 // DefaultMaxStreams is the default cap on event-stream clients: the kiosk's own screen and a
