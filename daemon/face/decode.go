@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/edgeid/edgeid/daemon/face/internal/cvguard"
 	"gocv.io/x/gocv"
@@ -14,13 +15,23 @@ type Limits struct {
 	MaxBytes  int // encoded size
 	MaxSide   int // width or height in pixels
 	MaxPixels int // width x height
+	// JPEG only (0: the DefaultLimits value): scans of a progressive file, and the wall time
+	// of the decode.
+	MaxScans int
+	MaxTime  time.Duration
 }
 
 // DefaultLimits fit camera frames, scanned photos and chip images, with room to spare,
-// while keeping a decoded image under about 75 MB.
+// while keeping a decoded image under about 75 MB. Progressive JPEGs from libjpeg have 10
+// scans (6 for grey), mozjpeg's and Photoshop's fewer; each scan is a pass over the whole
+// image, so thousands of tiny scans cost minutes of CPU.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 16 << 20, MaxSide: 8192, MaxPixels: 25_000_000}
+	return Limits{MaxBytes: 16 << 20, MaxSide: 8192, MaxPixels: 25_000_000, MaxScans: 32, MaxTime: 10 * time.Second}
 }
+
+// jpegMemoryPerPixel bounds libjpeg's working memory: a progressive file keeps every DCT
+// coefficient (2 bytes each, up to 3 per pixel without subsampling) until its last scan.
+const jpegMemoryPerPixel = 8
 
 // ImageError explains why an image could not be used; Source names the input.
 type ImageError struct {
@@ -50,8 +61,27 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 	if h.Width > lim.MaxSide || h.Height > lim.MaxSide || h.Width*h.Height > lim.MaxPixels {
 		return fail("%s of %dx%d exceeds the limit (%d px a side, %d px in all)", h.Format, h.Width, h.Height, lim.MaxSide, lim.MaxPixels)
 	}
+	def := DefaultLimits()
+	if lim.MaxScans <= 0 {
+		lim.MaxScans = def.MaxScans
+	}
+	if lim.MaxTime <= 0 {
+		lim.MaxTime = def.MaxTime
+	}
+	if h.Scans > lim.MaxScans {
+		return fail("jpeg of %d scans exceeds the limit of %d", h.Scans, lim.MaxScans)
+	}
 	img := gocv.NewMat()
-	if err := cvguard.Decode(b, gocv.IMReadColor, &img); err != nil {
+
+	if h.Format == JPEG {
+		// libjpeg with the project's error manager: warnings are errors, nothing reaches
+		// stderr, and pixels, scans, memory and time are bounded inside the decoder too.
+		err = cvguard.DecodeJPEG(b, cvguard.JPEGLimits{MaxPixels: lim.MaxPixels, MaxScans: lim.MaxScans, MaxTime: lim.MaxTime,
+			MaxMemory: jpegMemoryPerPixel * lim.MaxPixels, Orientation: h.Orientation}, &img)
+	} else {
+		err = cvguard.Decode(b, gocv.IMReadColor, &img)
+	}
+	if err != nil {
 		img.Close()
 		return fail("%s %dx%d: %w", h.Format, h.Width, h.Height, err)
 	}

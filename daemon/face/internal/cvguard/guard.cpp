@@ -1,8 +1,10 @@
 #include "guard.h"
+#include "jpeg.h"
 
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -51,6 +53,52 @@ extern "C" char* eg_decode(const unsigned char* buf, size_t len, int flags, void
         if (img.empty()) {
             return dup_message("decode: the decoder could not read the image");
         }
+        *static_cast<cv::Mat*>(mat) = img;
+        return nullptr;
+    } catch (...) {
+        return from_exception();
+    }
+}
+
+namespace {
+
+// The EXIF orientations, as OpenCV's imdecode applies them.
+void orient(cv::Mat& img, int orientation) {
+    cv::Mat t;
+    switch (orientation) {
+    case 2: cv::flip(img, img, 1); break;
+    case 3: cv::flip(img, img, -1); break;
+    case 4: cv::flip(img, img, 0); break;
+    case 5: cv::transpose(img, t); img = t; break;
+    case 6: cv::transpose(img, t); cv::flip(t, img, 1); break;
+    case 7: cv::transpose(img, t); cv::flip(t, img, -1); break;
+    case 8: cv::transpose(img, t); cv::flip(t, img, 0); break;
+    default: break;
+    }
+}
+
+struct JpegFree {
+    void operator()(eg_jpeg* j) const { eg_jpeg_free(j); }
+};
+
+}  // namespace
+
+extern "C" char* eg_decode_jpeg(const unsigned char* buf, size_t len, long max_pixels, int max_scans,
+                                long max_millis, long max_memory, int orientation, void* mat) {
+    try {
+        std::unique_ptr<eg_jpeg, JpegFree> j(eg_jpeg_new());
+        if (!j) {
+            return dup_message("jpeg: out of memory");
+        }
+        int w = 0, h = 0;
+        if (eg_jpeg_begin(j.get(), buf, len, max_pixels, max_scans, max_millis, max_memory, &w, &h) != 0) {
+            return dup_message(std::string("jpeg: ") + eg_jpeg_message(j.get()));
+        }
+        cv::Mat img(h, w, CV_8UC3);
+        if (eg_jpeg_read(j.get(), img.data, img.step[0]) != 0) {
+            return dup_message(std::string("jpeg: ") + eg_jpeg_message(j.get()));
+        }
+        orient(img, orientation);
         *static_cast<cv::Mat*>(mat) = img;
         return nullptr;
     } catch (...) {

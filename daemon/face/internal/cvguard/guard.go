@@ -4,7 +4,7 @@
 package cvguard
 
 /*
-#cgo pkg-config: opencv4
+#cgo pkg-config: opencv4 libjpeg
 #cgo CXXFLAGS: --std=c++11
 #include <stdlib.h>
 #include "guard.h"
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 	"unsafe"
 
 	"gocv.io/x/gocv"
@@ -39,6 +40,30 @@ func Decode(b []byte, flags gocv.IMReadFlag, dst *gocv.Mat) error {
 		return errors.New("decode: empty buffer")
 	}
 	return takeError(C.eg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.int(flags), unsafe.Pointer(dst.Ptr())))
+}
+
+// JPEGLimits bound one JPEG decode.
+type JPEGLimits struct {
+	MaxPixels   int           // width x height
+	MaxScans    int           // scans of a progressive file
+	MaxTime     time.Duration // wall time of the decode
+	MaxMemory   int           // bytes of libjpeg's own working memory (coefficients of a progressive file)
+	Orientation int           // EXIF orientation to apply, 1-8 (0 or 1: as stored)
+}
+
+// DecodeJPEG decodes a JPEG through libjpeg into an 8-bit BGR dst. Unlike cv::imdecode, a
+// libjpeg warning (corrupt or truncated data) is an error, no message is printed to stderr,
+// and the limits hold inside the decoder whatever the header probe said.
+func DecodeJPEG(b []byte, lim JPEGLimits, dst *gocv.Mat) error {
+	if len(b) == 0 {
+		return errors.New("jpeg: empty buffer")
+	}
+	ms := lim.MaxTime.Milliseconds()
+	if ms <= 0 {
+		ms = 1
+	}
+	return takeError(C.eg_decode_jpeg((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(lim.MaxPixels),
+		C.int(lim.MaxScans), C.long(ms), C.long(lim.MaxMemory), C.int(lim.Orientation), unsafe.Pointer(dst.Ptr())))
 }
 
 // SetNumThreads sets OpenCV's worker-thread count for the whole process (0 means sequential).
