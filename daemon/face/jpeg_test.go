@@ -237,4 +237,3 @@ func BenchmarkProbeJPEGWorstCase(b *testing.B) {
 		})
 	}
 }
-
