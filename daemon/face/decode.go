@@ -1,9 +1,10 @@
 package face
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
+	"github.com/edgeid/edgeid/internal/boundedfile"
+	"io/fs"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face/internal/cvguard"
@@ -99,19 +100,13 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 	return img, h, nil
 }
 
-// ReadFile reads at most lim.MaxBytes (plus one, to detect a larger file) from path.
+// ReadFile reads the regular file at path if it holds at most lim.MaxBytes (boundedfile: a
+// device or FIFO is refused, not read forever).
 func ReadFile(path string, lim Limits) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	b, err := boundedfile.ReadFile(path, int64(lim.MaxBytes))
+	var pe *fs.PathError
+	if (errors.Is(err, boundedfile.ErrTooLarge) || errors.Is(err, boundedfile.ErrNotRegular)) && errors.As(err, &pe) {
+		return nil, &ImageError{Source: path, Err: pe.Err}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(lim.MaxBytes)+1))
-	if err != nil {
-		return nil, &ImageError{Source: path, Err: err}
-	}
-	if len(b) > lim.MaxBytes {
-		return nil, &ImageError{Source: path, Err: fmt.Errorf("larger than the %d-byte limit", lim.MaxBytes)}
-	}
-	return b, nil
+	return b, err
 }

@@ -122,3 +122,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Images come through the bounded reader: a device or a FIFO is refused, not read forever.
+func TestReadFileRefusesDevices(t *testing.T) {
+	for _, p := range []string{"/dev/zero", t.TempDir()} {
+		if _, err := ReadFile(p, DefaultLimits()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("ReadFile(%s): %v", p, err)
+		}
+	}
+}

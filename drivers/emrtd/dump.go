@@ -3,6 +3,7 @@ package emrtd
 import (
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -88,7 +89,7 @@ func LoadDump(dir string) (Files, error) {
 }
 
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := boundedfile.Open(path, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func Open(path string, max int64) (*os.File, fs.FileInfo, error) {
 	}
 	if fi.Size() > max {
 		f.Close()
-		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, at most %d accepted", ErrTooLarge, fi.Size(), max)}
+		return nil, nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrTooLarge, fi.Size(), max)}
 	}
 	return f, fi, nil
 }
@@ -91,7 +91,7 @@ func readAll(f *os.File, path string, max int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	if int64(len(b)) > max {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)}
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: over the %d-byte limit", ErrTooLarge, max)}
 	}
 	return b, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,10 +97,8 @@ func loadDocument(p string) (emrtd.Files, error) {
 	if st.IsDir() {
 		return emrtd.LoadDump(p)
 	}
-	if st.Size() > emrtd.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, emrtd.MaxFileSize)
-	}
-	b, err := os.ReadFile(p)
+	// Not st.Size(): /dev/zero has size 0 and no end, a FIFO blocks.
+	b, err := boundedfile.ReadFile(p, emrtd.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

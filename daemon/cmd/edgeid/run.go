@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"log/slog"
 	"net"
 	"os"
@@ -499,7 +500,7 @@ func clientTLS(cfg *config.Config) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet client certificate: %w", err)
 	}
-	pem, err := os.ReadFile(cfg.Fleet.CAFile)
+	pem, err := boundedfile.ReadFile(cfg.Fleet.CAFile, boundedfile.Key)
 	if err != nil {
 		return nil, fmt.Errorf("fleet CA: %w", err)
 	}
