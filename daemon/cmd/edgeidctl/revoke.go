@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,7 +42,7 @@ func loadRevState(path string) (*revState, error) {
 	if fi.Size() > maxStateFile {
 		return nil, fmt.Errorf("%s: %d bytes, limit %d", path, fi.Size(), maxStateFile)
 	}
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, maxStateFile)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func decodeEntry(s string) (fleet.Entry, error) {
 // canonical form (order, case and spacing of its parts do not matter; real SODs differ from
 // their certificates there) and the serial number without leading zeros.
 func dsCertEntry(path string) (fleet.Entry, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Key)
 	if err != nil {
 		return fleet.Entry{}, err
 	}
