@@ -79,6 +79,8 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 		// stderr, and pixels, scans, memory and time are bounded inside the decoder too.
 		err = cvguard.DecodeJPEG(b, cvguard.JPEGLimits{MaxPixels: lim.MaxPixels, MaxScans: lim.MaxScans, MaxTime: lim.MaxTime,
 			MaxMemory: jpegMemoryPerPixel * lim.MaxPixels, Orientation: h.Orientation}, &img)
+	} else if h.Format == PNG {
+		err = cvguard.DecodePNG(b, lim.MaxPixels, &img)
 	} else {
 		err = cvguard.Decode(b, gocv.IMReadColor, &img)
 	}

@@ -32,6 +32,44 @@ func encodeJPEG(t testing.TB, progressive bool) []byte {
 	return append([]byte(nil), buf.GetBytes()...)
 }
 
+// The project's libpng decode gives the pixels cv::imdecode gives, for colour, grey, 16-bit
+// and alpha images.
+func TestDecodePNGMatchesOpenCV(t *testing.T) {
+	src := gocv.IMRead(testdataDir+"/astronaut.png", gocv.IMReadColor)
+	defer src.Close()
+	gray, deep, alpha := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer gray.Close()
+	defer deep.Close()
+	defer alpha.Close()
+	gocv.CvtColor(src, &gray, gocv.ColorBGRToGray)
+	src.ConvertToWithParams(&deep, gocv.MatTypeCV16UC3, 257, 0)
+	gocv.CvtColor(src, &alpha, gocv.ColorBGRToBGRA)
+	for name, m := range map[string]gocv.Mat{"colour": src, "grey": gray, "16-bit": deep, "alpha": alpha} {
+		buf, err := gocv.IMEncode(gocv.PNGFileExt, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := append([]byte(nil), buf.GetBytes()...)
+		buf.Close()
+		ours, _, err := Decode(b, DefaultLimits(), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		theirs, err := gocv.IMDecode(b, gocv.IMReadColor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := gocv.NewMat()
+		gocv.AbsDiff(ours, theirs, &diff)
+		if n := gocv.CountNonZero(diff.Reshape(1, 0)); n != 0 {
+			t.Errorf("%s: %d bytes differ from cv::imdecode", name, n)
+		}
+		diff.Close()
+		ours.Close()
+		theirs.Close()
+	}
+}
+
 // The project's libjpeg decode gives the same pixels as OpenCV's, since both use the same
 // library with the same settings; only its error handling differs.
 func TestDecodeJPEGMatchesOpenCV(t *testing.T) {
@@ -79,20 +117,35 @@ func TestDecodeRefusesTruncatedJPEG(t *testing.T) {
 	}
 }
 
-// Issue 15 item 3: libjpeg's messages must not reach stderr. Run in a child process whose
-// stderr is captured.
-func TestDecodeJPEGPrintsNothing(t *testing.T) {
+// Issue 15 item 3: libjpeg's, libpng's and OpenCV's messages must not reach stderr beside
+// our one-line error. Run in a child process whose stderr is captured.
+func TestDecodersPrintNothing(t *testing.T) {
 	if os.Getenv("EDGEID_DECODE_CHILD") == "1" {
-		b := encodeJPEG(t, false)
-		forged := append(append([]byte(nil), b[:len(b)/2]...), 0xff, 0xd9)
-		_, _, err := Decode(forged, DefaultLimits(), "cut")
-		if err == nil {
-			t.Fatal("truncated JPEG decoded")
+		jpg := encodeJPEG(t, false)
+		png := readTestdata(t, "astronaut.png")
+		jp2 := readTestdata(t, "astronaut-320.jp2")
+		badCRC := append([]byte(nil), png...)
+		badCRC[29] ^= 0xff // IHDR's CRC
+		corruptJP2 := append([]byte(nil), jp2...)
+		for i := 200; i < len(corruptJP2); i += 7 {
+			corruptJP2[i] ^= 0x5a
 		}
-		os.Stdout.WriteString("decode-error: " + err.Error() + "\n")
+		for name, b := range map[string][]byte{
+			"cut jpeg":    append(append([]byte(nil), jpg[:len(jpg)/2]...), 0xff, 0xd9),
+			"cut png":     png[:len(png)/2],
+			"png bad crc": badCRC,
+			"corrupt jp2": corruptJP2,
+			"cut jp2":     jp2[:len(jp2)/2],
+		} {
+			_, _, err := Decode(b, DefaultLimits(), name)
+			if err == nil {
+				t.Fatalf("%s decoded", name)
+			}
+			os.Stdout.WriteString("decode-error: " + err.Error() + "\n")
+		}
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDecodeJPEGPrintsNothing$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDecodersPrintNothing$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "EDGEID_DECODE_CHILD=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -4,7 +4,7 @@
 package cvguard
 
 /*
-#cgo pkg-config: opencv4 libjpeg
+#cgo pkg-config: opencv4 libjpeg libpng
 #cgo CXXFLAGS: --std=c++11
 #include <stdlib.h>
 #include "guard.h"
@@ -64,6 +64,15 @@ func DecodeJPEG(b []byte, lim JPEGLimits, dst *gocv.Mat) error {
 	}
 	return takeError(C.eg_decode_jpeg((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(lim.MaxPixels),
 		C.int(lim.MaxScans), C.long(ms), C.long(lim.MaxMemory), C.int(lim.Orientation), unsafe.Pointer(dst.Ptr())))
+}
+
+// DecodePNG decodes a PNG through libpng into an 8-bit BGR dst, with the same pixels as
+// cv::imdecode(IMREAD_COLOR) but no message printed to stderr and its own pixel limit.
+func DecodePNG(b []byte, maxPixels int, dst *gocv.Mat) error {
+	if len(b) == 0 {
+		return errors.New("png: empty buffer")
+	}
+	return takeError(C.eg_decode_png((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(maxPixels), unsafe.Pointer(dst.Ptr())))
 }
 
 // SetNumThreads sets OpenCV's worker-thread count for the whole process (0 means sequential).
