@@ -102,6 +102,11 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 	return img, h, nil
 }
 
+// EnsureDecoderLimit puts OpenCV's own pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS) at
+// DefaultLimits' MaxPixels, re-executing the process if it started without it: OpenCV 4.6 reads
+// the variable only when its library loads. Call it first thing in main.
+func EnsureDecoderLimit() error { return cvguard.EnsurePixelLimit(DefaultLimits().MaxPixels) }
+
 // ReadFile reads the regular file at path if it holds at most lim.MaxBytes (boundedfile: a
 // device or FIFO is refused, not read forever).
 func ReadFile(path string, lim Limits) ([]byte, error) {

@@ -16,12 +16,18 @@ import (
 	"syscall"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
+	"github.com/edgeid/edgeid/daemon/face"
 )
 
 // version is set at link time by the Makefile (-X main.version=...).
 var version = "dev"
 
 func main() {
+	// OpenCV's own pixel limit, a wall behind the image probe; it may re-execute the binary.
+	if err := face.EnsureDecoderLimit(); err != nil {
+		fmt.Fprintf(os.Stderr, "edgeid: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, stop := signalContext(context.Background(), os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -16,6 +16,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -73,6 +76,30 @@ func DecodePNG(b []byte, maxPixels int, dst *gocv.Mat) error {
 		return errors.New("png: empty buffer")
 	}
 	return takeError(C.eg_decode_png((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(maxPixels), unsafe.Pointer(dst.Ptr())))
+}
+
+// PixelLimitEnv is OpenCV's own limit on the pixels of an image its decoders allocate.
+// OpenCV 4.6 reads it once, in a static initialiser of libopencv_imgcodecs, that is when the
+// library is loaded, before any Go code runs: os.Setenv has no effect on it (measured). A
+// process must therefore start with it set; EnsurePixelLimit arranges that.
+const PixelLimitEnv = "OPENCV_IO_MAX_IMAGE_PIXELS"
+
+// EnsurePixelLimit makes OpenCV's decoders refuse images of more than max pixels, as a wall
+// behind the header probe. When the environment does not already hold a limit of at most
+// max, it re-executes the running binary (same pid, same arguments) with the limit added, so
+// it must be called first thing in main, before any goroutine or file matters. It returns
+// only when the limit is in force, or with the error of the exec.
+func EnsurePixelLimit(max int) error {
+	if v, err := strconv.Atoi(os.Getenv(PixelLimitEnv)); err == nil && v > 0 && v <= max {
+		return nil
+	}
+	env := []string{fmt.Sprintf("%s=%d", PixelLimitEnv, max)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, PixelLimitEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return fmt.Errorf("re-executing with %s: %w", PixelLimitEnv, syscall.Exec("/proc/self/exe", os.Args, env))
 }
 
 // SetNumThreads sets OpenCV's worker-thread count for the whole process (0 means sequential).
