@@ -290,3 +290,48 @@ func BenchmarkProbeJPEGWorstCase(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanBomb compares, on the same progressive JPEG with its smallest scan repeated 2,000
+// times (a 512x512 scan bomb), what edgeid's Decode costs with what cv::imdecode costs (the
+// peer: what decoded such files before).
+func BenchmarkScanBomb(b *testing.B) {
+	prog := encodeJPEG(b, true)
+	// The smallest scan of the file, repeated.
+	var sos []int
+	for i := 0; ; {
+		k := bytes.Index(prog[i:], []byte{0xff, 0xda})
+		if k < 0 {
+			break
+		}
+		sos = append(sos, i+k)
+		i += k + 2
+	}
+	sos = append(sos, len(prog)-2)
+	scan := prog[sos[0]:sos[1]]
+	for i := 1; i+1 < len(sos); i++ {
+		if sos[i+1]-sos[i] < len(scan) {
+			scan = prog[sos[i]:sos[i+1]]
+		}
+	}
+	bomb := append([]byte(nil), prog[:len(prog)-2]...)
+	for i := 0; i < 2000; i++ {
+		bomb = append(bomb, scan...)
+	}
+	bomb = append(bomb, 0xff, 0xd9)
+	b.Logf("bomb: %d bytes", len(bomb))
+	b.Run("edgeid", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if m, _, err := Decode(bomb, DefaultLimits(), "bomb"); err == nil {
+				m.Close()
+				b.Fatal("scan bomb decoded")
+			}
+		}
+	})
+	b.Run("opencv-imdecode", func(b *testing.B) {
+		m := gocv.NewMat()
+		defer m.Close()
+		for i := 0; i < b.N; i++ {
+			cvguard.Decode(bomb, gocv.IMReadColor, &m)
+		}
+	})
+}
