@@ -90,6 +90,9 @@ func LoadDump(dir string) (Files, error) {
 
 func readCapped(path string, limit int64) ([]byte, error) {
 	f, _, err := boundedfile.Open(path, limit)
+	if errors.Is(err, boundedfile.ErrTooLarge) {
+		return nil, fmt.Errorf("%s is larger than the %d byte limit", path, limit)
+	}
 	if err != nil {
 		return nil, err
 	}
