@@ -95,6 +95,13 @@ func (p *KeyPad) AccessKey(ctx context.Context) (AccessKey, error) {
 	}
 }
 
+// Waiting reports whether a check is waiting for a key, that is whether Submit would be taken.
+func (p *KeyPad) Waiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waiting != nil
+}
+
 // FixedKey is a KeySource that always gives the same key (simulation and fixed-document kiosks).
 type FixedKey AccessKey
 

@@ -17,10 +17,7 @@ func waitFor(t *testing.T, p *KeyPad, ctx context.Context) <-chan AccessKey {
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		p.mu.Lock()
-		w := p.waiting != nil
-		p.mu.Unlock()
-		if w {
+		if p.Waiting() {
 			return out
 		}
 		if time.Now().After(deadline) {

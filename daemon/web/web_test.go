@@ -80,6 +80,18 @@ func newTestServer(t *testing.T) (*Server, *fakeSource, *kiosk.KeyPad, *health.T
 	return s, src, pad, tr
 }
 
+// waitForCheck returns once a check is waiting for a key on pad.
+func waitForCheck(t *testing.T, pad *kiosk.KeyPad) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !pad.Waiting() {
+		if time.Now().After(deadline) {
+			t.Fatal("no check started waiting for a key")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func do(t *testing.T, h http.Handler, method, target, remote, body string, hdr map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
@@ -110,7 +122,7 @@ func TestAPI(t *testing.T) {
 	}
 	keyc := make(chan keyResult, 1)
 	go func() { k, err := pad.AccessKey(context.Background()); keyc <- keyResult{k, err} }()
-	time.Sleep(20 * time.Millisecond) // let the check start waiting
+	waitForCheck(t, pad)
 	tests := []struct {
 		name, method, target, remote, body string
 		hdr                                map[string]string
@@ -299,6 +311,7 @@ func TestKioskPageInBrowser(t *testing.T) {
 	kctx, kcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer kcancel()
 	go func() { k, err := pad.AccessKey(kctx); keyc <- keyResult{k, err} }()
+	waitForCheck(t, pad)
 	src.publish(kiosk.Event{Stage: kiosk.StageAccessKey, CheckID: "c1"})
 	// The document number from the on-screen keys, the dates from the keyboard.
 	do(chromedp.WaitVisible("#keypad"),
