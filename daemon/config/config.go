@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 )
@@ -152,12 +152,11 @@ func Defaults() (*Config, error) { return Parse(bytes.NewReader(defaultsJSON), "
 
 // Load reads and validates a configuration file.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return Parse(io.LimitReader(f, 1<<20), path)
+	return Parse(bytes.NewReader(b), path)
 }
 
 // Parse reads a configuration strictly and validates it; name is used in errors.

@@ -1,9 +1,11 @@
 package face
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
+	"github.com/edgeid/edgeid/internal/boundedfile"
+	"io/fs"
+	"time"
 
 	"github.com/edgeid/edgeid/daemon/face/internal/cvguard"
 	"gocv.io/x/gocv"
@@ -14,13 +16,23 @@ type Limits struct {
 	MaxBytes  int // encoded size
 	MaxSide   int // width or height in pixels
 	MaxPixels int // width x height
+	// JPEG only (0: the DefaultLimits value): scans of a progressive file, and the wall time
+	// of the decode.
+	MaxScans int
+	MaxTime  time.Duration
 }
 
 // DefaultLimits fit camera frames, scanned photos and chip images, with room to spare,
-// while keeping a decoded image under about 75 MB.
+// while keeping a decoded image under about 75 MB. Progressive JPEGs from libjpeg have 10
+// scans (6 for grey), mozjpeg's and Photoshop's fewer; each scan is a pass over the whole
+// image, so thousands of tiny scans cost minutes of CPU.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 16 << 20, MaxSide: 8192, MaxPixels: 25_000_000}
+	return Limits{MaxBytes: 16 << 20, MaxSide: 8192, MaxPixels: 25_000_000, MaxScans: 32, MaxTime: 10 * time.Second}
 }
+
+// jpegMemoryPerPixel bounds libjpeg's working memory: a progressive file keeps every DCT
+// coefficient (2 bytes each, up to 3 per pixel without subsampling) until its last scan.
+const jpegMemoryPerPixel = 8
 
 // ImageError explains why an image could not be used; Source names the input.
 type ImageError struct {
@@ -50,8 +62,29 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 	if h.Width > lim.MaxSide || h.Height > lim.MaxSide || h.Width*h.Height > lim.MaxPixels {
 		return fail("%s of %dx%d exceeds the limit (%d px a side, %d px in all)", h.Format, h.Width, h.Height, lim.MaxSide, lim.MaxPixels)
 	}
+	def := DefaultLimits()
+	if lim.MaxScans <= 0 {
+		lim.MaxScans = def.MaxScans
+	}
+	if lim.MaxTime <= 0 {
+		lim.MaxTime = def.MaxTime
+	}
+	if h.Scans > lim.MaxScans {
+		return fail("jpeg of %d scans exceeds the limit of %d", h.Scans, lim.MaxScans)
+	}
 	img := gocv.NewMat()
-	if err := cvguard.Decode(b, gocv.IMReadColor, &img); err != nil {
+
+	if h.Format == JPEG {
+		// libjpeg with the project's error manager: warnings are errors, nothing reaches
+		// stderr, and pixels, scans, memory and time are bounded inside the decoder too.
+		err = cvguard.DecodeJPEG(b, cvguard.JPEGLimits{MaxPixels: lim.MaxPixels, MaxScans: lim.MaxScans, MaxTime: lim.MaxTime,
+			MaxMemory: jpegMemoryPerPixel * lim.MaxPixels, Orientation: h.Orientation}, &img)
+	} else if h.Format == PNG {
+		err = cvguard.DecodePNG(b, lim.MaxPixels, &img)
+	} else {
+		err = cvguard.Decode(b, gocv.IMReadColor, &img)
+	}
+	if err != nil {
 		img.Close()
 		return fail("%s %dx%d: %w", h.Format, h.Width, h.Height, err)
 	}
@@ -69,19 +102,18 @@ func Decode(b []byte, lim Limits, source string) (gocv.Mat, Header, error) {
 	return img, h, nil
 }
 
-// ReadFile reads at most lim.MaxBytes (plus one, to detect a larger file) from path.
+// EnsureDecoderLimit puts OpenCV's own pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS) at
+// DefaultLimits' MaxPixels, re-executing the process if it started without it: OpenCV 4.6 reads
+// the variable only when its library loads. Call it first thing in main.
+func EnsureDecoderLimit() error { return cvguard.EnsurePixelLimit(DefaultLimits().MaxPixels) }
+
+// ReadFile reads the regular file at path if it holds at most lim.MaxBytes (boundedfile: a
+// device or FIFO is refused, not read forever).
 func ReadFile(path string, lim Limits) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	b, err := boundedfile.ReadFile(path, int64(lim.MaxBytes))
+	var pe *fs.PathError
+	if (errors.Is(err, boundedfile.ErrTooLarge) || errors.Is(err, boundedfile.ErrNotRegular)) && errors.As(err, &pe) {
+		return nil, &ImageError{Source: path, Err: pe.Err}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(lim.MaxBytes)+1))
-	if err != nil {
-		return nil, &ImageError{Source: path, Err: err}
-	}
-	if len(b) > lim.MaxBytes {
-		return nil, &ImageError{Source: path, Err: fmt.Errorf("larger than the %d-byte limit", lim.MaxBytes)}
-	}
-	return b, nil
+	return b, err
 }

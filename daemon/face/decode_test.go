@@ -66,7 +66,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"huge j2k header", jp2File(j2kHeader(30000, 30000, 30000, 30000, 3)), DefaultLimits(), "exceeds the limit"},
 		{"too many bytes", jpg, Limits{MaxBytes: 1000, MaxSide: 8192, MaxPixels: 1 << 24}, "larger than"},
 		{"too many pixels", jpg, small, "exceeds the limit"},
-		{"png header only", pngHeader(64, 64), DefaultLimits(), "could not read"},
+		{"png header only", pngHeader(64, 64), DefaultLimits(), "png 64x64: png: IHDR: CRC error"},
 		{"jpeg header only", jpegHeader(64, 64), DefaultLimits(), "jpeg 64x64"},
 		{"truncated jp2", jp2[:300], DefaultLimits(), "jpeg2000"},
 		{"corrupt jp2", corruptJP2, DefaultLimits(), "jpeg2000"},
@@ -121,4 +121,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %dx%d past the limits", img.Cols(), img.Rows())
 		}
 	})
+}
+
+// Images come through the bounded reader: a device or a FIFO is refused, not read forever.
+func TestReadFileRefusesDevices(t *testing.T) {
+	for _, p := range []string{"/dev/zero", t.TempDir()} {
+		if _, err := ReadFile(p, DefaultLimits()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("ReadFile(%s): %v", p, err)
+		}
+	}
 }

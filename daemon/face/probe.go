@@ -22,6 +22,9 @@ type Header struct {
 	Format Format
 	Width  int
 	Height int
+	// JPEG only: the number of scans, and the EXIF orientation (1-8, 1 is as stored).
+	Scans       int
+	Orientation int
 }
 
 // ErrUnsupportedFormat is returned for bytes that are none of the accepted formats.
@@ -52,46 +55,143 @@ func probe(b []byte) (Header, error) {
 	return Header{}, ErrUnsupportedFormat
 }
 
+// probeJPEG walks the markers as libjpeg reads them (jdmarker.c) and refuses every place where
+// a lenient reader and a strict one could disagree: bytes between segments (libjpeg skips
+// them, FF 00 included, so a frame header hidden there is what it would decode), a second
+// SOI or frame header, frame types libjpeg does not decode, markers it does not know, and a
+// file that ends before its end-of-image marker (a truncated file). It counts the scans.
 func probeJPEG(b []byte) (Header, error) {
-	// Walk the marker segments after SOI up to the first start-of-frame.
+	h := Header{Format: JPEG, Orientation: 1}
+	sawSOF := false
 	i := 2
 	for {
-		if i+4 > len(b) {
-			return Header{}, errors.New("jpeg: truncated before the frame header")
+		if i >= len(b) {
+			return Header{}, errors.New("jpeg: truncated: no end-of-image marker")
 		}
 		if b[i] != 0xff {
-			return Header{}, fmt.Errorf("jpeg: expected a marker at offset %d", i)
+			return Header{}, fmt.Errorf("jpeg: data between segments at offset %d", i)
 		}
-		m := b[i+1]
-		switch {
-		case m == 0xff: // fill byte
+		for i < len(b) && b[i] == 0xff { // fill bytes
 			i++
-			continue
-		case m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7):
-			i += 2 // markers without a length
-			continue
-		case m == 0xd9 || m == 0xda:
-			return Header{}, fmt.Errorf("jpeg: no frame header before marker %02X", m)
 		}
-		n := int(binary.BigEndian.Uint16(b[i+2:]))
-		if n < 2 {
-			return Header{}, fmt.Errorf("jpeg: segment length %d at offset %d", n, i)
+		if i >= len(b) {
+			return Header{}, errors.New("jpeg: truncated: no end-of-image marker")
 		}
-		isSOF := m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc
-		if isSOF {
-			if n < 8 || i+2+n > len(b) {
-				return Header{}, errors.New("jpeg: truncated frame header")
+		m := b[i]
+		at := i - 1
+		i++
+		switch {
+		case m == 0x00:
+			return Header{}, fmt.Errorf("jpeg: stuffed zero outside scan data at offset %d", at)
+		case m == 0xd8:
+			return Header{}, fmt.Errorf("jpeg: second start-of-image marker at offset %d", at)
+		case m == 0x01 || (m >= 0xd0 && m <= 0xd7):
+			continue // TEM, RSTn: no length
+		case m == 0xd9:
+			if h.Scans == 0 {
+				return Header{}, errors.New("jpeg: end of image before any scan")
 			}
-			h := int(binary.BigEndian.Uint16(b[i+5:]))
-			w := int(binary.BigEndian.Uint16(b[i+7:]))
-			if w == 0 || h == 0 {
+			return h, nil
+		}
+		if i+2 > len(b) {
+			return Header{}, errors.New("jpeg: truncated segment length")
+		}
+		n := int(binary.BigEndian.Uint16(b[i:]))
+		if n < 2 || i+n > len(b) {
+			return Header{}, fmt.Errorf("jpeg: segment %02X at offset %d has length %d beyond the file", m, at, n)
+		}
+		seg := b[i+2 : i+n]
+		i += n
+		switch {
+		case m == 0xc0 || m == 0xc1 || m == 0xc2 || m == 0xc9 || m == 0xca:
+			if sawSOF {
+				return Header{}, fmt.Errorf("jpeg: second frame header at offset %d", at)
+			}
+			sawSOF = true
+			if len(seg) < 6 || len(seg) != 6+3*int(seg[5]) {
+				return Header{}, fmt.Errorf("jpeg: malformed frame header at offset %d", at)
+			}
+			h.Height = int(binary.BigEndian.Uint16(seg[1:]))
+			h.Width = int(binary.BigEndian.Uint16(seg[3:]))
+			if h.Width == 0 || h.Height == 0 {
 				// A zero height means "given by a DNL marker later", which we do not accept.
-				return Header{}, fmt.Errorf("jpeg: frame header gives %dx%d", w, h)
+				return Header{}, fmt.Errorf("jpeg: frame header gives %dx%d", h.Width, h.Height)
 			}
-			return Header{Format: JPEG, Width: w, Height: h}, nil
+			if c := seg[5]; c != 1 && c != 3 {
+				return Header{}, fmt.Errorf("jpeg: %d components (grey or colour accepted)", c)
+			}
+		case m >= 0xc3 && m <= 0xcf && m != 0xc4 && m != 0xcc:
+			return Header{}, fmt.Errorf("jpeg: frame type %02X is not decoded", m)
+		case m == 0xda:
+			if !sawSOF {
+				return Header{}, errors.New("jpeg: no frame header before the first scan")
+			}
+			h.Scans++
+			// Entropy-coded data runs to the next marker that is neither a stuffed zero nor a
+			// restart marker; FF fill bytes may precede that marker.
+			for {
+				k := bytes.IndexByte(b[i:], 0xff)
+				if k < 0 {
+					return Header{}, errors.New("jpeg: truncated: scan data runs to the end of the file")
+				}
+				i += k
+				j := i + 1
+				for j < len(b) && b[j] == 0xff {
+					j++
+				}
+				if j >= len(b) {
+					return Header{}, errors.New("jpeg: truncated: scan data runs to the end of the file")
+				}
+				if b[j] == 0x00 || (b[j] >= 0xd0 && b[j] <= 0xd7) {
+					i = j + 1
+					continue
+				}
+				i = j - 1 // the marker's last FF
+				break
+			}
+		case m == 0xe1 && h.Orientation == 1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")):
+			h.Orientation = exifOrientation(seg[6:])
+		case m == 0xc4 || m == 0xcc || m == 0xdb || m == 0xdd || m == 0xdc || m == 0xfe || (m >= 0xe0 && m <= 0xef):
+			// DHT, DAC, DQT, DRI, DNL, COM, APPn: the decoder checks their content.
+		default:
+			return Header{}, fmt.Errorf("jpeg: unknown marker %02X at offset %d", m, at)
 		}
-		i += 2 + n
 	}
+}
+
+// exifOrientation reads tag 0x0112 from IFD0 of a TIFF structure; 1 (as stored) when absent
+// or unreadable, as OpenCV does.
+func exifOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	off := int(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > len(t) {
+		return 1
+	}
+	n := int(bo.Uint16(t[off:]))
+	for k := 0; k < n; k++ {
+		e := off + 2 + 12*k
+		if e+12 > len(t) {
+			return 1
+		}
+		if bo.Uint16(t[e:]) == 0x0112 && bo.Uint16(t[e+2:]) == 3 {
+			if v := int(bo.Uint16(t[e+8:])); v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
 }
 
 func probePNG(b []byte) (Header, error) {

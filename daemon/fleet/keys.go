@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 
 	"github.com/edgeid/edgeid/internal/atomicfile"
@@ -59,7 +60,7 @@ func readPEM(path, typ string) ([]byte, error) {
 	if fi.Size() > MaxKeyFile {
 		return nil, fmt.Errorf("%s: %d bytes, too large for a key file", path, fi.Size())
 	}
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Key)
 	if err != nil {
 		return nil, err
 	}

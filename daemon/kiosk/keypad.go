@@ -5,17 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 )
 
 // KeyPad is the screen's keypad as a KeySource: the web page submits what the person typed,
-// the check in progress takes it. A submission waits (one at a time) until a check asks.
+// the check in progress takes it. A key is accepted only while a check is waiting for one and
+// is dropped when that check stops waiting: a key typed while the kiosk is idle (or planted
+// by someone else) must never be used against the next person's chip.
 type KeyPad struct {
-	ch chan AccessKey
+	mu      sync.Mutex
+	waiting chan AccessKey // non-nil while a check waits; holds at most one key
 }
 
 // NewKeyPad returns an empty keypad.
-func NewKeyPad() *KeyPad { return &KeyPad{ch: make(chan AccessKey, 1)} }
+func NewKeyPad() *KeyPad { return &KeyPad{} }
+
+// ErrNotWaiting is returned by Submit when no check is waiting for a key.
+var ErrNotWaiting = errors.New("no check is waiting for an access key")
 
 var (
 	canPattern = regexp.MustCompile(`^[0-9]{6}$`)
@@ -45,32 +52,54 @@ func ValidateAccessKey(k AccessKey) error {
 	return nil
 }
 
-// Submit offers a key; a key already waiting is replaced by the newer one.
+// Submit hands a key to the check waiting for one; a key it has not taken yet is replaced
+// by the newer one. With no check waiting it returns ErrNotWaiting and keeps nothing.
 func (p *KeyPad) Submit(k AccessKey) error {
 	if err := ValidateAccessKey(k); err != nil {
 		return err
 	}
-	for {
-		select {
-		case p.ch <- k:
-			return nil
-		default:
-		}
-		select {
-		case <-p.ch: // drop the older key
-		default:
-		}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waiting == nil {
+		return ErrNotWaiting
 	}
+	select {
+	case <-p.waiting: // drop the older key
+	default:
+	}
+	p.waiting <- k // cannot block: capacity 1, emptied above, under the lock
+	return nil
 }
 
-// AccessKey waits for a submission.
+// AccessKey waits for a key submitted from now on, until ctx ends. Only one check may wait
+// at a time.
 func (p *KeyPad) AccessKey(ctx context.Context) (AccessKey, error) {
+	ch := make(chan AccessKey, 1)
+	p.mu.Lock()
+	if p.waiting != nil {
+		p.mu.Unlock()
+		return AccessKey{}, errors.New("keypad: another check is already waiting for a key")
+	}
+	p.waiting = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.waiting = nil // a key submitted but not taken goes with it
+		p.mu.Unlock()
+	}()
 	select {
-	case k := <-p.ch:
+	case k := <-ch:
 		return k, nil
 	case <-ctx.Done():
 		return AccessKey{}, ctx.Err()
 	}
+}
+
+// Waiting reports whether a check is waiting for a key, that is whether Submit would be taken.
+func (p *KeyPad) Waiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waiting != nil
 }
 
 // FixedKey is a KeySource that always gives the same key (simulation and fixed-document kiosks).

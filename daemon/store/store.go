@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -387,7 +388,7 @@ func LoadKeyFile(path string) ([]byte, error) {
 	if fi.Size() > 128 {
 		return nil, fmt.Errorf("store: key file %s is %d bytes, too large for a key", path, fi.Size())
 	}
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, 128)
 	if err != nil {
 		return nil, fmt.Errorf("store: key file: %w", err)
 	}

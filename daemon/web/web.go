@@ -14,13 +14,18 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/health"
 	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -45,20 +50,47 @@ type Opts struct {
 	// AttendantToken guards the attendant view and API from addresses other than loopback;
 	// empty means they are served to loopback only.
 	AttendantToken string
-	Registry       *prometheus.Registry
-	Health         *health.Tracker
-	Logger         *slog.Logger
+	// Listen is the configured listen address; requests must name it, a loopback address or
+	// localhost in their Host header (DNS rebinding). Empty accepts loopback names only.
+	Listen string
+	// MaxStreams bounds the concurrent /api/events clients (0: DefaultMaxStreams).
+	MaxStreams int
+	Registry   *prometheus.Registry
+	Health     *health.Tracker
+	Logger     *slog.Logger
 }
+
+// DefaultMaxStreams is the default cap on event-stream clients: the kiosk's own screen and a
+// few attendants need a handful.
+const DefaultMaxStreams = 32
+
+// MinTokenLen is the shortest attendant token accepted: 32 bytes, like the store key.
+const MinTokenLen = 32
 
 // Server is the HTTP side of the daemon.
 type Server struct {
-	src   Source
-	keys  KeyPad
-	o     Opts
-	mux   *http.ServeMux
-	m     *metrics
-	mu    sync.Mutex
-	calls []StaffCall
+	src     Source
+	keys    KeyPad
+	o       Opts
+	mux     *http.ServeMux
+	m       *metrics
+	streams atomic.Int64
+	mu      sync.Mutex
+	calls   []StaffCall
+}
+
+// LoadAttendantToken reads the attendant token file: a regular file that group and others
+// cannot read (or a systemd credential), holding at least MinTokenLen bytes.
+func LoadAttendantToken(path string) (string, error) {
+	b, err := boundedfile.ReadSecret(path, boundedfile.Key)
+	if err != nil {
+		return "", fmt.Errorf("web: attendant token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinTokenLen {
+		return "", fmt.Errorf("web: attendant token in %s is %d bytes, want at least %d", path, len(tok), MinTokenLen)
+	}
+	return tok, nil
 }
 
 // StaffCall is a press of the "call staff" button.
@@ -78,6 +110,12 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.AttendantToken != "" && len(o.AttendantToken) < MinTokenLen {
+		return nil, fmt.Errorf("web: attendant token of %d bytes, want at least %d", len(o.AttendantToken), MinTokenLen)
+	}
 	m, err := newMetrics(o.Registry, o.Health)
 	if err != nil {
 		return nil, err
@@ -91,8 +129,9 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", fileServer))
 	s.mux.HandleFunc("GET /{$}", s.page("kiosk.html"))
 	s.mux.HandleFunc("GET /attendant", s.attendant(s.page("attendant.html")))
-	s.mux.HandleFunc("GET /api/status", s.status)
-	s.mux.HandleFunc("GET /api/events", s.stream)
+	// Status and events carry every decision: the attendant's token from other hosts.
+	s.mux.HandleFunc("GET /api/status", s.attendant(s.status))
+	s.mux.HandleFunc("GET /api/events", s.attendant(s.stream))
 	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
 	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
 	s.mux.HandleFunc("GET /api/attendant", s.attendant(s.attendantData))
@@ -110,8 +149,66 @@ func (s *Server) Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'")
 		h.Set("Cache-Control", "no-store")
+		if msg, code := s.refuse(r); code != 0 {
+			http.Error(w, msg, code)
+			return
+		}
 		s.mux.ServeHTTP(w, r)
 	})
+}
+
+// refuse is the one check every request passes before its route: the Host must be one this
+// server answers to (a page on evil.example rebound to 127.0.0.1 carries its own name), and a
+// request that changes state must come from this origin, as JSON (a cross-site form or a
+// text/plain fetch needs no CORS preflight; application/json does).
+func (s *Server) refuse(r *http.Request) (string, int) {
+	if !s.knownHost(r.Host) {
+		return "unknown host", http.StatusMisdirectedRequest
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+		return "", 0
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if o == "null" || err != nil || u.Scheme != "http" || !strings.EqualFold(u.Host, r.Host) {
+			return "cross-origin request refused", http.StatusForbidden
+		}
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return "cross-site request refused", http.StatusForbidden
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "want Content-Type application/json", http.StatusUnsupportedMediaType
+	}
+	return "", 0
+}
+
+// knownHost accepts localhost, a loopback address, the configured listen host and, when the
+// server listens on every address, any IP literal: DNS rebinding needs a name.
+func (s *Server) knownHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip != nil && ip.IsLoopback() {
+		return true
+	}
+	lh, _, err := net.SplitHostPort(s.o.Listen)
+	if err != nil {
+		return false
+	}
+	if lip := net.ParseIP(lh); lh == "" || (lip != nil && lip.IsUnspecified()) {
+		return ip != nil
+	}
+	return strings.EqualFold(host, lh)
 }
 
 // Observe follows the kiosk's events into the metrics until ctx ends.
@@ -230,6 +327,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
+	if s.streams.Add(1) > int64(s.o.MaxStreams) {
+		s.streams.Add(-1)
+		http.Error(w, "too many event streams", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.streams.Add(-1)
 	ch, stop := s.src.Subscribe()
 	defer stop()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -280,6 +383,10 @@ func (s *Server) submitKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.keys.Submit(kiosk.AccessKey{DocumentNumber: req.DocumentNumber, DateOfBirth: req.DateOfBirth, DateOfExpiry: req.DateOfExpiry, CAN: req.CAN})
+	if errors.Is(err, kiosk.ErrNotWaiting) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return

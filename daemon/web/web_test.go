@@ -65,25 +65,46 @@ func (f *fakeSource) publish(e kiosk.Event) {
 	}
 }
 
+const testToken = "s3cret-token-of-at-least-32-bytes!"
+
 func newTestServer(t *testing.T) (*Server, *fakeSource, *kiosk.KeyPad, *health.Tracker) {
 	t.Helper()
 	src := &fakeSource{cur: kiosk.Event{Stage: kiosk.StageIdle}}
 	pad := kiosk.NewKeyPad()
 	tr := health.New()
 	tr.Set("camera", true, "")
-	s, err := New(src, pad, Opts{Health: tr, AttendantToken: "s3cret-token"})
+	s, err := New(src, pad, Opts{Health: tr, AttendantToken: testToken, Listen: "127.0.0.1:8080"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s, src, pad, tr
 }
 
+// waitForCheck returns once a check is waiting for a key on pad.
+func waitForCheck(t *testing.T, pad *kiosk.KeyPad) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !pad.Waiting() {
+		if time.Now().After(deadline) {
+			t.Fatal("no check started waiting for a key")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func do(t *testing.T, h http.Handler, method, target, remote, body string, hdr map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	r.RemoteAddr = remote
+	r.Host = "127.0.0.1:8080"
+	if r.Method != http.MethodGet {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range hdr {
 		r.Header.Set(k, v)
+	}
+	if h, ok := hdr["Host"]; ok {
+		r.Host = h
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -94,6 +115,14 @@ func TestAPI(t *testing.T) {
 	s, src, pad, tr := newTestServer(t)
 	h := s.Handler()
 	const local, remote = "127.0.0.1:5000", "192.0.2.7:5000"
+	// A check waits for the key the "key" row submits.
+	type keyResult struct {
+		k   kiosk.AccessKey
+		err error
+	}
+	keyc := make(chan keyResult, 1)
+	go func() { k, err := pad.AccessKey(context.Background()); keyc <- keyResult{k, err} }()
+	waitForCheck(t, pad)
 	tests := []struct {
 		name, method, target, remote, body string
 		hdr                                map[string]string
@@ -105,17 +134,20 @@ func TestAPI(t *testing.T) {
 		{"asset", "GET", "/static/kiosk.js", local, "", nil, 200, "EventSource"},
 		{"healthz", "GET", "/healthz", remote, "", nil, 200, `"healthy":true`},
 		{"status", "GET", "/api/status", local, "", nil, 200, `"stage":"idle"`},
+		{"status from afar", "GET", "/api/status", remote, "", nil, 401, "token required"},
+		{"status from afar with token", "GET", "/api/status", remote, "", map[string]string{"Authorization": "Bearer " + testToken}, 200, `"stage":"idle"`},
+		{"events from afar", "GET", "/api/events", remote, "", nil, 401, "token required"},
 		{"key", "POST", "/api/key", local, `{"can":"123456"}`, nil, 202, "accepted"},
 		{"key bad format", "POST", "/api/key", local, `{"can":"12"}`, nil, 400, "6 digits"},
 		{"key unknown field", "POST", "/api/key", local, `{"can":"123456","x":1}`, nil, 400, "malformed"},
 		{"key too large", "POST", "/api/key", local, `{"can":"` + strings.Repeat("1", 5000) + `"}`, nil, 400, "malformed"},
 		{"key from afar", "POST", "/api/key", remote, `{"can":"123456"}`, nil, 403, "only the kiosk"},
-		{"staff", "POST", "/api/staff", local, "", nil, 202, "staff called"},
+		{"staff", "POST", "/api/staff", local, "{}", nil, 202, "staff called"},
 		{"attendant local", "GET", "/api/attendant", local, "", nil, 200, `"staff_calls":[{`},
 		{"attendant no token", "GET", "/api/attendant", remote, "", nil, 401, "token required"},
 		{"attendant bad token", "GET", "/api/attendant?token=nope", remote, "", nil, 401, "token required"},
-		{"attendant token", "GET", "/api/attendant?token=s3cret-token", remote, "", nil, 200, `"healthy":true`},
-		{"attendant bearer", "GET", "/attendant", remote, "", map[string]string{"Authorization": "Bearer s3cret-token"}, 200, "attendant"},
+		{"attendant token", "GET", "/api/attendant?token=s3cret-token-of-at-least-32-bytes!", remote, "", nil, 200, `"healthy":true`},
+		{"attendant bearer", "GET", "/attendant", remote, "", map[string]string{"Authorization": "Bearer s3cret-token-of-at-least-32-bytes!"}, 200, "attendant"},
 		{"metrics", "GET", "/metrics", local, "", nil, 200, `edgeid_condition_ok{name="camera"} 1`},
 		{"wrong method", "DELETE", "/api/key", local, "", nil, 405, ""},
 	}
@@ -130,8 +162,8 @@ func TestAPI(t *testing.T) {
 			}
 		})
 	}
-	if k, err := pad.AccessKey(context.Background()); err != nil || k.CAN != "123456" {
-		t.Errorf("keypad got %+v, %v", k, err)
+	if r := <-keyc; r.err != nil || r.k.CAN != "123456" {
+		t.Errorf("keypad got %+v, %v", r.k, r.err)
 	}
 	tr.Set("reader", false, "no answer")
 	if w := do(t, h, "GET", "/healthz", local, "", nil); w.Code != 503 || !strings.Contains(w.Body.String(), "no answer") {
@@ -270,6 +302,16 @@ func TestKioskPageInBrowser(t *testing.T) {
 	idle := text("#instruction")
 	shot("kiosk-idle.png")
 
+	// The check waits for the key before the screen asks for it: the keypad takes keys only then.
+	type keyResult struct {
+		k   kiosk.AccessKey
+		err error
+	}
+	keyc := make(chan keyResult, 1)
+	kctx, kcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer kcancel()
+	go func() { k, err := pad.AccessKey(kctx); keyc <- keyResult{k, err} }()
+	waitForCheck(t, pad)
 	src.publish(kiosk.Event{Stage: kiosk.StageAccessKey, CheckID: "c1"})
 	// The document number from the on-screen keys, the dates from the keyboard.
 	do(chromedp.WaitVisible("#keypad"),
@@ -278,9 +320,8 @@ func TestKioskPageInBrowser(t *testing.T) {
 		chromedp.SendKeys("#dob", "640812"), chromedp.SendKeys("#expiry", "321031"))
 	shot("kiosk-keypad.png")
 	do(chromedp.Click("#submit"))
-	kctx, kcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer kcancel()
-	key, err := pad.AccessKey(kctx)
+	r := <-keyc
+	key, err := r.k, r.err
 	if err != nil || key.DocumentNumber != "C01X" || key.DateOfBirth != "640812" || key.DateOfExpiry != "321031" {
 		t.Fatalf("keypad received %+v, %v", key, err)
 	}

@@ -99,7 +99,7 @@ ok "users edgeid (uid $uid) and edgeid-screen, groups edgeid video i2c spi gpio 
 stat_is /etc/edgeid "750 root edgeid"
 stat_is /etc/edgeid/edgeid.json "640 root edgeid"
 stat_is /etc/edgeid/store.key "600 root root"
-stat_is /etc/edgeid/attendant.token "640 root edgeid"
+stat_is /etc/edgeid/attendant.token "600 edgeid edgeid"
 grep -qxE '[0-9a-f]{64}' "$root/etc/edgeid/store.key" || fail "store.key is not 32 bytes in hex"
 in_chroot dpkg-query -W -f='${Conffiles}\n' edgeid | grep -q ' /etc/edgeid/edgeid.json ' || fail "/etc/edgeid/edgeid.json is not a conffile"
 cmp -s "$root/etc/edgeid/edgeid.json" deploy/config/edgeid.example.json || fail "the packaged configuration is not deploy/config/edgeid.example.json"

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -297,6 +298,9 @@ func openFolder(dir string, o Opts) (source, error) {
 	return &folderSource{files: files, decode: o.Decode, max: o.MaxFileBytes}, nil
 }
 
+// maxFrameFile bounds one image of a folder source when no MaxFileBytes is set.
+const maxFrameFile = 64 << 20
+
 func (s *folderSource) read(dst *gocv.Mat) error {
 	if s.next >= len(s.files) {
 		return errEOF
@@ -310,7 +314,14 @@ func (s *folderSource) read(dst *gocv.Mat) error {
 	if s.max > 0 && st.Size() > s.max {
 		return &badFrame{fmt.Errorf("%s: %d bytes is over the %d-byte limit", path, st.Size(), s.max)}
 	}
-	b, err := os.ReadFile(path)
+	limit := s.max
+	if limit <= 0 {
+		limit = maxFrameFile
+	}
+	b, err := boundedfile.ReadFile(path, limit)
+	if errors.Is(err, boundedfile.ErrNotRegular) || errors.Is(err, boundedfile.ErrTooLarge) {
+		return &badFrame{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,7 +193,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 		}
 	}
 	if aaKeyFile != "" {
-		der, err := os.ReadFile(aaKeyFile)
+		der, err := boundedfile.ReadFile(aaKeyFile, boundedfile.Key)
 		if err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
@@ -208,7 +208,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 		o.AAKey = signer
 	}
 	if caKeyFile != "" {
-		if o.CAKey, err = os.ReadFile(caKeyFile); err != nil {
+		if o.CAKey, err = boundedfile.ReadFile(caKeyFile, boundedfile.Key); err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}

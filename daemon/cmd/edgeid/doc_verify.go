@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,10 +99,8 @@ func loadDocument(p string) (lds.Files, error) {
 	if st.IsDir() {
 		return lds.LoadDump(p)
 	}
-	if st.Size() > lds.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, lds.MaxFileSize)
-	}
-	b, err := os.ReadFile(p)
+	// Not st.Size(): /dev/zero has size 0 and no end, a FIFO blocks.
+	b, err := boundedfile.ReadFile(p, lds.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

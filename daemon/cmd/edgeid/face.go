@@ -304,7 +304,8 @@ func runFaceTemplate(_ context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face template", "IMAGE")
 	ff.register(fs)
-	out := fs.String("o", "", "write the template to this file (required)")
+	out := fs.String("o", "", "write the template to this file (required; created with mode 0600)")
+	force := fs.Bool("force", false, "replace the -o file if it exists")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -325,7 +326,7 @@ func runFaceTemplate(_ context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, b, 0o600); err != nil {
+	if err := writeNewFile(*out, b, *force); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "%s: template of model %s, %d bytes\n", *out, a.Template.Model, len(b))

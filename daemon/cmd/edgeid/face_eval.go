@@ -43,7 +43,7 @@ type evalSample struct {
 	tmpl     match.Template
 }
 
-func runFaceEval(_ context.Context, e env, args []string) error {
+func runFaceEval(ctx context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face eval", "DIR...")
 	ff.register(fs)
@@ -75,6 +75,9 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 				return err
 			}
 			for _, f := range files {
+				if err := stopped(ctx); err != nil {
+					return err
+				}
 				rep.Images++
 				a, _, err := analyzeFile(eng, f, ff.gates)
 				if err != nil {

@@ -67,7 +67,7 @@ type padReport struct {
 	Scenes   padSceneStats                  `json:"scenes"`
 }
 
-func runFacePadEval(_ context.Context, e env, args []string) error {
+func runFacePadEval(ctx context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face pad-eval", "DIR...")
 	ff.register(fs)
@@ -118,6 +118,9 @@ func runFacePadEval(_ context.Context, e env, args []string) error {
 			return err
 		}
 		for _, id := range ids {
+			if err := stopped(ctx); err != nil {
+				return err
+			}
 			files, err := regularFiles(filepath.Join(dir, id))
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,16 +16,67 @@ import (
 	"syscall"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
+	"github.com/edgeid/edgeid/daemon/face"
 )
 
 // version is set at link time by the Makefile (-X main.version=...).
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// OpenCV's own pixel limit, a wall behind the image probe; it may re-execute the binary.
+	if err := face.EnsureDecoderLimit(); err != nil {
+		fmt.Fprintf(os.Stderr, "edgeid: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signalContext(context.Background(), os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// errInterrupted is the cause of the context's end when a signal arrived.
+var errInterrupted = errors.New("interrupted")
+
+// signalContext ends ctx at the first SIGINT or SIGTERM, so that commands stop between items
+// (and the daemon shuts down in order); a second signal calls exit(128+signal) at once, for a
+// command stuck in work it cannot interrupt, such as a decode inside OpenCV.
+func signalContext(parent context.Context, stderr io.Writer, exit func(int)) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "edgeid: %v: stopping (again to stop at once)\n", s)
+			cancel(fmt.Errorf("%w by %v", errInterrupted, s))
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			n := 2
+			if sig, ok := s.(syscall.Signal); ok {
+				n = int(sig)
+			}
+			exit(128 + n)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// stopped returns why ctx ended (the signal), or nil while it runs: long loops call it
+// between items.
+func stopped(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(ctx)
 }
 
 // env is what every subcommand gets besides its arguments.

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"log/slog"
 	"net"
 	"os"
@@ -324,13 +325,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 
 	token := ""
 	if cfg.Web.AttendantTokenFile != "" {
-		b, err := os.ReadFile(cfg.Web.AttendantTokenFile)
-		if err != nil {
+		if token, err = web.LoadAttendantToken(cfg.Web.AttendantTokenFile); err != nil {
 			return err
 		}
-		token = strings.TrimSpace(string(b))
 	}
-	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: reg, Health: tracker, Logger: log})
+	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Listen: cfg.Web.Listen, Registry: reg, Health: tracker, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -501,7 +500,7 @@ func clientTLS(cfg *config.Config) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet client certificate: %w", err)
 	}
-	pem, err := os.ReadFile(cfg.Fleet.CAFile)
+	pem, err := boundedfile.ReadFile(cfg.Fleet.CAFile, boundedfile.Key)
 	if err != nil {
 		return nil, fmt.Errorf("fleet CA: %w", err)
 	}

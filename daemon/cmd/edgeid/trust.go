@@ -11,12 +11,13 @@ import (
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/internal/atomicfile"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 )
 
 // runTrustImport is "edgeid trust import FILE...": CSCA certificates (trusted as given:
 // compare the printed fingerprints out of band), master lists (kept only when they verify
 // against a CSCA already trusted or imported in the same run) and CRLs.
-func runTrustImport(_ context.Context, e env, args []string) error {
+func runTrustImport(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "trust import", "FILE...")
 	state := fs.String("state", defaultState, "state folder; the trust store is its trust/ folder")
 	pos, err := cli.ParseInterspersed(fs, args)
@@ -37,7 +38,10 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 	}
 	var items []item
 	for _, p := range pos {
-		b, err := readLimited(p, pki.MaxTrustFileSize)
+		if err := stopped(ctx); err != nil {
+			return err
+		}
+		b, err := boundedfile.ReadFile(p, pki.MaxTrustFileSize)
 		if err != nil {
 			return err
 		}
@@ -89,6 +93,10 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 		if !signed {
 			return fmt.Errorf("%s: refused: no trusted CSCA named %s signed this CRL", it.src, it.tf.CRL.Issuer)
 		}
+	}
+	// Nothing is written once a signal has arrived; what is written is whole (atomic files).
+	if err := stopped(ctx); err != nil {
+		return err
 	}
 	for _, it := range items {
 		switch it.tf.Kind {
@@ -181,17 +189,6 @@ func runTrustList(_ context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.Stdout, "%d trusted CSCA certificates, %d CRLs in %s\n", len(rows), len(store.CRLs()), dir)
 	return nil
-}
-
-func readLimited(p string, limit int64) ([]byte, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() || st.Size() > limit {
-		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", p, limit)
-	}
-	return os.ReadFile(p)
 }
 
 // safeName keeps letters, digits, '-', '_' and '.' of s for use in a file name.

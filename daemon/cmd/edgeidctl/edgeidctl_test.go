@@ -258,3 +258,29 @@ func TestSim(t *testing.T) {
 		}
 	}
 }
+
+// -doc is bounded by ICAO 9303's shapes (issue 15 item 16: a 100,000-character number was accepted).
+func TestRevokeDocShape(t *testing.T) {
+	for _, tt := range []struct {
+		doc string
+		ok  bool
+	}{
+		{"UTO:L898902C3", true},
+		{"D<<:C01X00T47", true},
+		{"uto:ab123456789012345678901", false}, // 23 characters
+		{"UTO:" + strings.Repeat("1", 100_000), false},
+		{"UTO:", false},
+		{"UTOPIA:123", false},
+		{"UTO:12-34", false},
+	} {
+		var f entryFlags
+		f.docs = append(f.docs, tt.doc)
+		_, err := f.entries()
+		if (err == nil) != tt.ok {
+			t.Errorf("-doc %.30q: err %v, want ok=%v", tt.doc, err, tt.ok)
+		}
+		if err != nil && len(err.Error()) > 300 {
+			t.Errorf("-doc %.30q: error of %d bytes repeats the input", tt.doc, len(err.Error()))
+		}
+	}
+}

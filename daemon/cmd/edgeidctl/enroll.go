@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,13 +37,12 @@ type manifestEntry struct {
 }
 
 func loadManifest(path string, now time.Time) (*fleet.TemplateSet, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var m manifest
-	dec := json.NewDecoder(f)
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -65,7 +66,7 @@ func loadManifest(path string, now time.Time) (*fleet.TemplateSet, error) {
 		if fi.Size() > fleet.MaxTemplateSize {
 			return nil, fmt.Errorf("%s: upsert %d: %s is %d bytes, limit %d", path, i, p, fi.Size(), fleet.MaxTemplateSize)
 		}
-		data, err := os.ReadFile(p)
+		data, err := boundedfile.ReadFile(p, fleet.MaxTemplateSize)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
 	"os"
 	"os/signal"
@@ -92,7 +93,7 @@ func (c connFlags) tls() (*tls.Config, error) {
 	if *c.ca == "" || *c.cert == "" || *c.key == "" {
 		return nil, cli.Usagef("TLS needs -ca, -cert and -cert-key together")
 	}
-	pem, err := os.ReadFile(*c.ca)
+	pem, err := boundedfile.ReadFile(*c.ca, boundedfile.Key)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -41,7 +43,7 @@ func loadRevState(path string) (*revState, error) {
 	if fi.Size() > maxStateFile {
 		return nil, fmt.Errorf("%s: %d bytes, limit %d", path, fi.Size(), maxStateFile)
 	}
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, maxStateFile)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +92,7 @@ func decodeEntry(s string) (fleet.Entry, error) {
 // canonical form (order, case and spacing of its parts do not matter; real SODs differ from
 // their certificates there) and the serial number without leading zeros.
 func dsCertEntry(path string) (fleet.Entry, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Key)
 	if err != nil {
 		return fleet.Entry{}, err
 	}
@@ -104,6 +106,13 @@ func dsCertEntry(path string) (fleet.Entry, error) {
 	return fleet.DSCertEntry([]byte(c.Issuer.Canonical()), c.SerialNumber.Bytes()), nil
 }
 
+// ICAO 9303 shapes: a 3-character issuing state ('<' pads two-letter codes such as "D<<"),
+// and a document number of 9 characters, extended to at most 22 through the optional data.
+var (
+	issuingStatePattern = regexp.MustCompile(`^[A-Z<]{3}$`)
+	docNumberPattern    = regexp.MustCompile(`^[A-Z0-9<]{1,22}$`)
+)
+
 // entryFlags collects the entries named on the command line.
 type entryFlags struct{ docs, dscerts, ids cli.Multi }
 
@@ -111,8 +120,11 @@ func (f *entryFlags) entries() ([]fleet.Entry, error) {
 	var out []fleet.Entry
 	for _, d := range f.docs {
 		state, num, ok := strings.Cut(d, ":")
-		if !ok || len(strings.TrimSpace(state)) != 3 || strings.TrimSpace(num) == "" {
-			return nil, cli.Usagef("-doc %q: want STATE:NUMBER with a 3-letter issuing state", d)
+		if !ok || !issuingStatePattern.MatchString(strings.ToUpper(strings.TrimSpace(state))) {
+			return nil, cli.Usagef("-doc %.40q: want STATE:NUMBER with a 3-letter issuing state", d)
+		}
+		if !docNumberPattern.MatchString(strings.ToUpper(strings.TrimSpace(num))) {
+			return nil, cli.Usagef("-doc %.40q: the document number is 1 to 22 letters, digits or '<' (ICAO 9303, extended numbers included)", d)
 		}
 		out = append(out, fleet.DocumentEntry(state, num))
 	}

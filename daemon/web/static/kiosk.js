@@ -126,7 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("submit").addEventListener("click", submitKey);
   $("lang").addEventListener("click", () => { lang = lang === "en" ? "zh" : "en"; applyLabels(); });
   $("staff").addEventListener("click", async () => {
-    await fetch("/api/staff", { method: "POST" });
+    await fetch("/api/staff", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
     $("detail").textContent = t(lang, "staff_called");
   });
   setMode("mrz");

@@ -3,13 +3,13 @@ package lds
 import (
 	"errors"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/edgeid/edgeid/drivers/internal/readcap"
 	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
@@ -77,7 +77,7 @@ func LoadDump(dir string) (Files, error) {
 		if prev, dup := from[name]; dup {
 			return nil, fmt.Errorf("dump %s: both %s and %s hold %s", dir, prev, e.Name(), name)
 		}
-		b, err := readcap.File(filepath.Join(dir, e.Name()), MaxFileSize)
+		b, err := boundedfile.ReadFile(filepath.Join(dir, e.Name()), MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("dump %s: %w", dir, err)
 		}

@@ -68,7 +68,7 @@ func TestLoadDumpErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("x"), 0o600)
 	tests := []struct{ name, dir, want string }{
 		{"duplicate", dup, "hold DG1"},
-		{"too big", big, "larger than the 1048576 byte limit"},
+		{"too big", big, "over the 1048576-byte limit"},
 		{"nothing", empty, "no eMRTD files"},
 		{"missing", filepath.Join(empty, "nope"), "no such file"},
 	}

@@ -152,7 +152,8 @@ func PassiveAuthentication(files lds.Files, opts *PAOpts) *Report {
 	}
 	sod, err := lds.ParseSOD(sodBytes)
 	if err != nil {
-		r.add(CheckSODParse, StatusFail, "%v", err)
+		// The check is named "sod" already; ParseSOD's errors start with it too.
+		r.add(CheckSODParse, StatusFail, "%s", strings.TrimPrefix(err.Error(), "sod: "))
 		na("SOD unreadable", CheckDSCertificate, CheckMessageDigest, CheckSODSignature, CheckDSValidity, CheckCSCAChain, CheckCSCAValidity, CheckDSRevocation, checkDataGroups)
 		return r
 	}

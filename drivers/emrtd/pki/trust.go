@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/asn1der"
-	"github.com/edgeid/edgeid/drivers/internal/readcap"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 )
 
 // MaxTrustFileSize caps one trust-store file (master lists run to about a megabyte).
@@ -274,7 +274,7 @@ func LoadTrustStore(paths ...string) (*TrustStore, error) {
 			}
 		}
 		for _, n := range names {
-			b, err := readcap.File(n, MaxTrustFileSize)
+			b, err := boundedfile.ReadFile(n, MaxTrustFileSize)
 			if err != nil {
 				return nil, fmt.Errorf("trust: %w", err)
 			}

@@ -54,7 +54,20 @@ func (a App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	e := Env{Stdout: stdout, Stderr: stderr}
 	cmd, rest := a.Lookup(args)
 	if cmd == nil {
-		if len(args) > 0 && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
+		// "face --help" or "face": the words name a group of commands; list the group.
+		if n := a.groupLen(args); n > 0 {
+			group := strings.Join(args[:n], " ")
+			if len(args) == n {
+				fmt.Fprintf(stderr, "%s %s: missing subcommand\n\n", a.Name, group)
+				a.printGroup(stderr, group)
+				return 2
+			}
+			if isHelp(args[n]) && len(args) == n+1 {
+				a.printGroup(stdout, group)
+				return 0
+			}
+		}
+		if len(args) > 0 && args[0] != "help" && !isHelp(args[0]) {
 			fmt.Fprintf(stderr, "%s: unknown command %q\n\n", a.Name, strings.Join(args, " "))
 			a.PrintUsage(stderr)
 			return 2
@@ -101,13 +114,40 @@ func (a App) Lookup(args []string) (*Command, []string) {
 	return best, args[bestLen:]
 }
 
+func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" || s == "help" }
+
+// groupLen returns how many leading words of args name a group: a path prefix that is
+// shared by commands but is not a command itself. 0 when there is none.
+func (a App) groupLen(args []string) int {
+	best := 0
+	for i := range a.Commands {
+		words := strings.Fields(a.Commands[i].Path)
+		for n := len(words) - 1; n > best; n-- {
+			if n <= len(args) && strings.Join(words[:n], " ") == strings.Join(args[:n], " ") {
+				best = n
+				break
+			}
+		}
+	}
+	return best
+}
+
 // PrintUsage lists the commands, sorted.
-func (a App) PrintUsage(w io.Writer) {
+func (a App) PrintUsage(w io.Writer) { a.printGroup(w, "") }
+
+// printGroup lists the commands whose path starts with group ("" for all), sorted.
+func (a App) printGroup(w io.Writer, group string) {
 	cmds := append([]Command(nil), a.Commands...)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Path < cmds[j].Path })
-	fmt.Fprintf(w, "usage: %s <command> [flags] [args]\n\ncommands:\n", a.Name)
+	name := a.Name
+	if group != "" {
+		name += " " + group
+	}
+	fmt.Fprintf(w, "usage: %s <command> [flags] [args]\n\ncommands:\n", name)
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-16s %s\n", c.Path, c.Summary)
+		if group == "" || strings.HasPrefix(c.Path, group+" ") {
+			fmt.Fprintf(w, "  %-16s %s\n", c.Path, c.Summary)
+		}
 	}
 }
 

@@ -52,3 +52,36 @@ func TestApp(t *testing.T) {
 		t.Errorf("Lookup prefers the longest path: %v %v", c, rest)
 	}
 }
+
+// A group of commands ("face compare", "face eval") answers --help with its members
+// (issue 15 item 16: it said "unknown command").
+func TestGroupHelp(t *testing.T) {
+	nop := func(context.Context, Env, []string) error { return nil }
+	app := App{Name: "x", Commands: []Command{
+		{Path: "face compare", Summary: "compare faces", Run: nop},
+		{Path: "face eval", Summary: "evaluate", Run: nop},
+		{Path: "trust import", Summary: "import", Run: nop},
+	}}
+	tests := []struct {
+		args       []string
+		code       int
+		out, noOut string
+		stderr     string
+	}{
+		{[]string{"face", "--help"}, 0, "face compare", "trust import", ""},
+		{[]string{"face", "-h"}, 0, "face eval", "trust import", ""},
+		{[]string{"trust", "help"}, 0, "trust import", "face", ""},
+		{[]string{"face"}, 2, "", "", "missing subcommand"},
+		{[]string{"face", "nope"}, 2, "", "", "unknown command"},
+		{[]string{"--help"}, 0, "trust import", "", ""},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		code := app.Run(context.Background(), tt.args, &out, &errOut)
+		if code != tt.code || !strings.Contains(out.String(), tt.out) || !strings.Contains(errOut.String(), tt.stderr) ||
+			(tt.noOut != "" && strings.Contains(out.String(), tt.noOut)) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %d, stdout with %q without %q, stderr with %q",
+				tt.args, code, out.String(), errOut.String(), tt.code, tt.out, tt.noOut, tt.stderr)
+		}
+	}
+}

@@ -4,7 +4,7 @@
 package cvguard
 
 /*
-#cgo pkg-config: opencv4
+#cgo pkg-config: opencv4 libjpeg libpng
 #cgo CXXFLAGS: --std=c++11
 #include <stdlib.h>
 #include "guard.h"
@@ -16,6 +16,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"gocv.io/x/gocv"
@@ -39,6 +43,63 @@ func Decode(b []byte, flags gocv.IMReadFlag, dst *gocv.Mat) error {
 		return errors.New("decode: empty buffer")
 	}
 	return takeError(C.eg_decode((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.int(flags), unsafe.Pointer(dst.Ptr())))
+}
+
+// JPEGLimits bound one JPEG decode.
+type JPEGLimits struct {
+	MaxPixels   int           // width x height
+	MaxScans    int           // scans of a progressive file
+	MaxTime     time.Duration // wall time of the decode
+	MaxMemory   int           // bytes of libjpeg's own working memory (coefficients of a progressive file)
+	Orientation int           // EXIF orientation to apply, 1-8 (0 or 1: as stored)
+}
+
+// DecodeJPEG decodes a JPEG through libjpeg into an 8-bit BGR dst. Unlike cv::imdecode, a
+// libjpeg warning (corrupt or truncated data) is an error, no message is printed to stderr,
+// and the limits hold inside the decoder whatever the header probe said.
+func DecodeJPEG(b []byte, lim JPEGLimits, dst *gocv.Mat) error {
+	if len(b) == 0 {
+		return errors.New("jpeg: empty buffer")
+	}
+	ms := lim.MaxTime.Milliseconds()
+	if ms <= 0 {
+		ms = 1
+	}
+	return takeError(C.eg_decode_jpeg((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(lim.MaxPixels),
+		C.int(lim.MaxScans), C.long(ms), C.long(lim.MaxMemory), C.int(lim.Orientation), unsafe.Pointer(dst.Ptr())))
+}
+
+// DecodePNG decodes a PNG through libpng into an 8-bit BGR dst, with the same pixels as
+// cv::imdecode(IMREAD_COLOR) but no message printed to stderr and its own pixel limit.
+func DecodePNG(b []byte, maxPixels int, dst *gocv.Mat) error {
+	if len(b) == 0 {
+		return errors.New("png: empty buffer")
+	}
+	return takeError(C.eg_decode_png((*C.uchar)(unsafe.Pointer(&b[0])), C.size_t(len(b)), C.long(maxPixels), unsafe.Pointer(dst.Ptr())))
+}
+
+// PixelLimitEnv is OpenCV's own limit on the pixels of an image its decoders allocate.
+// OpenCV 4.6 reads it once, in a static initialiser of libopencv_imgcodecs, that is when the
+// library is loaded, before any Go code runs: os.Setenv has no effect on it (measured). A
+// process must therefore start with it set; EnsurePixelLimit arranges that.
+const PixelLimitEnv = "OPENCV_IO_MAX_IMAGE_PIXELS"
+
+// EnsurePixelLimit makes OpenCV's decoders refuse images of more than max pixels, as a wall
+// behind the header probe. When the environment does not already hold a limit of at most
+// max, it re-executes the running binary (same pid, same arguments) with the limit added, so
+// it must be called first thing in main, before any goroutine or file matters. It returns
+// only when the limit is in force, or with the error of the exec.
+func EnsurePixelLimit(max int) error {
+	if v, err := strconv.Atoi(os.Getenv(PixelLimitEnv)); err == nil && v > 0 && v <= max {
+		return nil
+	}
+	env := []string{fmt.Sprintf("%s=%d", PixelLimitEnv, max)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, PixelLimitEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return fmt.Errorf("re-executing with %s: %w", PixelLimitEnv, syscall.Exec("/proc/self/exe", os.Args, env))
 }
 
 // SetNumThreads sets OpenCV's worker-thread count for the whole process (0 means sequential).

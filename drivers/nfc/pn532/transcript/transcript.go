@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeid/edgeid/internal/boundedfile"
 	"os"
 
 	"github.com/edgeid/edgeid/internal/atomicfile"
@@ -85,7 +86,7 @@ func Load(path string) (Transcript, error) {
 	if fi.Size() > maxTranscript {
 		return Transcript{}, fmt.Errorf("transcript %s: %d bytes, more than %d", path, fi.Size(), maxTranscript)
 	}
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, maxTranscript)
 	if err != nil {
 		return Transcript{}, err
 	}
