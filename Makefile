@@ -15,7 +15,7 @@ FUZZTIME ?= 10s
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
 DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
              debian-archive-keyring qemu-user-static
-DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
+DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd postgresql-15
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
