@@ -176,8 +176,7 @@ func (c *Collector) filters() map[string]byte {
 func (c *Collector) Run(ctx context.Context) error {
 	in := make(chan mqtt.Message, 256)
 	filters := c.filters()
-	opts := mqtt.NewClientOptions().
-		AddBroker(c.o.Broker).
+	opts := addBrokers(mqtt.NewClientOptions(), c.o.Broker).
 		SetClientID(c.o.ClientID).
 		SetCleanSession(c.o.CleanSession).
 		SetOrderMatters(true).

@@ -126,10 +126,55 @@ type Result struct {
 }
 
 type row struct {
-	r        *audit.Record
-	raw      []byte
-	distance *float64
-	cpValid  bool
+	r         *audit.Record
+	raw       []byte
+	distance  *float64
+	cpValid   bool
+	cpProblem *problem
+}
+
+// parseRow checks a message's record (hash included); the error is a *problem.
+func parseRow(m Msg) (row, error) {
+	r, err := audit.ParseRecord(m.Raw)
+	if err != nil {
+		return row{}, &problem{kiosk: m.Kiosk, hash: rawHash(m.Raw), kind: "malformed", detail: err.Error(), raw: clip(m.Raw)}
+	}
+	if r.Kiosk != m.Kiosk {
+		return row{}, &problem{kiosk: m.Kiosk, seq: r.Seq, hash: r.Hash, kind: "malformed",
+			detail: fmt.Sprintf("record names kiosk %q on this kiosk's topic", r.Kiosk), raw: clip(m.Raw)}
+	}
+	if h, err := r.ComputeHash(); err != nil || h != r.Hash {
+		return row{}, &problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "edited", detail: "content does not match its hash", raw: m.Raw}
+	}
+	rw := row{r: r, raw: m.Raw}
+	if d, ok := r.Scores["face_distance"]; ok {
+		rw.distance = &d
+	}
+	return rw, nil
+}
+
+// check is parseRow plus the checkpoint, against the kiosk's key when it is known.
+func (w *DB) check(m Msg) (row, error) {
+	rw, err := parseRow(m)
+	if err != nil || rw.r.Checkpoint == "" {
+		return rw, err
+	}
+	r := rw.r
+	pub, ok := w.keys[r.Kiosk]
+	if !ok {
+		return rw, nil
+	}
+	cp, err := audit.VerifyCheckpoint(r.Checkpoint, pub)
+	switch {
+	case err != nil:
+		rw.cpProblem = &problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "checkpoint", detail: err.Error()}
+	case cp.Kiosk != r.Kiosk || cp.Size != r.Seq || hex.EncodeToString(cp.Head[:]) != r.Hash:
+		rw.cpProblem = &problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "checkpoint",
+			detail: fmt.Sprintf("checkpoint signs %s size %d, not this record", cp.Kiosk, cp.Size)}
+	default:
+		rw.cpValid = true
+	}
+	return rw, nil
 }
 
 type problem struct {
@@ -141,6 +186,8 @@ type problem struct {
 	raw    []byte
 }
 
+func (p *problem) Error() string { return p.kind + ": " + p.detail }
+
 // Ingest stores a batch of messages and advances the heads of the kiosks they name, in one
 // transaction (retried on a deadlock or serialization failure). Malformed and edited records
 // become problem rows, not records.
@@ -148,40 +195,18 @@ func (w *DB) Ingest(ctx context.Context, msgs []Msg) (*Result, error) {
 	var rows []row
 	var probs []problem
 	for _, m := range msgs {
-		r, err := audit.ParseRecord(m.Raw)
+		rw, err := w.check(m)
 		if err != nil {
-			probs = append(probs, problem{kiosk: m.Kiosk, hash: rawHash(m.Raw), kind: "malformed", detail: err.Error(), raw: clip(m.Raw)})
-			continue
-		}
-		if r.Kiosk != m.Kiosk {
-			probs = append(probs, problem{kiosk: m.Kiosk, seq: r.Seq, hash: r.Hash, kind: "malformed",
-				detail: fmt.Sprintf("record names kiosk %q on this kiosk's topic", r.Kiosk), raw: m.Raw})
-			continue
-		}
-		if h, err := r.ComputeHash(); err != nil || h != r.Hash {
-			probs = append(probs, problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "edited", detail: "content does not match its hash", raw: m.Raw})
-			continue
-		}
-		rw := row{r: r, raw: m.Raw}
-		if d, ok := r.Scores["face_distance"]; ok {
-			rw.distance = &d
-		}
-		if r.Checkpoint != "" {
-			pub, ok := w.keys[r.Kiosk]
-			if ok {
-				cp, err := audit.VerifyCheckpoint(r.Checkpoint, pub)
-				switch {
-				case err != nil:
-					probs = append(probs, problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "checkpoint", detail: err.Error()})
-				case cp.Kiosk != r.Kiosk || cp.Size != r.Seq || hex.EncodeToString(cp.Head[:]) != r.Hash:
-					probs = append(probs, problem{kiosk: r.Kiosk, seq: r.Seq, hash: r.Hash, kind: "checkpoint",
-						detail: fmt.Sprintf("checkpoint signs %s size %d, not this record", cp.Kiosk, cp.Size)})
-				default:
-					rw.cpValid = true
-				}
+			var p *problem
+			if errors.As(err, &p) {
+				probs = append(probs, *p)
 			}
+			continue
 		}
 		rows = append(rows, rw)
+		if rw.cpProblem != nil {
+			probs = append(probs, *rw.cpProblem)
+		}
 	}
 	// One order for every replica: inserts and head locks taken in the same order cannot
 	// wait on each other in a cycle.
@@ -268,37 +293,16 @@ func (w *DB) ingestTx(ctx context.Context, rows []row, probs []problem, kiosks [
 			}
 			res.Problems += int(tag.RowsAffected())
 		}
-		for _, k := range kiosks {
-			h, restarts, err := advance(ctx, tx, k)
+		if len(kiosks) > 0 {
+			heads, restarts, err := advanceAll(ctx, tx, kiosks)
 			if err != nil {
 				return err
 			}
-			res.Heads[k] = h
-			res.Problems += restarts
+			res.Heads, res.Problems = heads, res.Problems+restarts
 		}
-		// A new record that the head did not take while another record with its seq is on
-		// the kiosk's current chain: a fork. It stays, as evidence; the chain is unchanged.
-		// (A restarted chain's records are on the new chain by now, so they are not forks.)
-		for _, r := range fresh {
-			var other string
-			err := tx.QueryRow(ctx, `SELECT o.hash FROM records n
-				JOIN kiosks k ON k.kiosk = n.kiosk
-				JOIN records o ON o.kiosk = n.kiosk AND o.seq = n.seq AND o.hash <> n.hash AND o.chain = k.chain
-				WHERE n.kiosk = $1 AND n.seq = $2 AND n.hash = $3 AND n.chain IS NULL LIMIT 1`, r.Kiosk, int64(r.Seq), r.Hash).Scan(&other)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("warehouse: fork check: %w", err)
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO problems (kiosk, seq, hash, kind, detail) VALUES ($1, $2, $3, 'fork', $4) ON CONFLICT DO NOTHING`,
-				r.Kiosk, int64(r.Seq), r.Hash, fmt.Sprintf("a different record %d (hash %.12s) is on the kiosk's chain", r.Seq, other))
-			if err != nil {
-				return fmt.Errorf("warehouse: problem: %w", err)
-			}
-			res.Problems += int(tag.RowsAffected())
-		}
-		return nil
+		n, err := forks(ctx, tx, fresh)
+		res.Problems += n
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -306,114 +310,216 @@ func (w *DB) ingestTx(ctx context.Context, rows []row, probs []problem, kiosks [
 	return res, nil
 }
 
-// advance locks kiosk's head and moves it over every contiguous record that continues it,
-// and onto a new chain when the kiosk started one (returned: how many restarts it recorded).
-func advance(ctx context.Context, tx pgx.Tx, kiosk string) (Head, int, error) {
-	if _, err := tx.Exec(ctx, `INSERT INTO kiosks (kiosk) VALUES ($1) ON CONFLICT DO NOTHING`, kiosk); err != nil {
-		return Head{}, 0, fmt.Errorf("warehouse: kiosk %s: %w", kiosk, err)
+// forks records, as problems, the new records that the heads did not take while another
+// record with their seq is on the kiosk's current chain. They stay, as evidence; the chain
+// is unchanged. (A restarted chain's records are on the new chain by now: not forks.)
+func forks(ctx context.Context, tx pgx.Tx, fresh []*audit.Record) (int, error) {
+	if len(fresh) == 0 {
+		return 0, nil
 	}
-	var (
-		seq          int64
-		signed       int64
-		h            Head
-		chain        int
-		headTime     *time.Time
-		startSeq     int64
-		startChain   int
-		startGenesis string
-		restarts     int
-	)
-	err := tx.QueryRow(ctx, `SELECT head_seq, head_hash, genesis, chain, signed_seq, head_time FROM kiosks WHERE kiosk = $1 FOR UPDATE`, kiosk).
-		Scan(&seq, &h.Hash, &h.Genesis, &chain, &signed, &headTime)
+	ks, hs := make([]string, len(fresh)), make([]string, len(fresh))
+	ss := make([]int64, len(fresh))
+	for i, r := range fresh {
+		ks[i], ss[i], hs[i] = r.Kiosk, int64(r.Seq), r.Hash
+	}
+	rows, err := tx.Query(ctx, `SELECT f.kiosk, f.seq, f.hash, min(o.hash)
+		FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(kiosk, seq, hash)
+		JOIN records n ON n.kiosk = f.kiosk AND n.seq = f.seq AND n.hash = f.hash AND n.chain IS NULL
+		JOIN kiosks k ON k.kiosk = f.kiosk
+		JOIN records o ON o.kiosk = f.kiosk AND o.seq = f.seq AND o.hash <> f.hash AND o.chain = k.chain
+		GROUP BY 1, 2, 3`, ks, ss, hs)
 	if err != nil {
-		return Head{}, 0, fmt.Errorf("warehouse: lock head of %s: %w", kiosk, err)
+		return 0, fmt.Errorf("warehouse: fork check: %w", err)
 	}
-	startSeq, startChain, startGenesis = seq, chain, h.Genesis
-	var moved []string
-	mark := func() error {
-		if len(moved) == 0 {
-			return nil
+	var found []problem
+	for rows.Next() {
+		var p problem
+		var seq int64
+		var other string
+		if err := rows.Scan(&p.kiosk, &seq, &p.hash, &other); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("warehouse: fork check: %w", err)
 		}
-		_, err := tx.Exec(ctx, `UPDATE records SET chain = $2 WHERE kiosk = $1 AND hash = ANY($3) AND chain IS NULL`, kiosk, chain, moved)
-		moved = moved[:0]
-		return err
+		p.seq, p.kind = uint64(seq), "fork"
+		p.detail = fmt.Sprintf("a different record %d (hash %.12s) is on the kiosk's chain", seq, other)
+		found = append(found, p)
 	}
-	for {
-		rows, err := tx.Query(ctx, `SELECT r.seq, r.hash, r.prev, r.time, coalesce(c.valid, false)
-			FROM records r LEFT JOIN checkpoints c USING (kiosk, seq, hash)
-			WHERE r.kiosk = $1 AND r.chain IS NULL AND r.seq > $2 ORDER BY r.seq LIMIT 2000`, kiosk, seq)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("warehouse: fork check: %w", err)
+	}
+	n := 0
+	for _, p := range found {
+		tag, err := tx.Exec(ctx, `INSERT INTO problems (kiosk, seq, hash, kind, detail) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			p.kiosk, int64(p.seq), p.hash, p.kind, p.detail)
 		if err != nil {
-			return Head{}, 0, fmt.Errorf("warehouse: follow %s: %w", kiosk, err)
+			return 0, fmt.Errorf("warehouse: problem: %w", err)
 		}
-		step := false
-		for rows.Next() {
-			var (
-				s          int64
-				hash, prev string
-				t          time.Time
-				valid      bool
-			)
-			if err := rows.Scan(&s, &hash, &prev, &t, &valid); err != nil {
-				rows.Close()
-				return Head{}, 0, err
-			}
-			want := h.Hash
-			if seq == 0 {
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}
+
+// cand is a record no chain has taken yet.
+type cand struct {
+	seq        int64
+	hash, prev string
+	time       time.Time
+	valid      bool // carries a valid checkpoint
+}
+
+type headRow struct {
+	kiosk, hash, genesis string
+	seq, signed          int64
+	chain                int
+	time                 *time.Time
+	changed              bool
+}
+
+// advanceAll locks the heads of kiosks (sorted) and moves each over every contiguous record
+// that continues it, and onto a new chain when the kiosk started one. It returns the heads
+// and how many restart problems it recorded. A fixed number of statements per batch,
+// whatever the number of kiosks.
+func advanceAll(ctx context.Context, tx pgx.Tx, kiosks []string) (map[string]Head, int, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO kiosks (kiosk) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING`, kiosks); err != nil {
+		return nil, 0, fmt.Errorf("warehouse: kiosks: %w", err)
+	}
+	// ORDER BY puts the lock below the sort: rows are locked in kiosk order.
+	rows, err := tx.Query(ctx, `SELECT kiosk, head_seq, head_hash, genesis, chain, signed_seq, head_time
+		FROM kiosks WHERE kiosk = ANY($1) ORDER BY kiosk FOR UPDATE`, kiosks)
+	if err != nil {
+		return nil, 0, fmt.Errorf("warehouse: lock heads: %w", err)
+	}
+	heads := map[string]*headRow{}
+	for rows.Next() {
+		h := &headRow{}
+		if err := rows.Scan(&h.kiosk, &h.seq, &h.hash, &h.genesis, &h.chain, &h.signed, &h.time); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("warehouse: lock heads: %w", err)
+		}
+		heads[h.kiosk] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("warehouse: lock heads: %w", err)
+	}
+	// Read after the lock: under READ COMMITTED this statement sees every record committed
+	// by a replica that held the lock before. Records below the head are read too: after a
+	// restart the new chain's record 2 has a seq the old head passed. (Forks stay here
+	// unread by any chain; they are few.)
+	rows, err = tx.Query(ctx, `SELECT r.kiosk, r.seq, r.hash, r.prev, r.time, coalesce(c.valid, false)
+		FROM records r LEFT JOIN checkpoints c USING (kiosk, seq, hash)
+		WHERE r.kiosk = ANY($1) AND r.chain IS NULL
+		ORDER BY r.kiosk, r.seq, r.received`, kiosks)
+	if err != nil {
+		return nil, 0, fmt.Errorf("warehouse: follow: %w", err)
+	}
+	cands := map[string]map[int64][]cand{}
+	for rows.Next() {
+		var k string
+		var c cand
+		if err := rows.Scan(&k, &c.seq, &c.hash, &c.prev, &c.time, &c.valid); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("warehouse: follow: %w", err)
+		}
+		if cands[k] == nil {
+			cands[k] = map[int64][]cand{}
+		}
+		cands[k][c.seq] = append(cands[k][c.seq], c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("warehouse: follow: %w", err)
+	}
+	var mk, mh []string
+	var mc []int32
+	type restart struct {
+		kiosk, hash string
+		after       int64
+	}
+	var restarts []restart
+	out := make(map[string]Head, len(kiosks))
+	for _, k := range kiosks {
+		h := heads[k]
+		if h == nil {
+			return nil, 0, fmt.Errorf("warehouse: head of %s not found", k)
+		}
+		cs := cands[k]
+		used := map[string]bool{}
+		for {
+			want := h.hash
+			if h.seq == 0 {
 				want = audit.ZeroHash
 			}
-			if s != seq+1 || prev != want {
-				continue // a fork, or past a gap: records are in seq order, so a later one may still fit
+			var next *cand
+			for i := range cs[h.seq+1] {
+				if c := &cs[h.seq+1][i]; c.prev == want && !used[c.hash] {
+					next = c
+					break
+				}
 			}
-			if seq == 0 {
-				h.Genesis = hash
+			if next == nil && h.seq > 0 {
+				// Nothing continues the head. A record 1 no chain took is a restarted chain
+				// (the kiosk's store was reset): follow it from the start.
+				for i := range cs[1] {
+					if c := &cs[1][i]; c.prev == audit.ZeroHash && c.hash != h.genesis && !used[c.hash] {
+						restarts = append(restarts, restart{k, c.hash, h.seq})
+						h.chain++
+						h.seq, h.hash, h.genesis, h.signed = 0, "", "", 0
+						next = c
+						break
+					}
+				}
 			}
-			seq, h.Hash, headTime = s, hash, &t
-			if valid {
-				signed = s
+			if next == nil {
+				break
 			}
-			moved = append(moved, hash)
-			step = true
+			if h.seq == 0 {
+				h.genesis = next.hash
+			}
+			t := next.time
+			h.seq, h.hash, h.time, h.changed = next.seq, next.hash, &t, true
+			if next.valid {
+				h.signed = next.seq
+			}
+			used[next.hash] = true
+			mk, mh, mc = append(mk, k), append(mh, next.hash), append(mc, int32(h.chain))
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return Head{}, 0, fmt.Errorf("warehouse: follow %s: %w", kiosk, err)
+		out[k] = Head{Seq: uint64(h.seq), Hash: h.hash, Genesis: h.genesis}
+	}
+	if len(mk) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE records r SET chain = u.chain
+			FROM unnest($1::text[], $2::text[], $3::int[]) AS u(kiosk, hash, chain)
+			WHERE r.kiosk = u.kiosk AND r.hash = u.hash AND r.chain IS NULL`, mk, mh, mc); err != nil {
+			return nil, 0, fmt.Errorf("warehouse: mark: %w", err)
 		}
-		if step {
-			continue
+		var hk, hh, hg []string
+		var hs, hsig []int64
+		var hc []int32
+		var ht []time.Time
+		for _, k := range kiosks {
+			if h := heads[k]; h.changed {
+				hk, hh, hg = append(hk, k), append(hh, h.hash), append(hg, h.genesis)
+				hs, hsig, hc, ht = append(hs, h.seq), append(hsig, h.signed), append(hc, int32(h.chain)), append(ht, *h.time)
+			}
 		}
-		// Nothing continues the head. A new record 1 the head never passed is a restarted
-		// chain (the problem row is written at insert): follow it from the start.
-		var g string
-		err = tx.QueryRow(ctx, `SELECT hash FROM records WHERE kiosk = $1 AND seq = 1 AND prev = $2 AND chain IS NULL AND hash <> $3 ORDER BY received LIMIT 1`,
-			kiosk, audit.ZeroHash, h.Genesis).Scan(&g)
-		if errors.Is(err, pgx.ErrNoRows) || seq == 0 {
-			break
+		if _, err := tx.Exec(ctx, `UPDATE kiosks k SET head_seq = u.seq, head_hash = u.hash, genesis = u.genesis, chain = u.chain,
+			signed_seq = u.signed, head_time = u.t, updated = now()
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::timestamptz[]) AS u(kiosk, seq, hash, genesis, chain, signed, t)
+			WHERE k.kiosk = u.kiosk`, hk, hs, hh, hg, hc, hsig, ht); err != nil {
+			return nil, 0, fmt.Errorf("warehouse: heads: %w", err)
 		}
+	}
+	n := 0
+	for _, r := range restarts {
+		tag, err := tx.Exec(ctx, `INSERT INTO problems (kiosk, seq, hash, kind, detail) VALUES ($1, 1, $2, 'restart', $3) ON CONFLICT DO NOTHING`,
+			r.kiosk, r.hash, fmt.Sprintf("starts a new chain after record %d: the kiosk's store was reset (or another kiosk uses its id)", r.after))
 		if err != nil {
-			return Head{}, 0, fmt.Errorf("warehouse: restart check %s: %w", kiosk, err)
+			return nil, 0, fmt.Errorf("warehouse: problem: %w", err)
 		}
-		if err := mark(); err != nil {
-			return Head{}, 0, err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO problems (kiosk, seq, hash, kind, detail) VALUES ($1, 1, $2, 'restart', $3) ON CONFLICT DO NOTHING`,
-			kiosk, g, fmt.Sprintf("starts a new chain after record %d: the kiosk's store was reset (or another kiosk uses its id)", seq)); err != nil {
-			return Head{}, 0, fmt.Errorf("warehouse: problem: %w", err)
-		}
-		restarts++
-		chain++
-		seq, h.Hash, h.Genesis, signed = 0, "", "", 0
+		n += int(tag.RowsAffected())
 	}
-	if err := mark(); err != nil {
-		return Head{}, 0, fmt.Errorf("warehouse: mark %s: %w", kiosk, err)
-	}
-	if seq != startSeq || chain != startChain || h.Genesis != startGenesis {
-		if _, err := tx.Exec(ctx, `UPDATE kiosks SET head_seq = $2, head_hash = $3, genesis = $4, chain = $5, signed_seq = $6, head_time = $7, updated = now() WHERE kiosk = $1`,
-			kiosk, seq, h.Hash, h.Genesis, chain, signed, headTime); err != nil {
-			return Head{}, 0, fmt.Errorf("warehouse: head %s: %w", kiosk, err)
-		}
-	}
-	h.Seq = uint64(seq)
-	return h, restarts, nil
+	return out, n, nil
 }
 
 // SetSite records which site a kiosk stands at (records carry no site; queries and views

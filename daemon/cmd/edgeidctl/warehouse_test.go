@@ -27,6 +27,9 @@ import (
 // TestMain lets a test start edgeidctl as a child process (a collector replica it can
 // SIGKILL): the test binary runs edgeidctl with the arguments in EDGEIDCTL_TEST_ARGS.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv("EDGEIDCTL_TEST_NATS"); spec != "" {
+		os.Exit(runNATSNode(spec))
+	}
 	if a := os.Getenv("EDGEIDCTL_TEST_ARGS"); a != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(a), &args); err != nil {
