@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -134,8 +135,23 @@ func TestClusterKillNode(t *testing.T) {
 		return strings.Join(u, ",")
 	}
 	state := filepath.Join(dir, "rev.json")
+	// Right after a node dies the cluster elects new stream leaders for a few seconds and
+	// refuses MQTT connections meanwhile; an operator publishes again, and so does this.
 	publish := func() {
-		ctl(t, ctx, 0, "revoke", "publish", "-state", state, "-key", fk+".key", "-broker", rotated(1), "-fleet", "f1", "-client-id", "publisher")
+		var out, errOut bytes.Buffer
+		for try := 0; ; try++ {
+			out.Reset()
+			errOut.Reset()
+			code := run(ctx, []string{"revoke", "publish", "-state", state, "-key", fk + ".key", "-broker", rotated(1), "-fleet", "f1", "-client-id", "publisher"}, &out, &errOut)
+			if code == 0 {
+				return
+			}
+			if try == 30 || ctx.Err() != nil {
+				t.Fatalf("revoke publish: exit %d: %s %s", code, out.String(), errOut.String())
+			}
+			t.Logf("revoke publish failed (try %d): %s", try+1, strings.TrimSpace(errOut.String()))
+			time.Sleep(time.Second)
+		}
 	}
 	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:AAA000001")
 	publish()
@@ -177,7 +193,7 @@ func TestClusterKillNode(t *testing.T) {
 		_, key, _ := ed25519.GenerateKey(nil)
 		o := store.DefaultOpts()
 		o.Dir, o.EncryptionKey, o.SyncWrites = t.TempDir(), make([]byte, 32), false
-		o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 1<<20, 1<<20, 1<<20, 1<<20
+		o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 8<<20, 1<<20, 1<<20, 2<<20
 		db, err := store.Open(&o)
 		if err != nil {
 			t.Fatal(err)
