@@ -155,7 +155,11 @@ func (w *DB) Verify(ctx context.Context, keys map[string]ed25519.PublicKey) (*Re
 		return nil, err
 	}
 	rep := &Report{Chains: v.Finish(), Waiting: map[string]int{}}
-	rows, err := w.pool.Query(ctx, `SELECT kiosk, seq, hash, kind, detail, at FROM problems ORDER BY id`)
+	// A fork row whose record a chain took later was the early arrival of a restarted
+	// chain's record (another replica held its record 1): not a problem.
+	rows, err := w.pool.Query(ctx, `SELECT p.kiosk, p.seq, p.hash, p.kind, p.detail, p.at FROM problems p
+		WHERE NOT (p.kind = 'fork' AND EXISTS (SELECT 1 FROM records r WHERE r.kiosk = p.kiosk AND r.seq = p.seq AND r.hash = p.hash AND r.chain IS NOT NULL))
+		ORDER BY p.id`)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: problems: %w", err)
 	}
