@@ -56,7 +56,11 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	co := &fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
-		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Kiosks: only, Logger: logger, Share: *share}
+		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Kiosks: only, Logger: logger, Share: *share,
+		// A shared-subscription member with a persistent session keeps being dealt records
+		// while it is dead (mosquitto queues them for it): replicas start clean, so a killed
+		// one leaves the group at once and the kiosks' re-sends reach the live ones.
+		CleanSession: *share != ""}
 	var f *os.File
 	if *db != "" {
 		w, err := warehouse.Open(ctx, *db, &warehouse.Opts{KioskKeys: keys})
