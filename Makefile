@@ -16,7 +16,7 @@ DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev
 DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
              debian-archive-keyring qemu-user-static
 DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd postgresql-15
-DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
+DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
         calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
