@@ -15,11 +15,11 @@ FUZZTIME ?= 10s
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev libjpeg62-turbo-dev
 DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
              debian-archive-keyring qemu-user-static
-DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd
-DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss
+DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd postgresql-15
+DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
-        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check clean
+        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -41,6 +41,12 @@ build: deps
 # kiosk page is on http://127.0.0.1:8080/. Stop it with Ctrl-C.
 run: build
 	$(BIN)/edgeid run
+
+# The fleet back end with a local PostgreSQL warehouse (deploy/fleet/run-fleet.sh): the
+# embedded broker, a warehouse collector and simulated kiosks; then try edgeidctl audit query.
+run-fleet: build
+	@deploy/build/deps.sh postgresql-15
+	BIN=$(BIN) deploy/fleet/run-fleet.sh
 
 test: deps-test lint unit unit-arm64 unit-armhf cross smoke-cross systemd-check deb chroot-test fleet-check fuzz
 

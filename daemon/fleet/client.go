@@ -20,7 +20,7 @@ import (
 
 // ClientOpts configures a kiosk's fleet link.
 type ClientOpts struct {
-	Broker string      // e.g. ssl://fleet.example:8883
+	Broker string      // e.g. ssl://fleet.example:8883; a comma-separated list for a broker cluster
 	TLS    *tls.Config // with the kiosk's client certificate (its CN must be Kiosk)
 	Fleet  string
 	Kiosk  string // kiosk id: MQTT client id and audit topic name
@@ -157,8 +157,7 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
 	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
-	opts := mqtt.NewClientOptions().
-		AddBroker(c.o.Broker).
+	opts := addBrokers(mqtt.NewClientOptions(), c.o.Broker).
 		SetClientID(c.o.Kiosk).
 		SetCleanSession(false).
 		SetStore(ps).

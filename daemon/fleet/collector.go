@@ -52,8 +52,16 @@ type CollectorOpts struct {
 	// each kiosk's chain is followed and acked by one collector.
 	Kiosks []string
 
-	Out  io.Writer    // JSON lines, one record each, in per-kiosk order without duplicates
-	Sync func() error // makes Out durable; called before every ack
+	Out io.Writer // JSON lines, one record each, in per-kiosk order without duplicates
+	// Sink, when set, takes the records instead of Out (which is then not used): a shared
+	// store that follows each kiosk's chain itself (daemon/warehouse), so any number of
+	// collectors can share the kiosks' topics and each acks what the store has verified.
+	Sink Sink
+	// Share, when set, subscribes as member of the MQTT shared subscription group
+	// $share/<Share>/... (mosquitto 2, EMQX): the broker deals the records among the
+	// group's members. Only with a Sink, since no member sees a kiosk's whole chain.
+	Share string
+	Sync  func() error // makes Out durable; called before every ack
 
 	Start       map[string]Position // where each kiosk's chain stands (see ResumePositions)
 	AckInterval time.Duration       // default 200 ms
@@ -82,8 +90,16 @@ type Collector struct {
 
 // NewCollector validates o.
 func NewCollector(o *CollectorOpts) (*Collector, error) {
-	if o == nil || o.Broker == "" || o.Out == nil || len(o.Key) != ed25519.PrivateKeySize {
+	if o == nil || o.Broker == "" || (o.Out == nil && o.Sink == nil) || len(o.Key) != ed25519.PrivateKeySize {
 		return nil, errors.New("collector: broker, output and signing key are required")
+	}
+	if o.Share != "" && o.Sink == nil {
+		return nil, errors.New("collector: a shared subscription needs a sink that follows the chains (a database)")
+	}
+	if o.Share != "" {
+		if err := checkName("share group", o.Share); err != nil {
+			return nil, fmt.Errorf("collector: %w", err)
+		}
 	}
 	if err := checkName("fleet", o.Fleet); err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
@@ -142,12 +158,16 @@ func (c *Collector) serves(kiosk string) bool { return c.only == nil || c.only[k
 
 // filters are the audit topics the collector subscribes to.
 func (c *Collector) filters() map[string]byte {
+	pre := ""
+	if c.o.Share != "" {
+		pre = "$share/" + c.o.Share + "/" // paho's router strips it when it matches topics
+	}
 	if c.only == nil {
-		return map[string]byte{c.top.AuditAll(): 1}
+		return map[string]byte{pre + c.top.AuditAll(): 1}
 	}
 	f := make(map[string]byte, len(c.only))
 	for k := range c.only {
-		f[c.top.Audit(k)] = 1
+		f[pre+c.top.Audit(k)] = 1
 	}
 	return f
 }
@@ -156,8 +176,7 @@ func (c *Collector) filters() map[string]byte {
 func (c *Collector) Run(ctx context.Context) error {
 	in := make(chan mqtt.Message, 256)
 	filters := c.filters()
-	opts := mqtt.NewClientOptions().
-		AddBroker(c.o.Broker).
+	opts := addBrokers(mqtt.NewClientOptions(), c.o.Broker).
 		SetClientID(c.o.ClientID).
 		SetCleanSession(c.o.CleanSession).
 		SetOrderMatters(true).
@@ -217,6 +236,10 @@ func (c *Collector) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return c.flushAcks(cl)
 		case m := <-in:
+			if c.o.Sink != nil {
+				c.ingest(ctx, m, in)
+				continue
+			}
 			if err := c.accept(m.Topic(), m.Payload()); err != nil {
 				return err
 			}
@@ -226,6 +249,55 @@ func (c *Collector) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Sink stores audit records and follows each kiosk's chain; it returns the verified
+// position of every kiosk the batch names, which the collector acks.
+type Sink interface {
+	Ingest(ctx context.Context, kiosks []string, raws [][]byte) (map[string]Position, error)
+}
+
+// ingest hands m and whatever else is already queued (up to 512) to the sink. When the sink
+// fails the batch is dropped and nothing is acked: the kiosks re-send it.
+func (c *Collector) ingest(ctx context.Context, m mqtt.Message, in <-chan mqtt.Message) {
+	var kiosks []string
+	var raws [][]byte
+	add := func(m mqtt.Message) {
+		k := strings.TrimPrefix(m.Topic(), c.top.Root+"/audit/")
+		if c.serves(k) {
+			kiosks, raws = append(kiosks, k), append(raws, m.Payload())
+		}
+	}
+	add(m)
+	for len(raws) < 512 {
+		select {
+		case m := <-in:
+			add(m)
+			continue
+		default:
+		}
+		break
+	}
+	if len(raws) == 0 {
+		return
+	}
+	heads, err := c.o.Sink.Ingest(ctx, kiosks, raws)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.o.Logger.Warn("collector: store failed; the batch is left to the kiosks' re-sends", "records", len(raws), "err", err)
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-ctx.Done():
+			}
+		}
+		return
+	}
+	c.mu.Lock()
+	for k, p := range heads {
+		c.pos[k] = p
+		c.dirty[k] = true
+	}
+	c.mu.Unlock()
 }
 
 // accept handles one audit message; it returns an error only when the output fails.

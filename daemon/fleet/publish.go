@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"strings"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -18,7 +19,7 @@ type Conn struct {
 
 // Dial connects with a clean session and waits for the connection.
 func Dial(ctx context.Context, c Conn) (mqtt.Client, error) {
-	opts := mqtt.NewClientOptions().AddBroker(c.Broker).SetClientID(c.ClientID).SetCleanSession(true).
+	opts := addBrokers(mqtt.NewClientOptions(), c.Broker).SetClientID(c.ClientID).SetCleanSession(true).
 		SetAutoReconnect(false).SetConnectTimeout(10 * time.Second).SetOrderMatters(true)
 	if c.TLS != nil {
 		opts.SetTLSConfig(c.TLS)
@@ -47,4 +48,15 @@ func Publish(ctx context.Context, cl mqtt.Client, topic string, payload []byte, 
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
 	return nil
+}
+
+// addBrokers adds every URL of a comma-separated list (the nodes of a broker cluster);
+// paho tries them in turn when it connects and reconnects.
+func addBrokers(o *mqtt.ClientOptions, urls string) *mqtt.ClientOptions {
+	for _, u := range strings.Split(urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			o.AddBroker(u)
+		}
+	}
+	return o
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
+	"github.com/edgeid/edgeid/daemon/warehouse"
 )
 
 func runAuditCollect(ctx context.Context, e env, args []string) error {
@@ -23,6 +24,10 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE to check that kiosk's checkpoints (repeatable)")
 	var only cli.Multi
 	fs.Var(&only, "kiosk", "collect only this kiosk's records (repeatable; default: every kiosk). Several collectors split a fleet\nthis way, each with its own -client-id, -session and -out, and no kiosk in two of them")
+	db := fs.String("db", "", "store records in this PostgreSQL warehouse (postgres://...) instead of -out; any number of\ncollectors may share one database")
+	share := fs.String("share", "", "with -db: subscribe as a member of this MQTT shared subscription group ($share/GROUP/...)")
+	var sites cli.Multi
+	fs.Var(&sites, "site", "with -db: KIOSK=SITE, the site a kiosk stands at, for queries (repeatable)")
 	cf := addConnFlags(fs, "collector")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
@@ -33,6 +38,9 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	}
 	if *keyFile == "" {
 		return cli.Usagef("-key is required")
+	}
+	if *db == "" && (*share != "" || len(sites) > 0) {
+		return cli.Usagef("-share and -site need -db")
 	}
 	conn, err := cf.conn()
 	if err != nil {
@@ -46,19 +54,37 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	start, err := fleet.ResumePositions(*out)
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
-	f, err := os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	logger := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
-		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Out: f, Sync: f.Sync,
-		Start: start, Kiosks: only, Logger: logger})
+	co := &fleet.CollectorOpts{Broker: conn.Broker, TLS: conn.TLS, Fleet: *cf.fleet,
+		ClientID: conn.ClientID, SessionDir: *session, Key: key, KioskKeys: keys, Kiosks: only, Logger: logger, Share: *share,
+		// A shared-subscription member with a persistent session keeps being dealt records
+		// while it is dead (mosquitto queues them for it): replicas start clean, so a killed
+		// one leaves the group at once and the kiosks' re-sends reach the live ones.
+		CleanSession: *share != ""}
+	var f *os.File
+	if *db != "" {
+		w, err := warehouse.Open(ctx, *db, &warehouse.Opts{KioskKeys: keys})
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if err := setSites(ctx, w, sites); err != nil {
+			return err
+		}
+		co.Sink = sink{w}
+	} else {
+		start, err := fleet.ResumePositions(*out)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		f, err = os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		co.Out, co.Sync, co.Start = f, f.Sync, start
+	}
+	c, err := fleet.NewCollector(co)
 	if err != nil {
 		return err
 	}
@@ -82,16 +108,26 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	if n := c.Problems(); n > 0 {
 		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("%d chain problems seen while collecting (logged above); run audit verify", n)}
 	}
+	if f == nil {
+		return nil
+	}
 	return f.Sync()
 }
 
-func runAuditVerify(_ context.Context, e env, args []string) error {
-	fs := newFlags(e, "audit verify", "FILE.jsonl")
+func runAuditVerify(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "audit verify", "FILE.jsonl | -db URL")
 	var kk cli.Multi
 	fs.Var(&kk, "kiosk-key", "KIOSK_ID=PUBLIC_KEY_FILE (repeatable); checkpoints of kiosks without a key are reported")
+	db := fs.String("db", "", "verify every chain in this PostgreSQL warehouse (postgres://...) instead of a file")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *db != "" {
+		if len(pos) != 0 {
+			return cli.Usagef("want a file or -db, not both")
+		}
+		return verifyDB(ctx, e, *db, kk)
 	}
 	if len(pos) != 1 {
 		return cli.Usagef("want one file")

@@ -39,8 +39,11 @@ func commands() []cli.Command {
 		{Path: "revoke remove", Summary: "remove entries from the fleet revocation state", Run: runRevokeRemove},
 		{Path: "revoke publish", Summary: "sign and publish the revocation list (delta + retained snapshot, or -full)", Run: runRevokePublish},
 		{Path: "enroll push", Summary: "sign and publish a site's enrolled templates from a manifest", Run: runEnrollPush},
-		{Path: "audit collect", Summary: "collect, check, ack and store kiosks' audit records as JSON lines", Run: runAuditCollect},
-		{Path: "audit verify", Summary: "verify a collected audit file: chains and checkpoint signatures", Run: runAuditVerify},
+		{Path: "audit collect", Summary: "collect, check, ack and store kiosks' audit records as JSON lines or in PostgreSQL", Run: runAuditCollect},
+		{Path: "audit verify", Summary: "verify a collected audit file or the warehouse: chains and checkpoint signatures", Run: runAuditVerify},
+		{Path: "broker", Summary: "run the embedded MQTT broker (NATS server, JetStream) on loopback for demos", Run: runBroker},
+		{Path: "audit export", Summary: "write the warehouse's verified records as JSON lines (the collector's file format)", Run: runAuditExport},
+		{Path: "audit query", Summary: "list warehouse records by kiosk, site, time, outcome or reason (table or JSON lines)", Run: runAuditQuery},
 		{Path: "sim", Summary: "simulate a fleet of kiosks on a broker and measure fan-out and ingest", Run: runSim},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Path < cmds[j].Path })

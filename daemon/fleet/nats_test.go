@@ -14,9 +14,9 @@ import (
 )
 
 // TestClientInProcessBroker runs the kiosk client and the collector against an in-process
-// mochi broker (no TLS), so the MQTT paths are tested even where mosquitto is not installed.
+// NATS MQTT broker (no TLS), so the MQTT paths are tested even where mosquitto is not installed.
 func TestClientInProcessBroker(t *testing.T) {
-	url := fleettest.Mochi(t)
+	url := fleettest.NATS(t)
 	fleetKey, collKey, kioskKey := newKey(t), newKey(t), newKey(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,0 +1,90 @@
+package natsmqtt
+
+import (
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+func dial(t *testing.T, url, id string, clean bool, onMsg mqtt.MessageHandler) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).SetDefaultPublishHandler(onMsg)
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", id, tok.Error())
+	}
+	return c
+}
+
+func wait(t *testing.T, tok mqtt.Token) {
+	t.Helper()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt: %v", tok.Error())
+	}
+}
+
+func recv(t *testing.T, ch chan mqtt.Message, what string) mqtt.Message {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s", what)
+		return nil
+	}
+}
+
+// TestFeatures checks the MQTT features the fleet link relies on, on the NATS server: a
+// retained message reaches a later subscriber with the retain flag; a QoS 1 message
+// published while a CleanSession=false client is away is delivered when it comes back, also
+// after the broker restarts on the same store.
+func TestFeatures(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Start(&Opts{Loopback: true, StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := s.URL()
+	pub := dial(t, url, "publisher", true, nil)
+	wait(t, pub.Publish("edgeid/v1/f/revocations/snapshot", 1, true, []byte("snap-1")))
+
+	got := make(chan mqtt.Message, 10)
+	h := func(_ mqtt.Client, m mqtt.Message) { got <- m }
+	k := dial(t, url, "kiosk-1", false, h)
+	wait(t, k.Subscribe("edgeid/v1/f/revocations/#", 1, h))
+	m := recv(t, got, "retained snapshot")
+	if string(m.Payload()) != "snap-1" || !m.Retained() {
+		t.Fatalf("retained: got %q retained=%v", m.Payload(), m.Retained())
+	}
+	k.Disconnect(100)
+
+	wait(t, pub.Publish("edgeid/v1/f/revocations/delta", 1, false, []byte("delta-2")))
+	k = dial(t, url, "kiosk-1", false, h)
+	if m := recv(t, got, "queued delta"); string(m.Payload()) != "delta-2" {
+		t.Fatalf("persistent session: got %q", m.Payload())
+	}
+	k.Disconnect(100)
+	wait(t, pub.Publish("edgeid/v1/f/revocations/delta", 1, false, []byte("delta-3")))
+	pub.Disconnect(100)
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Start(&Opts{Loopback: true, StoreDir: dir, MQTT: s.MQTTAddr}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k = dial(t, s.URL(), "kiosk-1", false, h)
+	defer k.Disconnect(100)
+	if m := recv(t, got, "delta queued before the restart"); string(m.Payload()) != "delta-3" {
+		t.Fatalf("after restart: got %q", m.Payload())
+	}
+}
+
+func TestRefusesNonLoopback(t *testing.T) {
+	if _, err := Start(&Opts{Loopback: true, MQTT: "0.0.0.0:0"}); err == nil {
+		t.Fatal("listening on 0.0.0.0 with Loopback set: want an error")
+	}
+}
