@@ -19,7 +19,7 @@ func TestSessionStoreFullDisk(t *testing.T) {
 	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
 	col := startCollector(t, b, collKey, map[string]ed25519.PublicKey{"kiosk-1": k.sign.Public().(ed25519.PublicKey)})
 	disk := testenv.SmallDisk(t, 256<<10)
-	testenv.Fill(t, disk)
+	testenv.Fill(t, disk, 0)
 	k.client.o.SessionDir = disk
 	run(t, k.client.Run)
 	appendN(t, k.log, 20)

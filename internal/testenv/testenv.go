@@ -50,9 +50,9 @@ func SmallDisk(t testing.TB, size int64) string {
 	return dir
 }
 
-// Fill writes a file into dir until the disk is full, and returns its path: removing it gives
-// the space back.
-func Fill(t testing.TB, dir string) string {
+// Fill writes a file into dir until at most leave bytes are free on its disk, and returns its
+// path: removing it gives the space back.
+func Fill(t testing.TB, dir string, leave uint64) string {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
 	f, err := os.Create(path)
@@ -62,7 +62,16 @@ func Fill(t testing.TB, dir string) string {
 	defer f.Close()
 	buf := make([]byte, 64<<10)
 	for {
-		if _, err := f.Write(buf); err != nil {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := st.Bavail * uint64(st.Bsize)
+		if free <= leave {
+			return path
+		}
+		n := min(uint64(len(buf)), free-leave)
+		if _, err := f.Write(buf[:n]); err != nil {
 			if errors.Is(err, syscall.ENOSPC) {
 				return path
 			}
