@@ -295,7 +295,7 @@ func (n *Node) simulationDemoDir() string {
 
 // keys of the fleet: in simulation the demo back end makes its own.
 type fleetKeys struct {
-	fleet, collector           ed25519.PublicKey
+	fleet, collector         ed25519.PublicKey
 	fleetPriv, collectorPriv ed25519.PrivateKey
 }
 
