@@ -84,6 +84,7 @@ type Node struct {
 	rebuild   chan struct{}
 	keys      fleetKeys
 	brokerURL string
+	broker    func() error // closes the simulation's in-process broker
 	client    *fleet.Client
 	back      *demo.BackEnd
 	eng       *face.Engine

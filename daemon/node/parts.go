@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
@@ -198,7 +199,9 @@ func (n *Node) openFleet(context.Context) error {
 		if err != nil {
 			return err
 		}
-		n.push("embedded broker", b.Close)
+		closeBroker := sync.OnceValue(b.Close) // once: the test stops it early too
+		n.broker = closeBroker
+		n.push("embedded broker", closeBroker)
 		brokerURL = b.URL
 		n.log.Info("simulation: in-process MQTT broker", "url", brokerURL)
 	} else if tlsConf, err = clientTLS(&n.cfg); err != nil {
