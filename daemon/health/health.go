@@ -74,33 +74,53 @@ type Check struct {
 	Check func(ctx context.Context) (ok bool, detail string)
 }
 
-// Update runs every check once and sets its condition. Each change of state is logged once:
-// a warning when a part goes bad, info when it recovers (not on the first, healthy reading).
-func Update(ctx context.Context, t *Tracker, checks []Check, log *slog.Logger) {
-	for _, c := range checks {
+// Poller runs every part's check in one way and sets its condition. Each change of state is
+// logged once: a warning when a part goes bad, info when it recovers. During Settle after the
+// first poll nothing is logged (the fleet link is not up yet at start); a part still bad then
+// is logged once.
+type Poller struct {
+	Tracker *Tracker
+	Checks  []Check
+	Logger  *slog.Logger // nil: nothing is logged
+	Settle  time.Duration
+
+	first  time.Time
+	logged map[string]bool // the state last logged per condition; absent means OK
+}
+
+// Update runs every check once.
+func (p *Poller) Update(ctx context.Context) {
+	now := time.Now()
+	if p.first.IsZero() {
+		p.first = now
+		p.logged = map[string]bool{}
+	}
+	quiet := now.Sub(p.first) < p.Settle
+	for _, c := range p.Checks {
 		ok, detail := c.Check(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		_, seen := t.Get(c.Name)
-		if !t.Set(c.Name, ok, detail) || log == nil {
+		p.Tracker.Set(c.Name, ok, detail)
+		was, seen := p.logged[c.Name]
+		if quiet || p.Logger == nil || ok == (was || !seen) {
 			continue
 		}
-		switch {
-		case !ok:
-			log.Warn("health: "+c.Name+" is down", "detail", detail)
-		case seen:
-			log.Info("health: "+c.Name+" recovered", "detail", detail)
+		p.logged[c.Name] = ok
+		if ok {
+			p.Logger.Info("health: "+c.Name+" recovered", "detail", detail)
+		} else {
+			p.Logger.Warn("health: "+c.Name+" is down", "detail", detail)
 		}
 	}
 }
 
-// Poll runs Update every interval until ctx ends.
-func Poll(ctx context.Context, t *Tracker, checks []Check, interval time.Duration, log *slog.Logger) {
+// Run polls every interval until ctx ends.
+func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		Update(ctx, t, checks, log)
+		p.Update(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -35,28 +35,26 @@ func TestTracker(t *testing.T) {
 	}
 }
 
-// TestUpdateLogsTransitionsOnce: a part that stays down is logged once, its recovery once,
+// TestPollerLogsTransitionsOnce: a part that stays down is logged once, its recovery once,
 // and a first healthy reading not at all.
-func TestUpdateLogsTransitionsOnce(t *testing.T) {
+func TestPollerLogsTransitionsOnce(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&buf, nil))
-	tr := New()
 	up := true
-	checks := []Check{{Name: "fleet", Check: func(context.Context) (bool, string) {
+	p := &Poller{Tracker: New(), Logger: slog.New(slog.NewTextHandler(&buf, nil)), Checks: []Check{{Name: "fleet", Check: func(context.Context) (bool, string) {
 		if up {
 			return true, "connected"
 		}
 		return false, "not connected"
-	}}}
+	}}}}
 	ctx := context.Background()
-	Update(ctx, tr, checks, log)
+	p.Update(ctx)
 	up = false
 	for range 3 {
-		Update(ctx, tr, checks, log)
+		p.Update(ctx)
 	}
 	up = true
-	Update(ctx, tr, checks, log)
-	Update(ctx, tr, checks, log)
+	p.Update(ctx)
+	p.Update(ctx)
 	got := buf.String()
 	if n := strings.Count(got, "fleet is down"); n != 1 {
 		t.Errorf("logged the fall %d times, want 1:\n%s", n, got)
@@ -67,7 +65,32 @@ func TestUpdateLogsTransitionsOnce(t *testing.T) {
 	if n := strings.Count(got, "msg="); n != 2 {
 		t.Errorf("%d log lines, want 2:\n%s", n, got)
 	}
-	if c, _ := tr.Get("fleet"); !c.OK || c.Detail != "connected" {
+	if c, _ := p.Tracker.Get("fleet"); !c.OK || c.Detail != "connected" {
 		t.Errorf("condition %+v", c)
+	}
+}
+
+// TestPollerSettles: at start a part that comes up within Settle is not logged as down; one
+// still down after it is logged once.
+func TestPollerSettles(t *testing.T) {
+	var buf bytes.Buffer
+	state := map[string]bool{"fleet": false, "camera": false}
+	var checks []Check
+	for _, name := range []string{"camera", "fleet"} {
+		checks = append(checks, Check{Name: name, Check: func(context.Context) (bool, string) { return state[name], "" }})
+	}
+	p := &Poller{Tracker: New(), Logger: slog.New(slog.NewTextHandler(&buf, nil)), Checks: checks, Settle: 50 * time.Millisecond}
+	ctx := context.Background()
+	p.Update(ctx)
+	if _, ok := p.Tracker.Snapshot(); ok {
+		t.Error("healthy while two parts are down")
+	}
+	state["fleet"] = true
+	time.Sleep(60 * time.Millisecond)
+	p.Update(ctx)
+	p.Update(ctx)
+	got := buf.String()
+	if strings.Count(got, "camera is down") != 1 || strings.Contains(got, "fleet") {
+		t.Errorf("want one line, camera down:\n%s", got)
 	}
 }

@@ -95,7 +95,7 @@ func TestFullDiskRefusesChecksAndRecovers(t *testing.T) {
 // fall is logged once; it used to say healthy and log nothing.
 func TestFleetCondition(t *testing.T) {
 	var logs logBuffer
-	n := simNode(t, simConfig(t), t.TempDir(), Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil)), HealthInterval: 50 * time.Millisecond})
+	n := simNode(t, simConfig(t), t.TempDir(), Opts{Logger: slog.New(slog.NewTextHandler(&logs, nil)), HealthInterval: 50 * time.Millisecond, HealthSettle: time.Millisecond})
 	stop := start(n)
 	defer stop()
 	if d := waitCondition(t, n, "fleet", true, 20*time.Second); !strings.Contains(d, "connected; last contact") {

@@ -55,8 +55,10 @@ type Opts struct {
 	// DrainTimeout bounds how long Run lets a check in progress finish once ctx ends
 	// (default 10 s; systemd gives 15).
 	DrainTimeout time.Duration
-	// HealthInterval is how often the parts' health is polled (default 2 s).
-	HealthInterval time.Duration
+	// HealthInterval is how often the parts' health is polled (default 2 s); HealthSettle is
+	// how long after start a bad condition is not logged yet (default 10 s: the fleet link
+	// needs a moment to connect).
+	HealthInterval, HealthSettle time.Duration
 }
 
 // DefaultMinFree covers Badger's memory-mapped logs (two 16 MiB memtables) with room to spare:
@@ -128,6 +130,9 @@ func New(ctx context.Context, cfg *config.Config, o Opts) (_ *Node, err error) {
 	}
 	if n.o.HealthInterval <= 0 {
 		n.o.HealthInterval = 2 * time.Second
+	}
+	if n.o.HealthSettle <= 0 {
+		n.o.HealthSettle = 10 * time.Second
 	}
 	defer func() {
 		if err != nil {
@@ -221,7 +226,8 @@ func (n *Node) Run(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error {
-		health.Poll(ctx, n.tracker, n.checks(), n.o.HealthInterval, n.log)
+		p := health.Poller{Tracker: n.tracker, Checks: n.checks(), Logger: n.log, Settle: n.o.HealthSettle}
+		p.Run(ctx, n.o.HealthInterval)
 		return nil
 	})
 	if n.dm != nil {
