@@ -76,6 +76,15 @@ func TestFullDiskRefusesChecksAndRecovers(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"disk"`) {
 		t.Errorf("/healthz with a full disk: %d %s", resp.StatusCode, body)
 	}
+	resp, err = http.Get("http://" + n.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `edgeid_condition_ok{name="disk"} 0`) {
+		t.Error("the metrics do not show the disk condition down")
+	}
 	// A check already past the gate finishes; after it, none starts.
 	for busy(n.Kiosk().Current().Stage) {
 		time.Sleep(20 * time.Millisecond)
