@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/config"
 	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/drivers/gpio"
 	"github.com/edgeid/edgeid/internal/testenv"
 )
@@ -169,6 +172,22 @@ func drain(events <-chan kiosk.Event) {
 		case <-events:
 		default:
 			return
+		}
+	}
+}
+
+// TestLivenessNamesMatchPad: the names the configuration accepts in policy.liveness_checks
+// are exactly pad's checks (config checks them before anything starts and cannot import the
+// cgo package).
+func TestLivenessNamesMatchPad(t *testing.T) {
+	names := config.LivenessCheckNames()
+	s, err := pad.NewSuite(names, 0.5)
+	if err != nil {
+		t.Fatalf("config accepts a name pad does not know: %v", err)
+	}
+	for _, c := range s.Checks() {
+		if !slices.Contains(names, c.Name()) {
+			t.Errorf("pad's check %q is refused by config", c.Name())
 		}
 	}
 }
