@@ -356,8 +356,11 @@ func (n *Node) openKiosk(context.Context) error {
 	}
 	parts := kiosk.Parts{Keys: n.keySource, Documents: n.docs, Revocations: revocationsAdapter{n.rev, time.Now},
 		Camera: n.cam, Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}
-	if n.gate != nil {
+	if n.cfg.Flow == kiosk.FlowDocument {
 		parts.Reader = n.gate
+	} else {
+		n.gate = newGate(nil, n.disk.ready) // the enrolled flow starts a check on a face
+		parts.Camera = cameraGate{Camera: n.cam, g: n.gate, idle: func() bool { return !busy(n.k.Current().Stage) }}
 	}
 	k, err := kiosk.New(parts, kiosk.Opts{Flow: n.cfg.Flow, Policy: pol, Logger: n.log})
 	n.k = k
