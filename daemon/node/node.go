@@ -40,7 +40,8 @@ type Opts struct {
 	// Actuator drives the outputs; nil: the GPIO pins of the configuration, or the log when
 	// the configuration has none.
 	Actuator kiosk.Actuator
-	// Listener serves the web page; nil: listen on web.listen.
+	// Listener serves the web page; nil: listen on web.listen. The node closes it, also when
+	// New fails.
 	Listener net.Listener
 	// StateDir replaces state_dir; ModelsDir replaces models_dir (empty: looked for).
 	StateDir  string
@@ -137,6 +138,9 @@ func New(ctx context.Context, cfg *config.Config, o Opts) (_ *Node, err error) {
 	defer func() {
 		if err != nil {
 			n.unwind()
+			if o.Listener != nil && n.ln == nil { // the node owns it, also when New fails early
+				_ = closeListener(o.Listener)()
+			}
 		}
 	}()
 	if err := n.resolve(); err != nil {

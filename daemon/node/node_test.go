@@ -312,12 +312,16 @@ func TestConfigCheckedBeforeAnyWrite(t *testing.T) {
 	cfg.Web.AttendantTokenFile = filepath.Join(t.TempDir(), "missing.token")
 	cfg.ModelsDir = filepath.Join(t.TempDir(), "no-models")
 	cfg.Policy.LivenessChecks = []string{"blink"}
+	cfg.StoreKeyFile = filepath.Join(t.TempDir(), "store.key")
+	if err := os.WriteFile(cfg.StoreKeyFile, bytes.Repeat([]byte("ab"), 32), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	state := filepath.Join(t.TempDir(), "state")
 	_, err := New(context.Background(), cfg, Opts{StateDir: state, SimulationDir: repoRoot(t)})
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, w := range []string{"liveness_checks", "models_dir", "web.attendant_token_file"} {
+	for _, w := range []string{"liveness_checks", "models_dir", "web.attendant_token_file", "has mode 0644"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not name %s:\n%v", w, err)
 		}
@@ -382,5 +386,33 @@ func TestSimulationKeypad(t *testing.T) {
 	}
 	if !waitStage(kiosk.StageReading, 10*time.Second) {
 		t.Error("the typed key did not open the chip")
+	}
+}
+
+// TestModelsMissing: without the models the daemon names the setting to change, not a
+// --models flag that `edgeid run` does not have.
+func TestModelsMissing(t *testing.T) {
+	tree := t.TempDir()
+	face := filepath.Join(tree, "testdata", "face")
+	if err := os.MkdirAll(filepath.Join(face, "live"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"astronaut-320.jp2", "camera-320.jp2"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "face", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(face, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(tree)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), simConfig(t), Opts{Listener: ln, StateDir: t.TempDir(), SimulationDir: tree})
+	if err == nil || !strings.Contains(err.Error(), "models_dir") || strings.Contains(err.Error(), "--models") {
+		t.Errorf("New without models: %v", err)
 	}
 }

@@ -71,6 +71,11 @@ func (n *Node) resolve() error {
 	if err := c.CheckFiles(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.StateDir != "" {
+		if err := checkKey(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
@@ -403,12 +408,7 @@ func (n *Node) openWeb(context.Context) error {
 		}
 	}
 	n.ln = ln
-	n.push("listener", func() error {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
-		}
-		return nil
-	})
+	n.push("listener", closeListener(ln))
 	n.log.Info("kiosk page", "url", "http://"+ln.Addr().String()+"/", "attendant", "http://"+ln.Addr().String()+"/attendant")
 	return nil
 }
@@ -427,4 +427,13 @@ func clientTLS(cfg *config.Config) (*tls.Config, error) {
 		return nil, fmt.Errorf("fleet CA %s holds no certificate", cfg.Fleet.CAFile)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+func closeListener(ln net.Listener) func() error {
+	return func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
 }

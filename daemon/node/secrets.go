@@ -29,15 +29,31 @@ func derive(storeKey []byte, label string) []byte {
 	return m.Sum(nil)
 }
 
-func loadSecrets(cfg *config.Config, log *slog.Logger) (*secrets, error) {
-	path := cfg.StoreKeyFile
-	if path == "" {
-		if cred := os.Getenv("CREDENTIALS_DIRECTORY"); cred != "" {
-			path = filepath.Join(cred, "store-key")
-		} else {
-			path = filepath.Join(cfg.StateDir, "store.key")
-		}
+// keyPath is where the store key is: store_key_file, else the systemd credential, else the
+// state folder.
+func keyPath(cfg *config.Config) string {
+	if cfg.StoreKeyFile != "" {
+		return cfg.StoreKeyFile
 	}
+	if cred := os.Getenv("CREDENTIALS_DIRECTORY"); cred != "" {
+		return filepath.Join(cred, "store-key")
+	}
+	return filepath.Join(cfg.StateDir, "store.key")
+}
+
+// checkKey reads the store key without keeping it, to refuse a missing, malformed or
+// world-readable key before anything is written. The simulation makes a missing one.
+func checkKey(cfg *config.Config) error {
+	path := keyPath(cfg)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && cfg.Simulated() {
+		return nil
+	}
+	_, err := store.LoadKeyFile(path)
+	return err
+}
+
+func loadSecrets(cfg *config.Config, log *slog.Logger) (*secrets, error) {
+	path := keyPath(cfg)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && cfg.Simulated() {
 		// Simulation makes its own key; a real kiosk gets one at installation.
 		k := make([]byte, 32)
