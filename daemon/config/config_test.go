@@ -13,7 +13,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Reader != "sim" || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
+	if !c.Simulated() || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -74,7 +74,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Reader == "sim" || !c.Policy.Liveness || c.GPIO == nil {
+	if c.Simulated() || !c.Policy.Liveness || c.GPIO == nil {
 		t.Errorf("example: %+v", c)
 	}
 }
