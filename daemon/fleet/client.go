@@ -135,6 +135,9 @@ func NewClient(o *ClientOpts) (*Client, error) {
 	if c.o.Metrics == nil {
 		c.o.Metrics = NewMetrics(nil)
 	}
+	if c.o.SessionDir != "" { // made here, not in Run: Status reads it from other goroutines
+		c.session = &sessionStore{file: mqtt.NewFileStore(c.o.SessionDir), log: c.o.Logger}
+	}
 	c.in = make(chan mqtt.Message, 16)
 	c.connect = make(chan struct{}, 1)
 	c.acked = make(chan uint64, 16)
@@ -180,7 +183,6 @@ func (c *Client) Run(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
 			return fmt.Errorf("fleet: session dir: %w", err)
 		}
-		c.session = &sessionStore{file: mqtt.NewFileStore(c.o.SessionDir), log: c.o.Logger}
 		ps = c.session
 	}
 	c.needRev.Store(c.o.Revocations.Stale(time.Now()))

@@ -20,7 +20,12 @@ func TestSessionStoreFullDisk(t *testing.T) {
 	col := startCollector(t, b, collKey, map[string]ed25519.PublicKey{"kiosk-1": k.sign.Public().(ed25519.PublicKey)})
 	disk := testenv.SmallDisk(t, 256<<10)
 	testenv.Fill(t, disk, 0)
-	k.client.o.SessionDir = disk
+	o := k.client.o
+	o.SessionDir = disk
+	var err error
+	if k.client, err = NewClient(&o); err != nil {
+		t.Fatal(err)
+	}
 	run(t, k.client.Run)
 	appendN(t, k.log, 20)
 	waitFor(t, "20 records at the collector", 20*time.Second, func() bool { return col.n.Load() == 20 })
