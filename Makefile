@@ -52,6 +52,9 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@# test doubles stay out of the product: no package named *test linked into edgeid
+	@out=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./daemon/cmd/edgeid | grep 'test$$' || true); \
+	  if [ -n "$$out" ]; then echo "test packages linked into edgeid:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/nfc"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 )
 
@@ -29,16 +30,16 @@ type Document struct {
 	Number  string
 	Expect  kiosk.Outcome
 	Reason  string // the expected reason code, "" for accepted
-	card    *pn532test.Card
+	card    *pn532sim.Card
 	revoked bool
 }
 
 // Demo holds the documents, the trust store that vouches for them and the emulated reader.
 type Demo struct {
 	Docs   []Document
-	Trust  *emrtd.TrustStore
+	Trust  *pki.TrustStore
 	Reader nfc.Reader
-	field  *pn532test.Chip
+	field  *pn532sim.Chip
 
 	mu      sync.Mutex
 	current int // index into Docs of the document in the field, -1 when empty
@@ -67,15 +68,15 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 		{"revoked", "UA0000003", astronaut, "", true, kiosk.Rejected, kiosk.ReasonRevokedDocument},
 		{"forged", "UA0000004", astronaut, "DG2", false, kiosk.Rejected, kiosk.ReasonPassiveAuth},
 	}
-	d := &Demo{Trust: emrtd.NewTrustStore(), current: -1}
+	d := &Demo{Trust: pki.NewTrustStore(), current: -1}
 	for i, s := range specs {
-		h := emrtdtest.Holder{IssuingState: "UTO", Surname: "SPECIMEN", GivenNames: fmt.Sprintf("DEMO %c", 'A'+i), DocumentNumber: s.number,
+		h := emrtdsim.Holder{IssuingState: "UTO", Surname: "SPECIMEN", GivenNames: fmt.Sprintf("DEMO %c", 'A'+i), DocumentNumber: s.number,
 			Nationality: "UTO", DateOfBirth: "800101", Sex: "F", DateOfExpiry: now.AddDate(5, 0, 0).Format("060102")}
-		mrz, err := emrtdtest.TD3(h)
+		line, err := emrtdsim.TD3(h)
 		if err != nil {
 			return nil, err
 		}
-		gen, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: mrz, Face: s.photo, Now: now, Country: "UT", AAKey: emrtdtest.AAECP256, Tamper: s.tamper})
+		gen, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: line, Face: s.photo, Now: now, Country: "UT", AAKey: emrtdsim.AAECP256, Tamper: s.tamper})
 		if err != nil {
 			return nil, fmt.Errorf("demo: %s: %w", s.name, err)
 		}
@@ -83,19 +84,19 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 			d.Trust.AddCSCA(c, "demo PKI")
 		}
 		key := kiosk.AccessKey{DocumentNumber: h.DocumentNumber, DateOfBirth: h.DateOfBirth, DateOfExpiry: h.DateOfExpiry}
-		ek, err := emrtd.NewMRZKey(key.DocumentNumber, key.DateOfBirth, key.DateOfExpiry)
+		ek, err := mrz.NewMRZKey(key.DocumentNumber, key.DateOfBirth, key.DateOfExpiry)
 		if err != nil {
 			return nil, err
 		}
-		co := emrtdtest.DefaultOpts()
+		co := emrtdsim.DefaultOpts()
 		co.Files, co.MRZInformation, co.AAKey = gen.Files, ek.MRZInformation(), gen.AAKey
-		co.PACE = []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
-		chip, err := emrtdtest.New(&co)
+		co.PACE = []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
+		chip, err := emrtdsim.New(&co)
 		if err != nil {
 			return nil, err
 		}
 		d.Docs = append(d.Docs, Document{Name: s.name, Key: key, State: "UTO", Number: s.number, Expect: s.expect, Reason: s.reason,
-			card: pn532test.PassportA(chip), revoked: s.revoked})
+			card: pn532sim.PassportA(chip), revoked: s.revoked})
 	}
 	r, field, err := readers.OpenSim(ctx, readers.Opts{})
 	if err != nil {

@@ -13,11 +13,15 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // Reader implements kiosk.DocumentReader.
 type Reader struct {
-	trust *emrtd.TrustStore
+	trust *pki.TrustStore
 	opts  emrtd.ReadOpts
 	now   func() time.Time
 }
@@ -26,7 +30,7 @@ type Reader struct {
 type Opts struct {
 	// Trust holds the CSCAs and CRLs. It must not be empty: without a trusted CSCA no
 	// document can be proven genuine, and every one would be refused.
-	Trust *emrtd.TrustStore
+	Trust *pki.TrustStore
 	// ExtendedLength reads with extended APDUs where the reader and chip allow.
 	ExtendedLength bool
 	// Now is the clock certificates are checked against; time.Now when nil.
@@ -76,8 +80,8 @@ func (r *Reader) ReadDocument(ctx context.Context, card kiosk.Card, key kiosk.Ac
 }
 
 // authenticate turns what was read into the kiosk's document.
-func (r *Reader) authenticate(files emrtd.Files, info *emrtd.ReadInfo) (*kiosk.Document, error) {
-	report := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: r.trust, At: r.now()})
+func (r *Reader) authenticate(files lds.Files, info *emrtd.ReadInfo) (*kiosk.Document, error) {
+	report := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: r.trust, At: r.now()})
 	var challenge, response []byte
 	if info != nil && info.AA != nil {
 		challenge, response = info.AA.Challenge, info.AA.Signature
@@ -103,30 +107,30 @@ func (r *Reader) authenticate(files emrtd.Files, info *emrtd.ReadInfo) (*kiosk.D
 		doc.DateOfExpiry = exp
 	}
 	if b, ok := files["DG2"]; ok {
-		if dg2, err := emrtd.ParseDG2(b); err == nil && len(dg2.Faces) > 0 {
+		if dg2, err := lds.ParseDG2(b); err == nil && len(dg2.Faces) > 0 {
 			doc.Photo = dg2.Faces[0].Image
 		}
 	}
 	return doc, nil
 }
 
-func parseHolder(dg1 []byte) (*emrtd.MRZ, error) {
-	d, err := emrtd.ParseDG1(dg1)
+func parseHolder(dg1 []byte) (*mrz.MRZ, error) {
+	d, err := lds.ParseDG1(dg1)
 	if err != nil {
 		return nil, err
 	}
-	return emrtd.ParseMRZ(d.MRZ)
+	return mrz.ParseMRZ(d.MRZ)
 }
 
 // passive folds the Passive Authentication checks into one. A kiosk needs them all: the
 // signature, the chain to a trusted CSCA (not applicable is not enough), validity,
 // revocation, and the hashes of DG1 and DG2, which the decision relies on.
-func passive(rep *emrtd.Report) kiosk.DocCheck {
-	must := []string{emrtd.CheckSODSignature, emrtd.CheckMessageDigest, emrtd.CheckDSValidity, emrtd.CheckCSCAChain,
-		emrtd.CheckCSCAValidity, emrtd.CheckDGHashPrefix + "DG1", emrtd.CheckDGHashPrefix + "DG2"}
+func passive(rep *pa.Report) kiosk.DocCheck {
+	must := []string{pa.CheckSODSignature, pa.CheckMessageDigest, pa.CheckDSValidity, pa.CheckCSCAChain,
+		pa.CheckCSCAValidity, pa.CheckDGHashPrefix + "DG1", pa.CheckDGHashPrefix + "DG2"}
 	for _, name := range must {
 		c, ok := rep.Get(name)
-		if !ok || c.Status != emrtd.StatusPass {
+		if !ok || c.Status != pa.StatusPass {
 			reason := "not checked"
 			if ok {
 				reason = string(c.Status) + ": " + c.Reason
@@ -135,15 +139,15 @@ func passive(rep *emrtd.Report) kiosk.DocCheck {
 		}
 	}
 	for _, c := range rep.Checks {
-		if c.Status == emrtd.StatusFail && c.Name != emrtd.CheckActiveAuth {
+		if c.Status == pa.StatusFail && c.Name != pa.CheckActiveAuth {
 			return kiosk.DocCheck{Name: CheckPassive, Status: kiosk.Fail, Reason: c.Name + ": " + c.Reason}
 		}
 	}
 	return kiosk.DocCheck{Name: CheckPassive, Status: kiosk.Pass}
 }
 
-func active(rep *emrtd.Report) kiosk.DocCheck {
-	c, ok := rep.Get(emrtd.CheckActiveAuth)
+func active(rep *pa.Report) kiosk.DocCheck {
+	c, ok := rep.Get(pa.CheckActiveAuth)
 	if !ok {
 		return kiosk.DocCheck{Name: CheckActive, Status: kiosk.NotApplicable, Reason: "not run"}
 	}
@@ -152,7 +156,7 @@ func active(rep *emrtd.Report) kiosk.DocCheck {
 
 // chip is Chip Authentication: applicable when DG14 carries a chip authentication key (or
 // PACE-CAM ran), passed when a response verified under the keys it set up.
-func chip(files emrtd.Files, info *emrtd.ReadInfo) kiosk.DocCheck {
+func chip(files lds.Files, info *emrtd.ReadInfo) kiosk.DocCheck {
 	if info != nil && (info.CAConfirmed || info.CAM == "pass") {
 		return kiosk.DocCheck{Name: CheckChip, Status: kiosk.Pass}
 	}
@@ -160,7 +164,7 @@ func chip(files emrtd.Files, info *emrtd.ReadInfo) kiosk.DocCheck {
 	if !ok {
 		return kiosk.DocCheck{Name: CheckChip, Status: kiosk.NotApplicable, Reason: "the chip offers no Chip Authentication"}
 	}
-	si, err := emrtd.ParseSecurityInfos(dg14)
+	si, err := lds.ParseSecurityInfos(dg14)
 	if err != nil {
 		return kiosk.DocCheck{Name: CheckChip, Status: kiosk.Fail, Reason: "DG14: " + err.Error()}
 	}
@@ -174,19 +178,19 @@ func chip(files emrtd.Files, info *emrtd.ReadInfo) kiosk.DocCheck {
 	return kiosk.DocCheck{Name: CheckChip, Status: kiosk.Fail, Reason: reason}
 }
 
-func status(s emrtd.Status) kiosk.CheckStatus {
+func status(s pa.Status) kiosk.CheckStatus {
 	switch s {
-	case emrtd.StatusPass:
+	case pa.StatusPass:
 		return kiosk.Pass
-	case emrtd.StatusFail:
+	case pa.StatusFail:
 		return kiosk.Fail
 	}
 	return kiosk.NotApplicable
 }
 
-func accessKey(k kiosk.AccessKey) (emrtd.AccessKey, error) {
+func accessKey(k kiosk.AccessKey) (mrz.AccessKey, error) {
 	if k.CAN != "" {
-		return emrtd.NewCANKey(k.CAN)
+		return mrz.NewCANKey(k.CAN)
 	}
-	return emrtd.NewMRZKey(strings.ToUpper(k.DocumentNumber), k.DateOfBirth, k.DateOfExpiry)
+	return mrz.NewMRZKey(strings.ToUpper(k.DocumentNumber), k.DateOfBirth, k.DateOfExpiry)
 }

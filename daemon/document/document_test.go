@@ -9,26 +9,27 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/kiosk"
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // card puts the virtual chip where the kiosk expects a card on a reader.
-type card struct{ *emrtdtest.Chip }
+type card struct{ *emrtdsim.Chip }
 
 func (card) WaitRemoved(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
 func (card) Close(context.Context) error           { return nil }
 
-var holder = emrtdtest.Holder{IssuingState: "UTO", Surname: "TESTER", GivenNames: "ADA", DocumentNumber: "C01X00T47",
+var holder = emrtdsim.Holder{IssuingState: "UTO", Surname: "TESTER", GivenNames: "ADA", DocumentNumber: "C01X00T47",
 	Nationality: "UTO", DateOfBirth: "640812", Sex: "F", DateOfExpiry: "321031"}
 
 func key() kiosk.AccessKey {
 	return kiosk.AccessKey{DocumentNumber: holder.DocumentNumber, DateOfBirth: holder.DateOfBirth, DateOfExpiry: holder.DateOfExpiry}
 }
 
-func generate(t *testing.T, edit func(*emrtdtest.DocumentOpts)) (*emrtdtest.Document, kiosk.Card) {
+func generate(t *testing.T, edit func(*emrtdsim.DocumentOpts)) (*emrtdsim.Document, kiosk.Card) {
 	t.Helper()
-	mrz, err := emrtdtest.TD3(holder)
+	line, err := emrtdsim.TD3(holder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,22 +37,22 @@ func generate(t *testing.T, edit func(*emrtdtest.DocumentOpts)) (*emrtdtest.Docu
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := emrtdtest.DocumentOpts{MRZ: mrz, Face: photo, AAKey: emrtdtest.AAECP256}
+	o := emrtdsim.DocumentOpts{MRZ: line, Face: photo, AAKey: emrtdsim.AAECP256}
 	if edit != nil {
 		edit(&o)
 	}
-	doc, err := emrtdtest.GenerateDocument(&o)
+	doc, err := emrtdsim.GenerateDocument(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := emrtd.NewMRZKey(holder.DocumentNumber, holder.DateOfBirth, holder.DateOfExpiry)
+	k, err := mrz.NewMRZKey(holder.DocumentNumber, holder.DateOfBirth, holder.DateOfExpiry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := emrtdtest.DefaultOpts()
+	co := emrtdsim.DefaultOpts()
 	co.Files, co.MRZInformation, co.AAKey = doc.Files, k.MRZInformation(), doc.AAKey
-	co.PACE = []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
-	chip, err := emrtdtest.New(&co)
+	co.PACE = []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
+	chip, err := emrtdsim.New(&co)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +91,15 @@ func TestReadDocument(t *testing.T) {
 func TestReadDocumentRefusals(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*emrtdtest.DocumentOpts)
+		edit func(*emrtdsim.DocumentOpts)
 		want string // the passive_authentication failure
 	}{
-		{"forged DG2", func(o *emrtdtest.DocumentOpts) { o.Tamper = "DG2" }, "dg-hash DG2"},
-		{"forged DG1", func(o *emrtdtest.DocumentOpts) { o.Tamper = "DG1" }, "dg-hash DG1"},
-		{"wrong signer key", func(o *emrtdtest.DocumentOpts) { o.WrongDSKey = true }, "sod-signature"},
-		{"unknown CSCA", func(o *emrtdtest.DocumentOpts) { o.UnknownCSCA = true }, "csca-chain"},
-		{"expired DS", func(o *emrtdtest.DocumentOpts) { o.ExpiredDS = true }, "ds-validity"},
-		{"revoked DS", func(o *emrtdtest.DocumentOpts) { o.RevokeDS = true }, "ds-revocation"},
+		{"forged DG2", func(o *emrtdsim.DocumentOpts) { o.Tamper = "DG2" }, "dg-hash DG2"},
+		{"forged DG1", func(o *emrtdsim.DocumentOpts) { o.Tamper = "DG1" }, "dg-hash DG1"},
+		{"wrong signer key", func(o *emrtdsim.DocumentOpts) { o.WrongDSKey = true }, "sod-signature"},
+		{"unknown CSCA", func(o *emrtdsim.DocumentOpts) { o.UnknownCSCA = true }, "csca-chain"},
+		{"expired DS", func(o *emrtdsim.DocumentOpts) { o.ExpiredDS = true }, "ds-validity"},
+		{"revoked DS", func(o *emrtdsim.DocumentOpts) { o.RevokeDS = true }, "ds-revocation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,7 +132,7 @@ func TestReadDocumentWrongKeyAndEmptyTrust(t *testing.T) {
 	if _, err := r.ReadDocument(context.Background(), c, kiosk.AccessKey{CAN: "12"}); !errors.As(err, &ae) {
 		t.Errorf("malformed CAN: %v, want an AccessError", err)
 	}
-	if _, err := New(Opts{Trust: emrtd.NewTrustStore()}); err == nil {
+	if _, err := New(Opts{Trust: pki.NewTrustStore()}); err == nil {
 		t.Error("an empty trust store accepted")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // GenerateKeyFiles writes a new Ed25519 key pair: prefix.key (PKCS#8 PEM, mode 0600) and
@@ -40,7 +42,7 @@ func GenerateKeyFiles(prefix string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(prefix+".pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pd}), 0o644); err != nil {
+	if err := atomicfile.WriteFile(prefix+".pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pd}), 0o644); err != nil {
 		return nil, fmt.Errorf("write public key: %w", err)
 	}
 	return pub, nil

@@ -26,7 +26,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
 	"github.com/edgeid/edgeid/drivers/camera"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 	"github.com/edgeid/edgeid/models"
@@ -266,7 +266,7 @@ func (n *Node) openReader(ctx context.Context) error {
 	if n.cfg.Flow != kiosk.FlowDocument {
 		return nil
 	}
-	var trust *emrtd.TrustStore
+	var trust *pki.TrustStore
 	var keys kiosk.KeySource = n.pad
 	if n.cfg.Simulated() {
 		dm, err := demo.New(ctx, n.simulationDemoDir(), time.Now())
@@ -290,7 +290,7 @@ func (n *Node) openReader(ctx context.Context) error {
 			return err
 		}
 		n.push("reader", n.reader.Halt)
-		if trust, err = emrtd.LoadTrustStore(filepath.Join(n.cfg.StateDir, "trust")); err != nil {
+		if trust, err = pki.LoadTrustStore(filepath.Join(n.cfg.StateDir, "trust")); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 func FuzzChoosePACE(f *testing.F) {
@@ -42,14 +44,14 @@ func FuzzReadHostileChip(f *testing.F) {
 	f.Add(bytes.Join([][]byte{{0x6A, 0x82}, {0x90, 0x00}, {1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00}, {0x63, 0x00}}, sep))
 	f.Add(bytes.Join([][]byte{{0x31, 0x14, 0x30, 0x12, 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02, 0x02, 0x01, 0x02, 0x02, 0x01, 0x0D, 0x90, 0x00}, {0x90, 0x00}, {0x7C, 0x02, 0x80, 0x00, 0x90, 0x00}}, sep))
 	f.Add([]byte{0x67, 0x00})
-	key, _ := NewMRZKey("L898902C", "690806", "940623")
-	can, _ := NewCANKey("123456")
+	key, _ := mrz.NewMRZKey("L898902C", "690806", "940623")
+	can, _ := mrz.NewCANKey("123456")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		resp := bytes.Split(b, sep)
 		if len(resp) > 64 {
 			resp = resp[:64]
 		}
-		for _, k := range []AccessKey{key, can} {
+		for _, k := range []mrz.AccessKey{key, can} {
 			h := &hostile{resp: resp}
 			_, _, _ = Read(context.Background(), h, k, &ReadOpts{Rand: bytes.NewReader(make([]byte, 4096))})
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 	"github.com/edgeid/edgeid/drivers/internal/hextest"
 )
 
@@ -43,7 +44,7 @@ func (s *script) done() {
 // ICAO 9303-11 Appendix G.1: PACE ECDH-GM, brainpoolP256r1, AES-128, keyed by the MRZ.
 // The terminal's ephemeral keys are fed through the randomness source.
 func TestPACEAppendixG1(t *testing.T) {
-	key, err := NewMRZKey("T22000129", "640812", "101031")
+	key, err := mrz.NewMRZKey("T22000129", "640812", "101031")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestPACEAppendixG1(t *testing.T) {
 // ICAO 9303-11 Appendix D: BAC with RND.IC 4608F91988702212, RND.IFD 781723860C06C226,
 // K.IFD 0B795240CB7049B01C19B33E32804F0B, then the protected SELECT EF.COM.
 func TestBACAppendixD(t *testing.T) {
-	key, err := NewMRZKey("L898902C", "690806", "940623")
+	key, err := mrz.NewMRZKey("L898902C", "690806", "940623")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestBACAppendixD(t *testing.T) {
 }
 
 func TestBACErrors(t *testing.T) {
-	key, _ := NewMRZKey("L898902C", "690806", "940623")
+	key, _ := mrz.NewMRZKey("L898902C", "690806", "940623")
 	rndBytes := hextest.Bytes(t, "781723860C06C226 0B795240CB7049B01C19B33E32804F0B")
 	tests := []struct {
 		name  string
@@ -188,7 +189,7 @@ func TestChoosePACE(t *testing.T) {
 
 // Chip answers out of protocol during PACE: each a clear error, never a session.
 func TestPACEErrors(t *testing.T) {
-	key, _ := NewMRZKey("T22000129", "640812", "101031")
+	key, _ := mrz.NewMRZKey("T22000129", "640812", "101031")
 	ch, err := choosePACE(hextest.Bytes(t, "3114 3012 060A04007F0007020204020202010202010D"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,14 +9,15 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // bac runs Basic Access Control (ICAO 9303-11 §4.3) and starts 3DES secure messaging.
-func bac(ctx context.Context, c *channel, key AccessKey, rand io.Reader) error {
-	if key.Kind() != KeyMRZ {
+func bac(ctx context.Context, c *channel, key mrz.AccessKey, rand io.Reader) error {
+	if key.Kind() != mrz.KeyMRZ {
 		return fmt.Errorf("bac: needs an MRZ key, got a %s", key)
 	}
-	seed := key.seed()
+	seed := key.BACSeed()
 	kenc := sm.KDF(sm.TDES, seed, sm.CounterEnc)
 	kmac := sm.KDF(sm.TDES, seed, sm.CounterMAC)
 

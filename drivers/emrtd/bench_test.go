@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 )
 
 // BenchmarkBAC measures BAC plus reading DG1 (both sides' CPU: the virtual chip runs in
@@ -14,7 +14,7 @@ import (
 func BenchmarkBAC(b *testing.B) {
 	files := testFiles(b, 100)
 	key := mrzKey(b)
-	chip := newChip(b, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	chip := newChip(b, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
 	opts := &emrtd.ReadOpts{Access: emrtd.AccessBAC, Files: []string{"DG1"}}
 	for b.Loop() {
 		chip.Halt()
@@ -28,11 +28,11 @@ func BenchmarkBAC(b *testing.B) {
 func BenchmarkPACE(b *testing.B) {
 	files := testFiles(b, 100)
 	key := mrzKey(b)
-	for _, o := range []emrtdtest.PACEOffer{
+	for _, o := range []emrtdsim.PACEOffer{
 		{Cipher: "AES-128", ParamID: 13}, {Cipher: "AES-128", ParamID: 12},
 		{Cipher: "AES-192", ParamID: 16}, {Cipher: "AES-256", ParamID: 17}, {Cipher: "AES-256", ParamID: 18},
 	} {
-		chip := newChip(b, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), PACE: []emrtdtest.PACEOffer{o}})
+		chip := newChip(b, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), PACE: []emrtdsim.PACEOffer{o}})
 		opts := &emrtd.ReadOpts{Access: emrtd.AccessPACE, Files: []string{"DG1"}}
 		b.Run(fmt.Sprintf("param%d-%s", o.ParamID, o.Cipher), func(b *testing.B) {
 			for b.Loop() {
@@ -54,13 +54,13 @@ func BenchmarkReadDG1DG2(b *testing.B) {
 	key := mrzKey(b)
 	for _, tc := range []struct {
 		name string
-		chip emrtdtest.Opts
+		chip emrtdsim.Opts
 		read emrtd.ReadOpts
 	}{
-		{"short-Le256", emrtdtest.Opts{}, emrtd.ReadOpts{}},
-		{"short-chip-refuses-above-160", emrtdtest.Opts{RefuseLeAbove: 160}, emrtd.ReadOpts{}},
-		{"extended-Le4096", emrtdtest.Opts{ExtendedLength: true, MaxLe: 4096}, emrtd.ReadOpts{ExtendedLength: true, MaxLe: 4096}},
-		{"extended-Le65536", emrtdtest.Opts{ExtendedLength: true, MaxLe: 65536}, emrtd.ReadOpts{ExtendedLength: true}},
+		{"short-Le256", emrtdsim.Opts{}, emrtd.ReadOpts{}},
+		{"short-chip-refuses-above-160", emrtdsim.Opts{RefuseLeAbove: 160}, emrtd.ReadOpts{}},
+		{"extended-Le4096", emrtdsim.Opts{ExtendedLength: true, MaxLe: 4096}, emrtd.ReadOpts{ExtendedLength: true, MaxLe: 4096}},
+		{"extended-Le65536", emrtdsim.Opts{ExtendedLength: true, MaxLe: 65536}, emrtd.ReadOpts{ExtendedLength: true}},
 	} {
 		o := tc.chip
 		o.Files, o.MRZInformation, o.BAC = files, key.MRZInformation(), true

@@ -11,6 +11,9 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // caChoice is the Chip Authentication protocol and static chip key taken from DG14.
@@ -24,18 +27,30 @@ type caChoice struct {
 }
 
 // chooseCA picks an ECDH Chip Authentication from DG14 (ICAO 9303-11 §6.2): the
-// strongest cipher whose ChipAuthenticationInfo has a matching ECDH public key.
+// strongest cipher whose ChipAuthenticationInfo has a matching ECDH public key. A DG14 with
+// keys but no ChipAuthenticationInfo is a version 1 chip: ECDH with 3DES is implied.
 func chooseCA(dg14 []byte) (caChoice, error) {
-	si, err := ParseSecurityInfos(dg14)
+	si, err := lds.ParseSecurityInfos(dg14)
 	if err != nil {
 		return caChoice{}, fmt.Errorf("DG14: %w", err)
 	}
-	if len(si.ChipAuth) == 0 {
+	return chooseCAFrom(si)
+}
+
+// caV1ECDH is id-CA-ECDH-3DES-CBC-CBC, implied for version 1 chips.
+var caV1ECDH = asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 3, 2, 1}
+
+func chooseCAFrom(si *lds.SecurityInfos) (caChoice, error) {
+	if len(si.ChipAuthKeys) == 0 {
 		return caChoice{}, errors.New("DG14 offers no Chip Authentication")
+	}
+	infos := si.ChipAuth
+	if len(infos) == 0 {
+		infos = []lds.ChipAuthenticationInfo{{Protocol: caV1ECDH, Version: 1, KeyID: -1, KeyAgreement: "ECDH", Cipher: "3DES", KeyBits: 112}}
 	}
 	var best caChoice
 	var why []string
-	for _, info := range si.ChipAuth {
+	for _, info := range infos {
 		if info.KeyAgreement != "ECDH" {
 			why = append(why, "DH chip authentication is not supported")
 			continue
@@ -45,14 +60,14 @@ func chooseCA(dg14 []byte) (caChoice, error) {
 			if info.KeyID >= 0 && k.KeyID >= 0 && info.KeyID != k.KeyID {
 				continue
 			}
-			pub, ok := k.PublicKey.(*ECPublicKey)
+			pub, ok := k.PublicKey.(*pki.ECPublicKey)
 			if !ok {
 				if k.KeyErr != nil {
 					why = append(why, k.KeyErr.Error())
 				}
 				continue
 			}
-			c := pub.Curve.impl
+			c := pub.Curve.Arith()
 			if c == nil {
 				var err error
 				if c, err = ecc.NewCurve(pub.Curve.P, pub.Curve.A, pub.Curve.B, pub.Curve.Gx, pub.Curve.Gy, pub.Curve.N, big.NewInt(int64(pub.Curve.H))); err != nil {
@@ -106,13 +121,13 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 	pkBytes := ch.curve.Marshal(pk)
 	var kid []byte
 	if ch.keyID >= 0 {
-		kid = EncodeTLV(Tag(0x84), big.NewInt(int64(ch.keyID)).Bytes())
+		kid = tlv.EncodeTLV(tlv.Tag(0x84), big.NewInt(int64(ch.keyID)).Bytes())
 		if ch.keyID == 0 {
-			kid = EncodeTLV(Tag(0x84), []byte{0})
+			kid = tlv.EncodeTLV(tlv.Tag(0x84), []byte{0})
 		}
 	}
 	if ch.cipher == sm.TDES {
-		data := append(EncodeTLV(Tag(0x91), pkBytes), kid...)
+		data := append(tlv.EncodeTLV(tlv.Tag(0x91), pkBytes), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set KAT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA6, Data: data}); err != nil {
 			return err
 		}
@@ -121,16 +136,16 @@ func chipAuthenticate(ctx context.Context, c *channel, ch caChoice, rnd io.Reade
 		if err != nil {
 			return err
 		}
-		data := append(EncodeTLV(Tag(0x80), oidDER[2:]), kid...)
+		data := append(tlv.EncodeTLV(tlv.Tag(0x80), oidDER[2:]), kid...)
 		if _, err := c.expectOK(ctx, "chip authentication: MSE:Set AT", apdu.Command{INS: 0x22, P1: 0x41, P2: 0xA4, Data: data}); err != nil {
 			return err
 		}
-		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", apdu.Command{INS: 0x86, Data: EncodeTLV(Tag(0x7C), EncodeTLV(Tag(0x80), pkBytes)), Ne: 256})
+		resp, err := c.expectOK(ctx, "chip authentication: GENERAL AUTHENTICATE", apdu.Command{INS: 0x86, Data: tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(0x80), pkBytes)), Ne: 256})
 		if err != nil {
 			return err
 		}
 		if len(resp) > 0 {
-			if _, err := ParseTLVExpect(resp, 0x7C); err != nil {
+			if _, err := tlv.ParseTLVExpect(resp, 0x7C); err != nil {
 				return fmt.Errorf("%w: chip authentication: response: %v", ErrProtocol, err)
 			}
 		}

@@ -16,7 +16,11 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // dg14CA builds a DG14 with one ECDH ChipAuthenticationInfo and its public key.
@@ -34,7 +38,7 @@ func dg14CA(t *testing.T, cipher int, pub any) []byte {
 		OID  asn1.ObjectIdentifier
 		SPKI asn1.RawValue
 	}{asn1.ObjectIdentifier{0, 4, 0, 127, 0, 7, 2, 2, 1, 2}, asn1.RawValue{FullBytes: spki}})
-	return emrtd.EncodeTLV(0x6E, emrtd.EncodeTLV(0x31, append(info, pk...)))
+	return tlv.EncodeTLV(0x6E, tlv.EncodeTLV(0x31, append(info, pk...)))
 }
 
 func TestChipAuthentication(t *testing.T) {
@@ -48,10 +52,10 @@ func TestChipAuthentication(t *testing.T) {
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			der, _ := x509.MarshalPKCS8PrivateKey(k)
 			files := testFiles(t, 3000)
-			files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+			files["EF.COM"] = tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 			files["DG14"] = dg14CA(t, tc.cipher, k.Public())
-			chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
-				PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+			chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: der,
+				PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 			got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
@@ -67,7 +71,7 @@ func TestChipAuthentication(t *testing.T) {
 			// A chip whose CA key is not the one in DG14 (a clone) fails on the next response.
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			otherDER, _ := x509.MarshalPKCS8PrivateKey(other)
-			clone := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: otherDER})
+			clone := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, CAKey: otherDER})
 			got, _, err = emrtd.Read(context.Background(), clone, key, nil)
 			if !errors.Is(err, emrtd.ErrChipAuth) {
 				t.Errorf("clone chip: %v, want ErrChipAuth", err)
@@ -87,19 +91,19 @@ func TestChipAuthenticationSpecimen(t *testing.T) {
 	if err != nil {
 		t.Skipf("specimen absent: %v", err)
 	}
-	dump, err := emrtd.LoadDump(dir)
+	dump, err := lds.LoadDump(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg1, err := emrtd.ParseDG1(dump["DG1"])
+	dg1, err := lds.ParseDG1(dump["DG1"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := emrtd.NewKeyFromMRZ(dg1.MRZ)
+	key, err := mrz.NewKeyFromMRZ(dg1.MRZ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chip := newChip(t, emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, CAKey: caKey})
+	chip := newChip(t, emrtdsim.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, CAKey: caKey})
 	_, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -115,10 +119,10 @@ func TestPACECAM(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	files := testFiles(t, 2000)
-	files["EF.COM"] = emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
+	files["EF.COM"] = tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6E}))
 	files["DG14"] = dg14CA(t, 2, k.Public())
-	offers := []emrtdtest.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	offers := []emrtdsim.PACEOffer{{Mapping: "GM", Cipher: "AES-128", ParamID: 12}, {Mapping: "CAM", Cipher: "AES-128", ParamID: 12}}
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
 	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -132,7 +136,7 @@ func TestPACECAM(t *testing.T) {
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	files2 := maps.Clone(files)
 	files2["DG14"] = dg14CA(t, 2, other.Public())
-	chip = newChip(t, emrtdtest.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
+	chip = newChip(t, emrtdsim.Opts{Files: files2, MRZInformation: key.MRZInformation(), CAKey: der, PACE: offers})
 	if _, info, err := emrtd.Read(context.Background(), chip, key, nil); !errors.Is(err, emrtd.ErrChipAuth) {
 		t.Errorf("CAM with a foreign key: %v (CAM %q), want ErrChipAuth", err, info.CAM)
 	}
@@ -142,11 +146,11 @@ func TestPACECAM(t *testing.T) {
 // the signature); the read passes CAM and the CardSecurity passes its own checks.
 func TestPACECAMCardSecurity(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	key, err := emrtd.NewKeyFromMRZ(e2eMRZ)
+	key, err := mrz.NewKeyFromMRZ(e2eMRZ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: e2eMRZ, Face: e2eFace(t), Now: now, AAKey: emrtdtest.AANone})
+	doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: e2eMRZ, Face: e2eFace(t), Now: now, AAKey: emrtdsim.AANone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,14 +162,14 @@ func TestPACECAMCardSecurity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := emrtdtest.BuildCardSecurity(set, ds, doc.DSKey, emrtdtest.ECDSAP256, rand.Reader)
+	cs, err := emrtdsim.BuildCardSecurity(set, ds, doc.DSKey, emrtdsim.ECDSAP256, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := maps.Clone(doc.Files)
 	files["EF.CardSecurity"] = cs
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: caDER,
-		PACE: []emrtdtest.PACEOffer{{Mapping: "CAM", Cipher: "AES-256", ParamID: 12}}})
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), CAKey: caDER,
+		PACE: []emrtdsim.PACEOffer{{Mapping: "CAM", Cipher: "AES-256", ParamID: 12}}})
 	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -173,10 +177,10 @@ func TestPACECAMCardSecurity(t *testing.T) {
 	if info.CAM != "pass" || !bytes.Equal(got["EF.CardSecurity"], cs) {
 		t.Errorf("CAM %q, EF.CardSecurity read %v", info.CAM, bytes.Equal(got["EF.CardSecurity"], cs))
 	}
-	if _, r := emrtd.VerifyCardSecurity(got["EF.CardSecurity"], &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+	if _, r := pa.VerifyCardSecurity(got["EF.CardSecurity"], &pa.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
 		t.Errorf("EF.CardSecurity read from the chip does not verify:\n%s", r)
 	}
-	if r := emrtd.PassiveAuthentication(got, &emrtd.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
+	if r := pa.PassiveAuthentication(got, &pa.PAOpts{Trust: doc.Trust, At: now}); !r.Passed() {
 		t.Errorf("Passive Authentication:\n%s", r)
 	}
 }

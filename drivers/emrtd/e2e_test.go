@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
 )
 
 // ICAO's fictitious Utopia specimen (ICAO 9303-4), no real person.
@@ -38,33 +41,33 @@ func e2eFace(t testing.TB) []byte {
 func TestEndToEnd(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	face := e2eFace(t)
-	key, err := emrtd.NewKeyFromMRZ(e2eMRZ)
+	key, err := mrz.NewKeyFromMRZ(e2eMRZ)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name     string
-		doc      emrtdtest.DocumentOpts
-		pace     []emrtdtest.PACEOffer
+		doc      emrtdsim.DocumentOpts
+		pace     []emrtdsim.PACEOffer
 		wantFail string // first failing PA check; "" = pass
 	}{
-		{"BAC, RSA AA", emrtdtest.DocumentOpts{AAKey: emrtdtest.AARSA1024}, nil, ""},
-		{"PACE brainpoolP256r1, ECDSA AA", emrtdtest.DocumentOpts{AAKey: emrtdtest.AAECP256}, []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ""},
-		{"PACE P-384 AES-256", emrtdtest.DocumentOpts{}, []emrtdtest.PACEOffer{{Cipher: "AES-256", ParamID: 15}}, ""},
-		{"tampered DG2", emrtdtest.DocumentOpts{Tamper: "DG2"}, []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, "dg-hash DG2"},
-		{"expired DS", emrtdtest.DocumentOpts{ExpiredDS: true}, nil, emrtd.CheckDSValidity},
-		{"unknown CSCA", emrtdtest.DocumentOpts{UnknownCSCA: true}, nil, emrtd.CheckCSCAChain},
-		{"revoked DS", emrtdtest.DocumentOpts{RevokeDS: true}, nil, emrtd.CheckDSRevocation},
+		{"BAC, RSA AA", emrtdsim.DocumentOpts{AAKey: emrtdsim.AARSA1024}, nil, ""},
+		{"PACE brainpoolP256r1, ECDSA AA", emrtdsim.DocumentOpts{AAKey: emrtdsim.AAECP256}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ""},
+		{"PACE P-384 AES-256", emrtdsim.DocumentOpts{}, []emrtdsim.PACEOffer{{Cipher: "AES-256", ParamID: 15}}, ""},
+		{"tampered DG2", emrtdsim.DocumentOpts{Tamper: "DG2"}, []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, "dg-hash DG2"},
+		{"expired DS", emrtdsim.DocumentOpts{ExpiredDS: true}, nil, pa.CheckDSValidity},
+		{"unknown CSCA", emrtdsim.DocumentOpts{UnknownCSCA: true}, nil, pa.CheckCSCAChain},
+		{"revoked DS", emrtdsim.DocumentOpts{RevokeDS: true}, nil, pa.CheckDSRevocation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.doc
 			o.MRZ, o.Face, o.Now = e2eMRZ, face, now
-			doc, err := emrtdtest.GenerateDocument(&o)
+			doc, err := emrtdsim.GenerateDocument(&o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			chip := newChip(t, emrtdtest.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: tt.pace, AAKey: doc.AAKey})
+			chip := newChip(t, emrtdsim.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: tt.pace, AAKey: doc.AAKey})
 			files, info, err := emrtd.Read(context.Background(), chip, key, nil)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
@@ -77,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 					t.Errorf("%s differs from the chip's file", name)
 				}
 			}
-			r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: doc.Trust, At: now})
+			r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: doc.Trust, At: now})
 			if tt.wantFail == "" {
 				if !r.Passed() {
 					t.Errorf("Passive Authentication failed:\n%s", r)
@@ -94,13 +97,13 @@ func TestEndToEnd(t *testing.T) {
 			if info.AA == nil || len(info.AA.Signature) == 0 {
 				t.Fatalf("no Active Authentication exchange: %s", info.AAError)
 			}
-			pub, err := emrtd.ParseDG15(files["DG15"])
+			pub, err := lds.ParseDG15(files["DG15"])
 			if err != nil {
 				t.Fatal(err)
 			}
-			var aaInfo *emrtd.ActiveAuthenticationInfo
+			var aaInfo *lds.ActiveAuthenticationInfo
 			if dg14, ok := files["DG14"]; ok {
-				si, err := emrtd.ParseSecurityInfos(dg14)
+				si, err := lds.ParseSecurityInfos(dg14)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -108,23 +111,23 @@ func TestEndToEnd(t *testing.T) {
 					aaInfo = &si.ActiveAuth[0]
 				}
 			}
-			if err := emrtd.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, aaInfo); err != nil {
+			if err := pa.VerifyActiveAuthentication(pub, info.AA.Challenge, info.AA.Signature, aaInfo); err != nil {
 				t.Errorf("Active Authentication: %v", err)
 			}
 			other := bytes.Clone(info.AA.Challenge)
 			other[0] ^= 1
-			if err := emrtd.VerifyActiveAuthentication(pub, other, info.AA.Signature, aaInfo); err == nil {
+			if err := pa.VerifyActiveAuthentication(pub, other, info.AA.Signature, aaInfo); err == nil {
 				t.Errorf("Active Authentication verifies for another challenge")
 			}
 		})
 	}
 	// The wrong key reads nothing.
-	doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: e2eMRZ, Face: face, Now: now})
+	doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: e2eMRZ, Face: face, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
-	chip := newChip(t, emrtdtest.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+	wrong, _ := mrz.NewMRZKey("L898902C3", "740812", "120416")
+	chip := newChip(t, emrtdsim.Opts{Files: doc.Files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
 	files, _, err := emrtd.Read(context.Background(), chip, wrong, nil)
 	if !errors.Is(err, emrtd.ErrAccessDenied) || len(files["DG1"]) != 0 {
 		t.Errorf("wrong key: %v, %d DG1 bytes; want ErrAccessDenied and nothing", err, len(files["DG1"]))
@@ -145,19 +148,19 @@ func TestSpecimensThroughChip(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			dump, err := emrtd.LoadDump(filepath.Join(root, e.Name()))
+			dump, err := lds.LoadDump(filepath.Join(root, e.Name()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			dg1, err := emrtd.ParseDG1(dump["DG1"])
+			dg1, err := lds.ParseDG1(dump["DG1"])
 			if err != nil {
 				t.Fatalf("DG1: %v", err)
 			}
-			key, err := emrtd.NewKeyFromMRZ(dg1.MRZ)
+			key, err := mrz.NewKeyFromMRZ(dg1.MRZ)
 			if err != nil {
 				t.Fatalf("MRZ of DG1: %v", err)
 			}
-			o := emrtdtest.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}}
+			o := emrtdsim.Opts{Files: dump, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}}
 			opts := emrtd.DefaultReadOpts()
 			// Chip Authentication needs the chip's private key, published for one set only.
 			o.CAKey, _ = os.ReadFile(filepath.Join(root, e.Name(), "DG14_sk.pkcs8"))
@@ -184,13 +187,13 @@ func TestSpecimensThroughChip(t *testing.T) {
 				}
 			}
 			// The specimens' DS certificates have expired; signature and hashes still verify.
-			r := emrtd.PassiveAuthentication(files, nil)
+			r := pa.PassiveAuthentication(files, nil)
 			for _, c := range r.Checks {
-				if c.Status == emrtd.StatusFail && c.Name != emrtd.CheckDSValidity {
+				if c.Status == pa.StatusFail && c.Name != pa.CheckDSValidity {
 					t.Errorf("Passive Authentication of the read files: %s fails: %s", c.Name, c.Reason)
 				}
 			}
-			if c, _ := r.Get(emrtd.CheckSODSignature); c.Status != emrtd.StatusPass {
+			if c, _ := r.Get(pa.CheckSODSignature); c.Status != pa.StatusPass {
 				t.Errorf("SOD signature: %s %s", c.Status, c.Reason)
 			}
 			if opts.ChipAuthentication && (info.CA == "" || !info.CAConfirmed) {
@@ -214,15 +217,15 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr, err := emrtdtest.ParseTranscript(f)
+	tr, err := emrtdsim.ParseTranscript(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := emrtd.NewMRZKey("XX0001328", "711019", "111001")
+	key, err := mrz.NewMRZKey("XX0001328", "711019", "111001")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := emrtdtest.NewPlayback(tr)
+	pb := emrtdsim.NewPlayback(tr)
 	files, info, err := emrtd.Read(context.Background(), pb, key, &emrtd.ReadOpts{Rand: pb.Rand(), ChipAuthentication: true, ActiveAuthentication: true})
 	if err != nil {
 		t.Fatalf("replay: %v", err)
@@ -233,9 +236,9 @@ func TestReplaySpecimenTranscript(t *testing.T) {
 	if info.Access != "PACE" || info.PACECurve != "brainpoolP256r1" {
 		t.Errorf("access %s on %s, want PACE on brainpoolP256r1", info.Access, info.PACECurve)
 	}
-	r := emrtd.PassiveAuthentication(files, nil)
+	r := pa.PassiveAuthentication(files, nil)
 	for _, dg := range []string{"DG1", "DG2", "DG15"} {
-		if c, _ := r.Get("dg-hash " + dg); c.Status != emrtd.StatusPass {
+		if c, _ := r.Get("dg-hash " + dg); c.Status != pa.StatusPass {
 			t.Errorf("dg-hash %s: %s %s", dg, c.Status, c.Reason)
 		}
 	}

@@ -1,6 +1,15 @@
-// Package emrtd reads and authenticates electronic travel documents (ICAO Doc 9303 parts 10-12):
-// access control (BAC, PACE), secure messaging, the logical data structure, and Passive, Active
-// and Chip Authentication. It talks to a chip through any Transceiver and imports nothing from daemon/.
+// Package emrtd reads electronic travel documents (ICAO Doc 9303 parts 10-12) from their chip:
+// access control (BAC, PACE, PACE-CAM), secure messaging, reading the files, and Chip and Active
+// Authentication on the chip; Read is the front door. It talks to a chip through any Transceiver
+// and imports nothing from daemon/. The parts without I/O are packages of their own, below it:
+//
+//	tlv      BER-TLV
+//	asn1der  DER primitives and OIDs
+//	mrz      machine readable zone, access keys
+//	pki      certificates, CRLs, CMS, keys, signatures, the CSCA trust store
+//	lds      EF.COM, data groups, EF.SOD, the Files of a document and dump folders
+//	pa       Passive Authentication, Card Security and the Active Authentication signature
+//	emrtdsim a virtual chip and a document generator (the simulation and tests)
 package emrtd
 
 import "context"
@@ -10,7 +19,3 @@ import "context"
 type Transceiver interface {
 	Transceive(ctx context.Context, command []byte) (response []byte, err error)
 }
-
-// Files holds a document's raw elementary files keyed by their dump name: "EF.COM", "EF.SOD",
-// "EF.CardAccess", "EF.CardSecurity", "DG1" ... "DG16". A dump folder holds the same names as files.
-type Files map[string][]byte

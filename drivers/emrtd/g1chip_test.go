@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Both sides of ICAO 9303-11 Appendix G.1: with the worked example's nonce and ephemeral
@@ -22,7 +25,7 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 		}
 		return b
 	}
-	key, err := emrtd.NewMRZKey("T22000129", "640812", "101031")
+	key, err := mrz.NewMRZKey("T22000129", "640812", "101031")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,10 +34,10 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 		"107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A"))
 	readerRand := bytes.NewReader(h("7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99" +
 		"A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"))
-	files := emrtd.Files{"DG1": emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, bytes.Repeat([]byte{'<'}, 88)))}
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), Rand: chipRand,
-		PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
-	rec := &emrtdtest.Record{T: chip}
+	files := lds.Files{"DG1": tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, bytes.Repeat([]byte{'<'}, 88)))}
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), Rand: chipRand,
+		PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+	rec := &emrtdsim.Record{T: chip}
 	got, info, err := emrtd.Read(context.Background(), rec, key, &emrtd.ReadOpts{Files: []string{"DG1"}, Rand: readerRand})
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -51,7 +54,7 @@ func TestPACEAppendixG1BothSides(t *testing.T) {
 			"7C438441049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F0949000"},
 		{"008600000C7C0A8508C2B0BD78D94BA86600", "7C0A86083ABB9674BCE93C089000"},
 	}
-	var steps []emrtdtest.Step
+	var steps []emrtdsim.Step
 	for _, s := range rec.Transcript().Steps {
 		if s.Command != nil {
 			steps = append(steps, s)
@@ -80,14 +83,14 @@ func TestBACAppendixDBothSides(t *testing.T) {
 		}
 		return b
 	}
-	key, err := emrtd.NewMRZKey("L898902C", "690806", "940623")
+	key, err := mrz.NewMRZKey("L898902C", "690806", "940623")
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := emrtd.Files{"EF.COM": emrtd.EncodeTLV(0x60, emrtd.EncodeTLV(0x5C, []byte{0x61}))}
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
+	files := lds.Files{"EF.COM": tlv.EncodeTLV(0x60, tlv.EncodeTLV(0x5C, []byte{0x61}))}
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
 		Rand: bytes.NewReader(h("4608F919887022120B4F80323EB3191CB04970CB4052790B"))})
-	rec := &emrtdtest.Record{T: chip}
+	rec := &emrtdsim.Record{T: chip}
 	_, _, err = emrtd.Read(context.Background(), rec, key, &emrtd.ReadOpts{Files: []string{"EF.COM"},
 		Rand: bytes.NewReader(h("781723860C06C2260B795240CB7049B01C19B33E32804F0B"))})
 	if err != nil {

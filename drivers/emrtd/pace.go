@@ -13,6 +13,10 @@ import (
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/ecc"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // oidPACEPrefix is id-PACE (BSI TR-03110, ICAO 9303-11 §9.2.1): 0.4.0.127.0.7.2.2.4.
@@ -77,7 +81,7 @@ func PACEParamID(curveName string) int {
 // choosePACE reads the PACEInfos of EF.CardAccess (a SET OF SecurityInfo) and picks the one
 // to run: ECDH-CAM first, then ECDH generic mapping, stronger ciphers first. It returns an error saying why none fits.
 func choosePACE(cardAccess []byte) (paceChoice, error) {
-	objs, err := ParseTLV(cardAccess)
+	objs, err := tlv.ParseTLV(cardAccess)
 	if err != nil {
 		return paceChoice{}, fmt.Errorf("EF.CardAccess: %w", err)
 	}
@@ -151,7 +155,7 @@ func rankPACE(c paceChoice) int {
 	return r
 }
 
-func smallInt(t TLV) (int, error) {
+func smallInt(t tlv.TLV) (int, error) {
 	if t.Tag != 0x02 || len(t.Value) == 0 || len(t.Value) > 4 {
 		return 0, fmt.Errorf("not a small INTEGER")
 	}
@@ -163,8 +167,8 @@ func smallInt(t TLV) (int, error) {
 }
 
 // gaData extracts the data object with tag want from a General Authenticate response 7C.
-func gaData(resp []byte, want Tag, step string) ([]byte, error) {
-	t, err := ParseTLVExpect(resp, 0x7C)
+func gaData(resp []byte, want tlv.Tag, step string) ([]byte, error) {
+	t, err := tlv.ParseTLVExpect(resp, 0x7C)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pace %s: response: %v", ErrProtocol, step, err)
 	}
@@ -175,13 +179,45 @@ func gaData(resp []byte, want Tag, step string) ([]byte, error) {
 	return d.Value, nil
 }
 
+// paceMutualAuth is the tag of the last GENERAL AUTHENTICATE of PACE, the only one not chained.
+const paceMutualAuth = 0x85
+
+// paceGA sends one GENERAL AUTHENTICATE of PACE carrying v under tag (tag 0: empty dynamic
+// authentication data), checks its status and returns the value under want in the chip's
+// dynamic authentication data, and that data whole. A refused mutual authentication (63xx,
+// 6982) is ErrAccessDenied: the key was wrong.
+func paceGA(ctx context.Context, c *channel, step string, tag int, v []byte, want tlv.Tag) (val, data []byte, err error) {
+	cmd := apdu.Command{CLA: 0x10, INS: 0x86, Data: []byte{0x7C, 0x00}, Ne: 256}
+	if tag != 0 {
+		cmd.Data = tlv.EncodeTLV(tlv.Tag(0x7C), tlv.EncodeTLV(tlv.Tag(tag), v))
+	}
+	if tag == paceMutualAuth {
+		cmd.CLA = 0
+	}
+	r, err := c.transmit(ctx, cmd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pace %s: %w", step, err)
+	}
+	if tag == paceMutualAuth && (r.SW>>8 == 0x63 || r.SW == 0x6982) {
+		return nil, nil, fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
+	}
+	if r.SW != 0x9000 {
+		return nil, nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (" + step + ")", SW: r.SW}
+	}
+	val, err = gaData(r.Data, want, step)
+	if err != nil {
+		return nil, nil, err
+	}
+	return val, r.Data, nil
+}
+
 // paceAuthToken computes MAC(KSmac, 7F49{06 oid, 86 point}) (ICAO 9303-11 §4.4.3.4).
 func paceAuthToken(c sm.Cipher, kmac []byte, oid asn1.ObjectIdentifier, point []byte) ([]byte, error) {
 	return sm.PACEToken(c, kmac, oid, point)
 }
 
 // pace runs PACE with ECDH generic mapping (ICAO 9303-11 §4.4) and starts secure messaging.
-func pace(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) error {
+func pace(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, rand io.Reader) error {
 	_, err := paceRun(ctx, c, key, ch, rand)
 	return err
 }
@@ -202,7 +238,7 @@ func camIV(c sm.Cipher, ksenc []byte) ([]byte, error) {
 }
 
 // paceRun runs PACE; for PACE-CAM it also returns the chip authentication data.
-func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand io.Reader) (*camData, error) {
+func paceRun(ctx context.Context, c *channel, key mrz.AccessKey, ch paceChoice, rand io.Reader) (*camData, error) {
 	if key.IsZero() {
 		return nil, errors.New("pace: no access key")
 	}
@@ -211,9 +247,9 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, err
 	}
 	// MSE:Set AT: 80 protocol OID (value only), 83 password reference, 84 parameter ID.
-	mse := EncodeTLV(Tag(0x80), oidDER[2:])
-	mse = append(mse, EncodeTLV(Tag(0x83), []byte{byte(key.Kind())})...)
-	mse = append(mse, EncodeTLV(Tag(0x84), []byte{byte(ch.paramID)})...)
+	mse := tlv.EncodeTLV(tlv.Tag(0x80), oidDER[2:])
+	mse = append(mse, tlv.EncodeTLV(tlv.Tag(0x83), []byte{byte(key.Kind())})...)
+	mse = append(mse, tlv.EncodeTLV(tlv.Tag(0x84), []byte{byte(ch.paramID)})...)
 	r, err := c.transmit(ctx, apdu.Command{INS: 0x22, P1: 0xC1, P2: 0xA4, Data: mse})
 	if err != nil {
 		return nil, fmt.Errorf("pace: MSE:Set AT: %w", err)
@@ -222,36 +258,12 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, &StatusError{Op: "pace: MSE:Set AT", SW: r.SW}
 	}
 
-	ga := func(step string, chained bool, tag int, v []byte) (apdu.Response, error) {
-		cla := byte(0)
-		if chained {
-			cla = 0x10
-		}
-		var data []byte
-		if tag == 0 {
-			data = []byte{0x7C, 0x00}
-		} else {
-			data = EncodeTLV(Tag(0x7C), EncodeTLV(Tag(tag), v))
-		}
-		r, err := c.transmit(ctx, apdu.Command{CLA: cla, INS: 0x86, Data: data, Ne: 256})
-		if err != nil {
-			return r, fmt.Errorf("pace %s: %w", step, err)
-		}
-		return r, nil
-	}
 	// Step 1: the encrypted nonce.
-	r, err = ga("nonce", true, 0, nil)
+	z, _, err := paceGA(ctx, c, "nonce", 0, nil, 0x80)
 	if err != nil {
 		return nil, err
 	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (nonce)", SW: r.SW}
-	}
-	z, err := gaData(r.Data, 0x80, "nonce")
-	if err != nil {
-		return nil, err
-	}
-	kpi := sm.KDF(ch.cipher, key.pacePassword(), sm.CounterPI)
+	kpi := sm.KDF(ch.cipher, key.PACEPassword(), sm.CounterPI)
 	if len(z) == 0 || len(z)%ch.cipher.BlockSize() != 0 || len(z) > 64 {
 		return nil, fmt.Errorf("%w: pace: encrypted nonce of %d bytes", ErrProtocol, len(z))
 	}
@@ -265,14 +277,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 	if err != nil {
 		return nil, err
 	}
-	r, err = ga("mapping", true, 0x81, curve.Marshal(pkMap))
-	if err != nil {
-		return nil, err
-	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mapping)", SW: r.SW}
-	}
-	raw, err := gaData(r.Data, 0x82, "mapping")
+	raw, _, err := paceGA(ctx, c, "mapping", 0x81, curve.Marshal(pkMap), 0x82)
 	if err != nil {
 		return nil, err
 	}
@@ -298,14 +303,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 		return nil, err
 	}
 	pkEphBytes := mapped.Marshal(pkEph)
-	r, err = ga("key agreement", true, 0x83, pkEphBytes)
-	if err != nil {
-		return nil, err
-	}
-	if r.SW != 0x9000 {
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (key agreement)", SW: r.SW}
-	}
-	pkEphICBytes, err := gaData(r.Data, 0x84, "key agreement")
+	pkEphICBytes, _, err := paceGA(ctx, c, "key agreement", 0x83, pkEphBytes, 0x84)
 	if err != nil {
 		return nil, err
 	}
@@ -328,17 +326,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 	if err != nil {
 		return nil, err
 	}
-	r, err = ga("mutual authentication", false, 0x85, tIFD)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.SW>>8 == 0x63 || r.SW == 0x6300 || r.SW == 0x6982:
-		return nil, fmt.Errorf("pace: mutual authentication status %04X: %w", r.SW, ErrAccessDenied)
-	case r.SW != 0x9000:
-		return nil, &StatusError{Op: "pace: GENERAL AUTHENTICATE (mutual authentication)", SW: r.SW}
-	}
-	tIC, err := gaData(r.Data, 0x86, "mutual authentication")
+	tIC, final, err := paceGA(ctx, c, "mutual authentication", 0x85, tIFD, 0x86)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +339,7 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 	}
 	var cam *camData
 	if ch.mapping == paceECDHCAM {
-		a, err := gaData(r.Data, 0x8A, "mutual authentication (CAM)")
+		a, err := gaData(final, 0x8A, "mutual authentication (CAM)")
 		if err != nil {
 			return nil, err
 		}
@@ -382,12 +370,12 @@ func paceRun(ctx context.Context, c *channel, key AccessKey, ch paceChoice, rand
 
 // verifyCAM checks PACE-CAM once the chip's static ECDH key is known (from EF.CardSecurity,
 // else DG14): PK_Map,IC = CA_IC · PK_IC on the PACE domain parameters.
-func verifyCAM(cam *camData, files Files) error {
+func verifyCAM(cam *camData, files lds.Files) error {
 	pub, src, err := camStaticKey(files)
 	if err != nil {
 		return err
 	}
-	if !pub.Curve.impl.Same(cam.curve) {
+	if !pub.Curve.Arith().Same(cam.curve) {
 		return fmt.Errorf("pace-cam: the %s key is not on the PACE domain parameters", src)
 	}
 	if cam.caIC.Sign() <= 0 || cam.caIC.Cmp(cam.curve.N) >= 0 {
@@ -404,38 +392,38 @@ func verifyCAM(cam *camData, files Files) error {
 }
 
 // camStaticKey finds the chip's ECDH Chip Authentication key in EF.CardSecurity or DG14.
-func camStaticKey(files Files) (*ECPublicKey, string, error) {
+func camStaticKey(files lds.Files) (*pki.ECPublicKey, string, error) {
 	var infos []struct {
 		name string
-		si   *SecurityInfos
+		si   *lds.SecurityInfos
 	}
 	if cs, ok := files["EF.CardSecurity"]; ok {
-		sd, err := ParseSignedData(cs)
+		sd, err := pki.ParseSignedData(cs)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity: %w", err)
 		}
-		si, err := ParseSecurityInfos(sd.Content)
+		si, err := lds.ParseSecurityInfos(sd.Content)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: EF.CardSecurity content: %w", err)
 		}
 		infos = append(infos, struct {
 			name string
-			si   *SecurityInfos
+			si   *lds.SecurityInfos
 		}{"EF.CardSecurity", si})
 	}
 	if dg14, ok := files["DG14"]; ok {
-		si, err := ParseSecurityInfos(dg14)
+		si, err := lds.ParseSecurityInfos(dg14)
 		if err != nil {
 			return nil, "", fmt.Errorf("pace-cam: DG14: %w", err)
 		}
 		infos = append(infos, struct {
 			name string
-			si   *SecurityInfos
+			si   *lds.SecurityInfos
 		}{"DG14", si})
 	}
 	for _, x := range infos {
 		for _, k := range x.si.ChipAuthKeys {
-			if pub, ok := k.PublicKey.(*ECPublicKey); ok && pub.Curve.impl != nil {
+			if pub, ok := k.PublicKey.(*pki.ECPublicKey); ok && pub.Curve.Arith() != nil {
 				return pub, x.name, nil
 			}
 		}

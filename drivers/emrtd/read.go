@@ -12,6 +12,9 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/apdu"
 	"github.com/edgeid/edgeid/drivers/emrtd/internal/sm"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // Access selects the access-control protocol of Read.
@@ -154,7 +157,7 @@ func comTagName(tag byte) string {
 
 // comDataGroups lists the data groups in EF.COM's tag list (tag 5C).
 func comDataGroups(com []byte) ([]string, error) {
-	t, err := ParseTLVExpect(com, 0x60)
+	t, err := tlv.ParseTLVExpect(com, 0x60)
 	if err != nil {
 		return nil, fmt.Errorf("EF.COM: %w", err)
 	}
@@ -253,8 +256,8 @@ func tlvTotalLen(b []byte, name string) (int, error) {
 	default:
 		return 0, fmt.Errorf("%w: %s: bad length byte %02X", ErrProtocol, name, b[i-1])
 	}
-	if l > MaxFileSize-i {
-		return 0, fmt.Errorf("%w: %s: declares %d bytes, more than the %d-byte limit", ErrProtocol, name, l, MaxFileSize)
+	if l > lds.MaxFileSize-i {
+		return 0, fmt.Errorf("%w: %s: declares %d bytes, more than the %d-byte limit", ErrProtocol, name, l, lds.MaxFileSize)
 	}
 	return i + l, nil
 }
@@ -273,7 +276,7 @@ func readBinary(ctx context.Context, c *channel, offset, ne int) (apdu.Response,
 	if err != nil || (r.SW != 0x9000 && r.SW != 0x6282) || len(r.Data) == 0 {
 		return r, err
 	}
-	t, err := ParseTLVExpect(r.Data, 0x53)
+	t, err := tlv.ParseTLVExpect(r.Data, 0x53)
 	if err != nil {
 		return apdu.Response{}, fmt.Errorf("%w: READ BINARY (B1) at %d: %v", ErrProtocol, offset, err)
 	}
@@ -369,7 +372,7 @@ func selectApplication(ctx context.Context, c *channel) error {
 
 // Read runs access control (PACE, else BAC) over t with the given key and reads the
 // document's files. It returns what was read even when a later step fails, with the error.
-func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Files, *ReadInfo, error) {
+func Read(ctx context.Context, t Transceiver, key mrz.AccessKey, opts *ReadOpts) (lds.Files, *ReadInfo, error) {
 	start := time.Now()
 	o := DefaultReadOpts()
 	if opts != nil {
@@ -383,7 +386,7 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 	}
 	c := &channel{t: t}
 	info := &ReadInfo{}
-	files := Files{}
+	files := lds.Files{}
 	defer func() {
 		info.Link = c.stats
 		info.Duration = time.Since(start)
@@ -428,24 +431,9 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 			continue
 		}
 		tried[name] = true
-		b, err := readFile(ctx, c, name, &o, info)
-		for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
-			if lr.extended {
-				o.ExtendedLength, o.MaxLe = false, apdu.MaxShortNe
-			} else if next := nextLe(lr.le); next > 0 {
-				o.MaxLe = next
-				if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {
-					o.MaxLe = int(lr.sw & 0xFF)
-				}
-			} else {
-				break
-			}
-			info.LeFallbacks++
-			info.Reestablished++
-			if rerr := reestablish(ctx, c, key, &o, info, files); rerr != nil {
-				return files, info, fmt.Errorf("re-establishing access after a refused length: %w", rerr)
-			}
-			b, err = readFile(ctx, c, name, &o, info)
+		b, err, rerr := readLeFallback(ctx, c, name, key, &o, info, files)
+		if rerr != nil {
+			return files, info, rerr
 		}
 		var se *StatusError
 		switch {
@@ -497,8 +485,45 @@ func Read(ctx context.Context, t Transceiver, key AccessKey, opts *ReadOpts) (Fi
 	return files, info, nil
 }
 
+// readLeFallback reads name; when the chip refuses the length asked for (extended length,
+// or an Le too large), it lowers o's Le, re-establishes access (the refusal ends the secure
+// messaging session) and reads again, as long as Read's budget of re-establishments lasts.
+// err is the read's outcome; rerr, a failed re-establishment, ends the whole Read.
+func readLeFallback(ctx context.Context, c *channel, name string, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) (b []byte, err, rerr error) {
+	b, err = readFile(ctx, c, name, o, info)
+	for lr := (*leRefused)(nil); errors.As(err, &lr) && info.Reestablished < maxReestablish; {
+		if !lowerLe(o, lr) {
+			break
+		}
+		info.LeFallbacks++
+		info.Reestablished++
+		if rerr := reestablish(ctx, c, key, o, info, files); rerr != nil {
+			return nil, nil, fmt.Errorf("re-establishing access after a refused length: %w", rerr)
+		}
+		b, err = readFile(ctx, c, name, o, info)
+	}
+	return b, err, nil
+}
+
+// lowerLe sets o to the next length to try after lr, false when there is none left.
+func lowerLe(o *ReadOpts, lr *leRefused) bool {
+	switch {
+	case lr.extended:
+		o.ExtendedLength, o.MaxLe = false, apdu.MaxShortNe
+	case nextLe(lr.le) > 0:
+		o.MaxLe = nextLe(lr.le)
+		// 6Cxx names the length the chip wants.
+		if lr.sw>>8 == 0x6C && int(lr.sw&0xFF) > 0 && int(lr.sw&0xFF) < lr.le {
+			o.MaxLe = int(lr.sw & 0xFF)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // establish reads EF.CardAccess, runs PACE or BAC and selects the eMRTD application.
-func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func establish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) error {
 	var why error
 	if o.Access != AccessBAC {
 		ca, err := readFile(ctx, c, "EF.CardAccess", o, info)
@@ -542,7 +567,7 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 		}
 		info.PACEFallback = why.Error()
 	}
-	if key.Kind() != KeyMRZ {
+	if key.Kind() != mrz.KeyMRZ {
 		if why != nil {
 			return fmt.Errorf("a CAN needs PACE, which failed: %w", why)
 		}
@@ -562,7 +587,7 @@ func establish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info
 
 // reestablish runs access control again after the chip ended secure messaging, and Chip
 // Authentication if it had been run.
-func reestablish(ctx context.Context, c *channel, key AccessKey, o *ReadOpts, info *ReadInfo, files Files) error {
+func reestablish(ctx context.Context, c *channel, key mrz.AccessKey, o *ReadOpts, info *ReadInfo, files lds.Files) error {
 	c.sm = nil
 	if err := establish(ctx, c, key, o, info, files); err != nil {
 		return err

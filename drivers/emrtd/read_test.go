@@ -16,45 +16,48 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // testFiles builds a small synthetic document: EF.COM listing DG1, DG2 and DG15, a TD3 DG1,
 // a DG2 of dg2Size bytes of filler (not an image: the transport does not look inside) and an
 // EF.SOD-shaped blob.
-func testFiles(t testing.TB, dg2Size int) emrtd.Files {
+func testFiles(t testing.TB, dg2Size int) lds.Files {
 	t.Helper()
 	mrz := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 	dg2 := make([]byte, dg2Size)
 	for i := range dg2 {
 		dg2[i] = byte(i * 7)
 	}
-	return emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6F})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 1500)),
+	return lds.Files{
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75, 0x6F})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 1500)),
 	}
 }
 
-func mrzKey(t testing.TB) emrtd.AccessKey {
-	k, err := emrtd.NewMRZKey("L898902C3", "740812", "120415")
+func mrzKey(t testing.TB) mrz.AccessKey {
+	k, err := mrz.NewMRZKey("L898902C3", "740812", "120415")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func newChip(t testing.TB, o emrtdtest.Opts) *emrtdtest.Chip {
+func newChip(t testing.TB, o emrtdsim.Opts) *emrtdsim.Chip {
 	t.Helper()
-	c, err := emrtdtest.New(&o)
+	c, err := emrtdsim.New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func checkFiles(t *testing.T, got, want emrtd.Files, names ...string) {
+func checkFiles(t *testing.T, got, want lds.Files, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if !bytes.Equal(got[n], want[n]) {
@@ -66,7 +69,7 @@ func checkFiles(t *testing.T, got, want emrtd.Files, names ...string) {
 func TestReadBAC(t *testing.T) {
 	files := testFiles(t, 20000)
 	key := mrzKey(t)
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
 	got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 	if err != nil {
 		t.Fatalf("Read: %v", err)
@@ -89,21 +92,21 @@ func TestReadBAC(t *testing.T) {
 
 func TestReadPACE(t *testing.T) {
 	tests := []struct {
-		offer emrtdtest.PACEOffer
+		offer emrtdsim.PACEOffer
 		curve string
 	}{
-		{emrtdtest.PACEOffer{Cipher: "AES-128", ParamID: 13}, "brainpoolP256r1"},
-		{emrtdtest.PACEOffer{Cipher: "AES-192", ParamID: 16}, "brainpoolP384r1"},
-		{emrtdtest.PACEOffer{Cipher: "AES-256", ParamID: 17}, "brainpoolP512r1"},
-		{emrtdtest.PACEOffer{Cipher: "3DES", ParamID: 12}, "P-256"},
-		{emrtdtest.PACEOffer{Cipher: "AES-128", ParamID: 15}, "P-384"},
-		{emrtdtest.PACEOffer{Cipher: "AES-256", ParamID: 18}, "P-521"},
+		{emrtdsim.PACEOffer{Cipher: "AES-128", ParamID: 13}, "brainpoolP256r1"},
+		{emrtdsim.PACEOffer{Cipher: "AES-192", ParamID: 16}, "brainpoolP384r1"},
+		{emrtdsim.PACEOffer{Cipher: "AES-256", ParamID: 17}, "brainpoolP512r1"},
+		{emrtdsim.PACEOffer{Cipher: "3DES", ParamID: 12}, "P-256"},
+		{emrtdsim.PACEOffer{Cipher: "AES-128", ParamID: 15}, "P-384"},
+		{emrtdsim.PACEOffer{Cipher: "AES-256", ParamID: 18}, "P-521"},
 	}
 	files := testFiles(t, 3000)
 	key := mrzKey(t)
 	for _, tt := range tests {
 		t.Run(tt.curve+"/"+tt.offer.Cipher, func(t *testing.T) {
-			chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdtest.PACEOffer{tt.offer}})
+			chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, PACE: []emrtdsim.PACEOffer{tt.offer}})
 			got, info, err := emrtd.Read(context.Background(), chip, key, nil)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
@@ -121,9 +124,9 @@ func TestReadPACE(t *testing.T) {
 
 func TestReadPACEWithCAN(t *testing.T) {
 	files := testFiles(t, 1000)
-	files["EF.CardSecurity"] = emrtd.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
-	chip := newChip(t, emrtdtest.Opts{Files: files, CAN: "123456", PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
-	can, _ := emrtd.NewCANKey("123456")
+	files["EF.CardSecurity"] = tlv.EncodeTLV(0x30, bytes.Repeat([]byte{0x05}, 300)) // shape only
+	chip := newChip(t, emrtdsim.Opts{Files: files, CAN: "123456", PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}})
+	can, _ := mrz.NewCANKey("123456")
 	got, info, err := emrtd.Read(context.Background(), chip, can, nil)
 	if err != nil {
 		t.Fatalf("Read with CAN: %v", err)
@@ -132,7 +135,7 @@ func TestReadPACEWithCAN(t *testing.T) {
 	if info.Access != "PACE" {
 		t.Errorf("access %s, want PACE", info.Access)
 	}
-	wrong, _ := emrtd.NewCANKey("123457")
+	wrong, _ := mrz.NewCANKey("123457")
 	chip.Halt()
 	if _, _, err := emrtd.Read(context.Background(), chip, wrong, nil); !errors.Is(err, emrtd.ErrAccessDenied) {
 		t.Errorf("wrong CAN: %v, want ErrAccessDenied", err)
@@ -142,11 +145,11 @@ func TestReadPACEWithCAN(t *testing.T) {
 func TestReadWrongKey(t *testing.T) {
 	files := testFiles(t, 1000)
 	key := mrzKey(t)
-	wrong, _ := emrtd.NewMRZKey("L898902C3", "740812", "120416")
+	wrong, _ := mrz.NewMRZKey("L898902C3", "740812", "120416")
 	for _, pace := range []bool{false, true} {
-		o := emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
+		o := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
 		if pace {
-			o.PACE = []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
+			o.PACE = []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}
 		}
 		got, _, err := emrtd.Read(context.Background(), newChip(t, o), wrong, nil)
 		if !errors.Is(err, emrtd.ErrAccessDenied) {
@@ -200,7 +203,7 @@ func TestReadTampered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+			chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
 			m := &tamper{chip: chip, at: tt.at, mutate: tt.mutate}
 			_, _, err := emrtd.Read(context.Background(), m, key, nil)
 			if err == nil {
@@ -223,17 +226,17 @@ func TestReadLeFallbackAndExtended(t *testing.T) {
 	dg2 := len(files["DG2"])
 	tests := []struct {
 		name      string
-		chip      emrtdtest.Opts
+		chip      emrtdsim.Opts
 		read      emrtd.ReadOpts
 		fallbacks int
 		maxDG2    int // most APDUs for DG2: SELECT + ceil(size/Le) + fallbacks
 	}{
-		{"short 256", emrtdtest.Opts{}, emrtd.ReadOpts{}, 0, 1 + (dg2+255)/256},
-		{"chip refuses Le above 160", emrtdtest.Opts{RefuseLeAbove: 160}, emrtd.ReadOpts{}, 2, 1 + 2 + (dg2+159)/160},
-		{"chip caps responses at 200", emrtdtest.Opts{MaxLe: 200}, emrtd.ReadOpts{}, 0, 1 + (dg2+199)/200 + 1},
-		{"extended, chip max 4096", emrtdtest.Opts{ExtendedLength: true, MaxLe: 4096}, emrtd.ReadOpts{ExtendedLength: true, MaxLe: 4096}, 0, 1 + (dg2+4095)/4096},
-		{"chip refuses above 160 in the clear", emrtdtest.Opts{RefuseLeAbove: 160, PlainErrors: true}, emrtd.ReadOpts{}, 2, 0},
-		{"extended asked, chip short only", emrtdtest.Opts{}, emrtd.ReadOpts{ExtendedLength: true}, 1, 0},
+		{"short 256", emrtdsim.Opts{}, emrtd.ReadOpts{}, 0, 1 + (dg2+255)/256},
+		{"chip refuses Le above 160", emrtdsim.Opts{RefuseLeAbove: 160}, emrtd.ReadOpts{}, 2, 1 + 2 + (dg2+159)/160},
+		{"chip caps responses at 200", emrtdsim.Opts{MaxLe: 200}, emrtd.ReadOpts{}, 0, 1 + (dg2+199)/200 + 1},
+		{"extended, chip max 4096", emrtdsim.Opts{ExtendedLength: true, MaxLe: 4096}, emrtd.ReadOpts{ExtendedLength: true, MaxLe: 4096}, 0, 1 + (dg2+4095)/4096},
+		{"chip refuses above 160 in the clear", emrtdsim.Opts{RefuseLeAbove: 160, PlainErrors: true}, emrtd.ReadOpts{}, 2, 0},
+		{"extended asked, chip short only", emrtdsim.Opts{}, emrtd.ReadOpts{ExtendedLength: true}, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,7 +280,7 @@ func TestReadLargeFileOddINS(t *testing.T) {
 	files := testFiles(t, 40000) // offsets beyond 32767 need READ BINARY with odd INS
 	key := mrzKey(t)
 	for _, ext := range []bool{false, true} {
-		chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, ExtendedLength: ext, MaxLe: map[bool]int{false: 256, true: 8192}[ext]})
+		chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true, ExtendedLength: ext, MaxLe: map[bool]int{false: 256, true: 8192}[ext]})
 		got, _, err := emrtd.Read(context.Background(), chip, key, &emrtd.ReadOpts{Files: []string{"DG2"}, ExtendedLength: ext, MaxLe: map[bool]int{false: 256, true: 8192}[ext]})
 		if err != nil {
 			t.Fatalf("extended %v: Read: %v", ext, err)
@@ -291,7 +294,7 @@ func TestReadAbsurdLength(t *testing.T) {
 	files := testFiles(t, 100)
 	files["DG2"] = []byte{0x75, 0x84, 0x7F, 0xFF, 0xFF, 0xFF, 1, 2, 3}
 	files["DG1"] = []byte{0x61, 0x82, 0x10, 0x00, 1, 2, 3} // declares 4096, holds 3
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
 	for _, f := range []string{"DG2", "DG1"} {
 		chip.Halt()
 		_, _, err := emrtd.Read(context.Background(), chip, key, &emrtd.ReadOpts{Files: []string{f}})
@@ -311,8 +314,8 @@ func TestReadActiveAuthentication(t *testing.T) {
 	}{{"ECDSA", ecKey}, {"RSA", rsaKey}} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := testFiles(t, 100)
-			files["DG15"] = emrtd.EncodeTLV(0x6F, []byte{0x30, 0}) // content is not looked at here
-			o := emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
+			files["DG15"] = tlv.EncodeTLV(0x6F, []byte{0x30, 0}) // content is not looked at here
+			o := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}
 			o.AAKey = tc.key
 			_, info, err := emrtd.Read(context.Background(), newChip(t, o), key, nil)
 			if err != nil {
@@ -362,7 +365,7 @@ func (c *cancelAfter) Transceive(ctx context.Context, cmd []byte) ([]byte, error
 func TestReadCancelled(t *testing.T) {
 	key := mrzKey(t)
 	files := testFiles(t, 20000)
-	chip := newChip(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
+	chip := newChip(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, info, err := emrtd.Read(ctx, &cancelAfter{chip: chip, n: 10, cancel: cancel}, key, nil)

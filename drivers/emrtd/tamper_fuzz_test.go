@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
 )
 
 // flipper alters responses on the link: each 3-byte group of the plan names a response
@@ -34,9 +35,9 @@ func (f *flipper) Transceive(ctx context.Context, cmd []byte) ([]byte, error) {
 }
 
 // readTampered reads through a flipper and fails the test if altered data got through.
-func readTampered(t *testing.T, o emrtdtest.Opts, key emrtd.AccessKey, plan []byte) {
+func readTampered(t *testing.T, o emrtdsim.Opts, key mrz.AccessKey, plan []byte) {
 	t.Helper()
-	chip, err := emrtdtest.New(&o)
+	chip, err := emrtdsim.New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +62,14 @@ func FuzzReadTamperedLink(f *testing.F) {
 		if len(plan) > 30 {
 			plan = plan[:30]
 		}
-		readTampered(t, emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}, key, plan)
+		readTampered(t, emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true}, key, plan)
 	})
 }
 
 func TestReadTamperedLinkPACE(t *testing.T) {
 	key := mrzKey(t)
 	files := testFiles(t, 700)
-	o := emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 12}}}
+	o := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 12}}}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 12 {
 		// One flip in one of the responses after PACE (5 PACE exchanges precede SM).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/nfc"
+	"github.com/edgeid/edgeid/drivers/nfc/nfcsim"
 	"github.com/edgeid/edgeid/drivers/nfc/nfctest"
 )
 
@@ -16,7 +17,7 @@ func ExampleReader() {
 	var r nfc.Reader = nfctest.NewReader() // readers.Open(ctx, sel, opts) on a kiosk
 	fake := r.(*nfctest.Reader)
 	fake.Insert(nfc.CardInfo{Protocol: nfc.TypeB, UID: []byte{1, 2, 3, 4}},
-		&nfctest.FileCard{Files: map[uint16][]byte{0x0101: []byte("hello")}})
+		&nfcsim.FileCard{Files: map[uint16][]byte{0x0101: []byte("hello")}})
 
 	card, err := r.WaitCard(ctx)
 	if err != nil {

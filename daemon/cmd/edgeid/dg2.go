@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 )
 
 // isBiometricRecord tells a DG2 file (tag 0x75) or a bare ISO/IEC 19794-5 record from an image.
@@ -14,7 +14,7 @@ func isBiometricRecord(b []byte) bool {
 
 // imageFromDG2 returns the first face image of a DG2 file or a bare 19794-5 record.
 func imageFromDG2(b []byte) ([]byte, error) {
-	dg2, err := emrtd.ParseDG2(b)
+	dg2, err := lds.ParseDG2(b)
 	if err != nil {
 		return nil, err
 	}

@@ -12,12 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 )
 
 // TestDocReadOverPN532 is the full-stack test of issue 4: `edgeid doc read --reader sim` runs
-// PACE (or BAC) and secure messaging with the virtual passport chip of emrtdtest, every APDU
+// PACE (or BAC) and secure messaging with the virtual passport chip of emrtdsim, every APDU
 // crossing the PN532 frame protocol on the emulated I2C bus, and the files read must be the
 // generated document's, a DG2 of 20 000 bytes included.
 func TestDocReadOverPN532(t *testing.T) {
@@ -27,11 +28,11 @@ func TestDocReadOverPN532(t *testing.T) {
 	for i := range dg2 {
 		dg2[i] = byte(i * 13)
 	}
-	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
+	files := lds.Files{
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
 	}
 	dir := t.TempDir()
 	if err := files.WriteDump(dir); err != nil {
@@ -54,7 +55,7 @@ func TestDocReadOverPN532(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "reader: pn532(i2c pn532test-i2c 0x24)") {
+			if !strings.Contains(stderr.String(), "reader: pn532(i2c pn532sim-i2c 0x24)") {
 				t.Errorf("stderr %q: the read did not go through the emulated PN532", stderr.String())
 			}
 			var res readResult
@@ -64,7 +65,7 @@ func TestDocReadOverPN532(t *testing.T) {
 			if res.Access != tc.wantAccess {
 				t.Errorf("access %q, want %q", res.Access, tc.wantAccess)
 			}
-			got, err := emrtd.LoadDump(out)
+			got, err := lds.LoadDump(out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +133,7 @@ func TestDocReadVerifyOverPN532(t *testing.T) {
 		{"DG2 altered after signing", "DG2", 1, "dg-hash DG2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			doc, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: cliMRZ, Face: face, Now: now, AAKey: emrtdtest.AANone, Tamper: tc.tamper})
+			doc, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: cliMRZ, Face: face, Now: now, AAKey: emrtdsim.AANone, Tamper: tc.tamper})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +151,7 @@ func TestDocReadVerifyOverPN532(t *testing.T) {
 				}
 			}
 			code, _, errs := runCLI(t, "doc", "read", "--reader", "sim", "--sim-dump", dump, "--mrz", cliMRZ[44:], "--dump", out, "--extended", "--sim-extended")
-			if code != 0 || !strings.Contains(errs, "reader: pn532(i2c pn532test-i2c 0x24)") {
+			if code != 0 || !strings.Contains(errs, "reader: pn532(i2c pn532sim-i2c 0x24)") {
 				t.Fatalf("doc read: exit %d, stderr %q", code, errs)
 			}
 			if got, err := os.ReadFile(filepath.Join(out, "DG2")); err != nil || len(got) < 15000 || !bytes.Equal(got, doc.Files["DG2"]) {

@@ -16,7 +16,12 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // runDocRead implements "edgeid doc read": access control and reading of a document's chip.
@@ -84,9 +89,9 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	opts.Access = emrtd.Access(*access)
 	opts.ExtendedLength = *extended
 	opts.MaxLe = *maxLe
-	var rec *emrtdtest.Record
+	var rec *emrtdsim.Record
 	if *record != "" {
-		rec = &emrtdtest.Record{T: t}
+		rec = &emrtdsim.Record{T: t}
 		t = rec
 		opts.Rand = rec.RecordRand(rand.Reader)
 	}
@@ -94,7 +99,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	if rec != nil {
 		var buf bytes.Buffer
 		if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
-			werr = emrtd.WriteFileAtomic(*record, buf.Bytes(), 0o600)
+			werr = atomicfile.WriteFile(*record, buf.Bytes(), 0o600)
 			if werr != nil && err == nil {
 				err = werr
 			}
@@ -117,47 +122,47 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 }
 
 // accessKeyFromFlags takes exactly one of --mrz, --doc/--dob/--expiry or --can.
-func accessKeyFromFlags(mrz, doc, dob, expiry, can string) (emrtd.AccessKey, error) {
+func accessKeyFromFlags(line, doc, dob, expiry, can string) (mrz.AccessKey, error) {
 	n := 0
-	for _, set := range []bool{mrz != "", doc != "" || dob != "" || expiry != "", can != ""} {
+	for _, set := range []bool{line != "", doc != "" || dob != "" || expiry != "", can != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return emrtd.AccessKey{}, cli.Usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
+		return mrz.AccessKey{}, cli.Usagef("give exactly one access key: --mrz LINE2, --doc N --dob YYMMDD --expiry YYMMDD, or --can NNNNNN")
 	}
 	switch {
-	case mrz != "":
-		k, err := emrtd.NewKeyFromMRZ(mrz)
+	case line != "":
+		k, err := mrz.NewKeyFromMRZ(line)
 		if err != nil {
-			return emrtd.AccessKey{}, cli.Usagef("--mrz: %v", err)
+			return mrz.AccessKey{}, cli.Usagef("--mrz: %v", err)
 		}
 		return k, nil
 	case can != "":
-		k, err := emrtd.NewCANKey(can)
+		k, err := mrz.NewCANKey(can)
 		if err != nil {
-			return emrtd.AccessKey{}, cli.Usagef("--can: %v", err)
+			return mrz.AccessKey{}, cli.Usagef("--can: %v", err)
 		}
 		return k, nil
 	}
 	if doc == "" || dob == "" || expiry == "" {
-		return emrtd.AccessKey{}, cli.Usagef("--doc, --dob and --expiry go together")
+		return mrz.AccessKey{}, cli.Usagef("--doc, --dob and --expiry go together")
 	}
-	k, err := emrtd.NewMRZKey(doc, dob, expiry)
+	k, err := mrz.NewMRZKey(doc, dob, expiry)
 	if err != nil {
-		return emrtd.AccessKey{}, cli.Usagef("%v", err)
+		return mrz.AccessKey{}, cli.Usagef("%v", err)
 	}
 	return k, nil
 }
 
 // simChip builds the virtual chip from a dump folder; its MRZ key comes from the dump's DG1.
-func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdtest.Chip, error) {
-	files, err := emrtd.LoadDump(dir)
+func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, extended bool, aaKeyFile, caKeyFile string) (*emrtdsim.Chip, error) {
+	files, err := lds.LoadDump(dir)
 	if err != nil {
 		return nil, err
 	}
-	o := emrtdtest.Opts{Files: files, BAC: bac, CAN: can, MaxLe: maxLe, RefuseLeAbove: refuse, ExtendedLength: extended}
+	o := emrtdsim.Opts{Files: files, BAC: bac, CAN: can, MaxLe: maxLe, RefuseLeAbove: refuse, ExtendedLength: extended}
 	if o.MaxLe == 0 && extended {
 		o.MaxLe = 65536
 	}
@@ -184,7 +189,7 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 			if err != nil {
 				return nil, cli.Usagef("--sim-pace %q: parameter ID %q is not a number", s, parts[1])
 			}
-			o.PACE = append(o.PACE, emrtdtest.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
+			o.PACE = append(o.PACE, emrtdsim.PACEOffer{Mapping: mapping, Cipher: parts[0], ParamID: n})
 		}
 	}
 	if aaKeyFile != "" {
@@ -207,12 +212,12 @@ func simChip(dir, paceSpec string, bac bool, can string, maxLe, refuse int, exte
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 	}
-	return emrtdtest.New(&o)
+	return emrtdsim.New(&o)
 }
 
 // mrzFromDG1 extracts and parses the MRZ (tag 5F1F) of DG1 (tag 61).
-func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
-	t, err := emrtd.ParseTLVExpect(dg1, 0x61)
+func mrzFromDG1(dg1 []byte) (*mrz.MRZ, error) {
+	t, err := tlv.ParseTLVExpect(dg1, 0x61)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +225,7 @@ func mrzFromDG1(dg1 []byte) (*emrtd.MRZ, error) {
 	if !ok {
 		return nil, errors.New("no MRZ (tag 5F1F)")
 	}
-	return emrtd.ParseMRZ(string(v.Value))
+	return mrz.ParseMRZ(string(v.Value))
 }
 
 type readResult struct {
@@ -246,7 +251,7 @@ type readResult struct {
 	Dump         string         `json:"dump,omitempty"`
 }
 
-func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string, asJSON bool) error {
+func printReadResult(e env, files lds.Files, info *emrtd.ReadInfo, dump string, asJSON bool) error {
 	r := readResult{
 		Access: info.Access, PACEProtocol: info.PACEProtocol, PACECurve: info.PACECurve, PACEFallback: info.PACEFallback,
 		Cipher: info.Cipher, Files: map[string]int{}, Missing: info.Missing, Denied: info.Denied,
@@ -317,14 +322,14 @@ func printReadResult(e env, files emrtd.Files, info *emrtd.ReadInfo, dump string
 // verifyAA checks the chip's Active Authentication signature against DG15 (and DG14's
 // ActiveAuthenticationInfo for ECDSA keys). DG15 itself is trusted only once Passive
 // Authentication has checked its hash (edgeid doc verify on the dump).
-func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
-	pub, err := emrtd.ParseDG15(files["DG15"])
+func verifyAA(files lds.Files, aa *emrtd.AAExchange) error {
+	pub, err := lds.ParseDG15(files["DG15"])
 	if err != nil {
 		return err
 	}
-	var info *emrtd.ActiveAuthenticationInfo
+	var info *lds.ActiveAuthenticationInfo
 	if dg14, ok := files["DG14"]; ok {
-		si, err := emrtd.ParseSecurityInfos(dg14)
+		si, err := lds.ParseSecurityInfos(dg14)
 		if err != nil {
 			return fmt.Errorf("DG14: %w", err)
 		}
@@ -332,5 +337,5 @@ func verifyAA(files emrtd.Files, aa *emrtd.AAExchange) error {
 			info = &si.ActiveAuth[0]
 		}
 	}
-	return emrtd.VerifyActiveAuthentication(pub, aa.Challenge, aa.Signature, info)
+	return pa.VerifyActiveAuthentication(pub, aa.Challenge, aa.Signature, info)
 }

@@ -13,19 +13,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // simDumpDir writes a synthetic document (ICAO's fictitious Utopia specimen MRZ) to a folder.
-func simDumpDir(t *testing.T) (string, emrtd.Files) {
+func simDumpDir(t *testing.T) (string, lds.Files) {
 	t.Helper()
 	mrz := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10"
-	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, bytes.Repeat([]byte{0x42}, 5000)),
-		"EF.SOD": emrtd.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
+	files := lds.Files{
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(mrz))),
+		"DG2":    tlv.EncodeTLV(0x75, bytes.Repeat([]byte{0x42}, 5000)),
+		"EF.SOD": tlv.EncodeTLV(0x77, bytes.Repeat([]byte{0x30}, 300)),
 	}
 	dir := t.TempDir()
 	if err := files.WriteDump(dir); err != nil {

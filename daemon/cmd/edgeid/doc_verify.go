@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/pa"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 // defaultState is where the kiosk keeps its state; the trust store is its "trust" folder.
@@ -53,18 +55,18 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 			paths = []string{d}
 		}
 	}
-	var store *emrtd.TrustStore
+	var store *pki.TrustStore
 	if len(paths) > 0 {
-		if store, err = emrtd.LoadTrustStore(paths...); err != nil {
+		if store, err = pki.LoadTrustStore(paths...); err != nil {
 			return err
 		}
 	}
-	r := emrtd.PassiveAuthentication(files, &emrtd.PAOpts{Trust: store, At: when})
+	r := pa.PassiveAuthentication(files, &pa.PAOpts{Trust: store, At: when})
 	if *asJSON {
 		out := struct {
 			Document string `json:"document"`
 			Passed   bool   `json:"passed"`
-			*emrtd.Report
+			*pa.Report
 		}{pos[0], r.Passed(), r}
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -88,22 +90,22 @@ func runDocVerify(_ context.Context, e env, args []string) error {
 }
 
 // loadDocument reads a dump folder, or a single file taken as EF.SOD.
-func loadDocument(p string) (emrtd.Files, error) {
+func loadDocument(p string) (lds.Files, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() {
-		return emrtd.LoadDump(p)
+		return lds.LoadDump(p)
 	}
-	if st.Size() > emrtd.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, emrtd.MaxFileSize)
+	if st.Size() > lds.MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than the %d byte limit of an EF.SOD", p, lds.MaxFileSize)
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
-	return emrtd.Files{"EF.SOD": b}, nil
+	return lds.Files{"EF.SOD": b}, nil
 }
 
 func hasEntries(dir string) bool {
@@ -111,7 +113,7 @@ func hasEntries(dir string) bool {
 	return err == nil && len(ents) > 0
 }
 
-func storeLen(s *emrtd.TrustStore) int {
+func storeLen(s *pki.TrustStore) int {
 	if s == nil {
 		return 0
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 	"github.com/edgeid/edgeid/internal/testenv"
 )
 
@@ -23,10 +23,10 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func writeDoc(t *testing.T, o emrtdtest.DocumentOpts) (dump, trust string) {
+func writeDoc(t *testing.T, o emrtdsim.DocumentOpts) (dump, trust string) {
 	t.Helper()
-	o.MRZ, o.AAKey = cliMRZ, emrtdtest.AANone
-	doc, err := emrtdtest.GenerateDocument(&o)
+	o.MRZ, o.AAKey = cliMRZ, emrtdsim.AANone
+	doc, err := emrtdsim.GenerateDocument(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,8 @@ func writeDoc(t *testing.T, o emrtdtest.DocumentOpts) (dump, trust string) {
 func TestDocVerify(t *testing.T) {
 	now := time.Now().UTC()
 	at := now.Format(time.RFC3339)
-	good, goodTrust := writeDoc(t, emrtdtest.DocumentOpts{Now: now})
-	bad, badTrust := writeDoc(t, emrtdtest.DocumentOpts{Now: now, Tamper: "DG1"})
+	good, goodTrust := writeDoc(t, emrtdsim.DocumentOpts{Now: now})
+	bad, badTrust := writeDoc(t, emrtdsim.DocumentOpts{Now: now, Tamper: "DG1"})
 	empty := t.TempDir()
 	tests := []struct {
 		name     string
@@ -86,7 +86,7 @@ func TestDocVerify(t *testing.T) {
 func TestTrustImportList(t *testing.T) {
 	state := t.TempDir()
 	now := time.Now().UTC()
-	good, trust := writeDoc(t, emrtdtest.DocumentOpts{Now: now, RevokeDS: true})
+	good, trust := writeDoc(t, emrtdsim.DocumentOpts{Now: now, RevokeDS: true})
 	code, out, errs := runCLI(t, "trust", "import", filepath.Join(trust, "csca.cer"), filepath.Join(trust, "csca.crl"), "--state", state)
 	if code != 0 || !strings.Contains(out, "sha256 ") || !strings.Contains(out, "CRL of") {
 		t.Fatalf("import: exit %d, %q, %q", code, out, errs)
@@ -104,7 +104,7 @@ func TestTrustImportList(t *testing.T) {
 		t.Errorf("list: CRL line missing: %q", out)
 	}
 	// A CRL no trusted CSCA signed is refused.
-	_, otherTrust := writeDoc(t, emrtdtest.DocumentOpts{Now: now, RevokeDS: true})
+	_, otherTrust := writeDoc(t, emrtdsim.DocumentOpts{Now: now, RevokeDS: true})
 	if code, _, errs := runCLI(t, "trust", "import", filepath.Join(otherTrust, "csca.crl"), "--state", state); code != 2 || !strings.Contains(errs, "signed this CRL") {
 		t.Errorf("foreign CRL: exit %d, %q", code, errs)
 	}

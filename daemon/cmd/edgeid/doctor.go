@@ -6,14 +6,12 @@ import (
 	"strings"
 
 	"periph.io/x/conn/v3/i2c"
-	"periph.io/x/conn/v3/i2c/i2ctest"
 	"periph.io/x/conn/v3/spi"
-	"periph.io/x/conn/v3/spi/spitest"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/transcript"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 )
 
@@ -98,8 +96,8 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	if *record != "" && sel.Driver == "pn532" && sel.Bus == "uart" {
 		return cli.Usagef("-record captures I2C and SPI, not uart")
 	}
-	rec := &i2ctest.Record{}
-	srec := &spitest.Record{}
+	rec := &transcript.I2CRecorder{}
+	srec := &transcript.SPIRecorder{}
 	o := readers.Opts{}
 	if *record != "" {
 		o.WrapI2C = func(b i2c.Bus) i2c.Bus { rec.Bus = b; return rec }
@@ -131,9 +129,9 @@ func runNFCSmoke(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.Stdout, "elapsed  %s\n", rep.Elapsed.Round(1e5))
 	if *record != "" {
 		comment := fmt.Sprintf("edgeid nfc smoke -reader %s (%s)", sel, rep.Firmware)
-		t := pn532test.FromI2C(comment, rec.Ops)
+		t := rec.Transcript(comment)
 		if sel.Bus == "spi" {
-			t = pn532test.FromSPI(comment, srec.Ops)
+			t = srec.Transcript(comment)
 		}
 		if err := t.Save(*record); err != nil {
 			return fmt.Errorf("save transcript: %w", err)

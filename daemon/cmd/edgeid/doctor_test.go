@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/transcript"
 )
 
 func TestDoctor(t *testing.T) {
@@ -43,7 +43,7 @@ func TestNFCSmokeRecord(t *testing.T) {
 	if !strings.Contains(out.String(), "SW 9000") || !strings.Contains(out.String(), "recorded") {
 		t.Errorf("output %q", out.String())
 	}
-	tr, err := pn532test.Load(path)
+	tr, err := transcript.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

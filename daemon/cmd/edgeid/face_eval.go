@@ -11,7 +11,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/match"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // evalTargets are the false-accept rates the evaluation reports thresholds for.
@@ -115,7 +115,7 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := emrtd.WriteFileAtomic(*rocPath, append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.WriteFile(*rocPath, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}

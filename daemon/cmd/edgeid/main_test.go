@@ -10,7 +10,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/match"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/internal/testenv"
 )
 
@@ -70,7 +70,7 @@ func TestFaceCompareExitStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg2Bytes, err := emrtd.EncodeDG2([]emrtd.FaceImage{{Format: emrtd.ImageJPEG2000, Width: 320, Height: 320, Image: jp2}})
+	dg2Bytes, err := lds.EncodeDG2([]lds.FaceImage{{Format: lds.ImageJPEG2000, Width: 320, Height: 320, Image: jp2}})
 	if err != nil {
 		t.Fatal(err)
 	}

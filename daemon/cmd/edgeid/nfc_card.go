@@ -8,7 +8,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/drivers/nfc"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 	"github.com/edgeid/edgeid/drivers/nfc/readers"
 )
 
@@ -19,7 +19,7 @@ const cardWait = 60 * time.Second
 // returns the activated card: every APDU then crosses the PN532 frame protocol (I2C ready byte,
 // ACK, InDataExchange chaining) as it would on a kiosk. done releases the card and the reader.
 func simOverPN532(ctx context.Context, e env, chip emrtd.Transceiver) (card emrtd.Transceiver, done func(), err error) {
-	r, _, err := readers.OpenSim(ctx, readers.Opts{SimCard: pn532test.PassportA(chip)})
+	r, _, err := readers.OpenSim(ctx, readers.Opts{SimCard: pn532sim.PassportA(chip)})
 	if err != nil {
 		return nil, nil, err
 	}

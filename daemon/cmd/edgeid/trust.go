@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // runTrustImport is "edgeid trust import FILE...": CSCA certificates (trusted as given:
@@ -32,50 +33,50 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 	type item struct {
 		src string
 		raw []byte
-		tf  *emrtd.TrustFile
+		tf  *pki.TrustFile
 	}
 	var items []item
 	for _, p := range pos {
-		b, err := readLimited(p, emrtd.MaxTrustFileSize)
+		b, err := readLimited(p, pki.MaxTrustFileSize)
 		if err != nil {
 			return err
 		}
-		tf, err := emrtd.ParseTrustFile(b)
+		tf, err := pki.ParseTrustFile(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		items = append(items, item{p, b, tf})
 	}
 	// What is trusted already, plus the certificates of this import, vouch for master lists.
-	var roots []*emrtd.Certificate
+	var roots []*pki.Certificate
 	if hasEntries(dir) {
-		cur, err := emrtd.LoadTrustStore(dir)
+		cur, err := pki.LoadTrustStore(dir)
 		if err != nil {
 			return fmt.Errorf("current trust store: %w", err)
 		}
 		roots = cur.CSCAs()
 	}
 	for _, it := range items {
-		if it.tf.Kind == emrtd.KindCertificates {
+		if it.tf.Kind == pki.KindCertificates {
 			roots = append(roots, it.tf.Certificates...)
 		}
 	}
 	// Check everything before writing anything.
 	for _, it := range items {
-		if it.tf.Kind == emrtd.KindMasterList {
+		if it.tf.Kind == pki.KindMasterList {
 			if err := it.tf.MasterList.Verify(roots); err != nil {
 				return fmt.Errorf("%s: refused: %w", it.src, err)
 			}
 		}
 	}
 	for _, it := range items {
-		if it.tf.Kind == emrtd.KindMasterList {
+		if it.tf.Kind == pki.KindMasterList {
 			roots = append(roots, it.tf.MasterList.CSCAs...)
 		}
 	}
 	// A CRL is kept only when a trusted CSCA of its issuer name signed it.
 	for _, it := range items {
-		if it.tf.Kind != emrtd.KindCRL {
+		if it.tf.Kind != pki.KindCRL {
 			continue
 		}
 		signed := false
@@ -91,28 +92,28 @@ func runTrustImport(_ context.Context, e env, args []string) error {
 	}
 	for _, it := range items {
 		switch it.tf.Kind {
-		case emrtd.KindCertificates:
+		case pki.KindCertificates:
 			for _, c := range it.tf.Certificates {
 				name := fmt.Sprintf("%s-%s.cer", safeName(c.Subject.Country()), c.Fingerprint()[:16])
-				if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
+				if err := atomicfile.WriteFile(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.Stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
-				if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&emrtd.KeyUsageCertSign == 0) {
+				if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&pki.KeyUsageCertSign == 0) {
 					fmt.Fprintf(e.Stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
 				}
 			}
-		case emrtd.KindMasterList:
+		case pki.KindMasterList:
 			name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"
-			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), it.raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(dir, name), it.raw, 0o644); err != nil {
 				return err
 			}
 			ml := it.tf.MasterList
 			fmt.Fprintf(e.Stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
-		case emrtd.KindCRL:
+		case pki.KindCRL:
 			crl := it.tf.CRL
 			name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
-			if err := emrtd.WriteFileAtomic(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.Stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
@@ -134,9 +135,9 @@ func runTrustList(_ context.Context, e env, args []string) error {
 		return cli.Usagef("trust list takes no arguments")
 	}
 	dir := filepath.Join(*state, "trust")
-	store := emrtd.NewTrustStore()
+	store := pki.NewTrustStore()
 	if hasEntries(dir) {
-		if store, err = emrtd.LoadTrustStore(dir); err != nil {
+		if store, err = pki.LoadTrustStore(dir); err != nil {
 			return err
 		}
 	}
@@ -152,7 +153,7 @@ func runTrustList(_ context.Context, e env, args []string) error {
 	}
 	var rows []row
 	for _, c := range store.SortedByCountry() {
-		key := emrtd.KeyDescription(c.PublicKey)
+		key := pki.KeyDescription(c.PublicKey)
 		if c.PublicKey == nil {
 			key = "unusable: " + c.PublicKeyErr.Error()
 		}

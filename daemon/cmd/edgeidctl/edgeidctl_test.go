@@ -17,8 +17,8 @@ import (
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
 	"github.com/edgeid/edgeid/daemon/store"
-	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
 
 func ctl(t *testing.T, ctx context.Context, wantCode int, args ...string) string {
@@ -46,7 +46,7 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 	ctl(t, ctx, 0, "revoke", "publish", "-state", state, "-key", fk+".key", "-offline", "-out", out)
 	ctl(t, ctx, 0, "revoke", "remove", "-state", state, "-doc", "UTO:X0000001")
 	// A document signer certificate, named by its file as an operator has it.
-	gen, err := emrtdtest.GenerateDocument(&emrtdtest.DocumentOpts{MRZ: "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
+	gen, err := emrtdsim.GenerateDocument(&emrtdsim.DocumentOpts{MRZ: "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10",
 		Face: []byte{0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0, 0xff, 0xd9}})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-dscert", ds)
-	dsCert, err := emrtd.ParseCertificate(gen.DS)
+	dsCert, err := pki.ParseCertificate(gen.DS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // manifest describes a template push. Template files hold the bytes the face engine produced;
@@ -113,7 +114,7 @@ func runEnrollPush(ctx context.Context, e env, args []string) error {
 	}
 	msg := fleet.Seal(fleet.KindTemplates, set.Marshal(), key)
 	if *out != "" {
-		if err := writeFileAtomic(*out, msg, 0o644); err != nil {
+		if err := atomicfile.WriteFile(*out, msg, 0o644); err != nil {
 			return err
 		}
 	}

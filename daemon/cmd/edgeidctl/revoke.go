@@ -15,7 +15,8 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/fleet"
-	"github.com/edgeid/edgeid/drivers/emrtd"
+	"github.com/edgeid/edgeid/drivers/emrtd/pki"
+	"github.com/edgeid/edgeid/internal/atomicfile"
 )
 
 // revState is the fleet's revocation state file: what was last published and what is current.
@@ -67,7 +68,7 @@ func (s *revState) save(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 func encodeEntry(e fleet.Entry) string {
@@ -96,7 +97,7 @@ func dsCertEntry(path string) (fleet.Entry, error) {
 	if blk, _ := pem.Decode(b); blk != nil {
 		b = blk.Bytes
 	}
-	c, err := emrtd.ParseCertificate(b)
+	c, err := pki.ParseCertificate(b)
 	if err != nil {
 		return fleet.Entry{}, fmt.Errorf("-dscert %s: %w", path, err)
 	}
@@ -265,7 +266,7 @@ func runRevokePublish(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.Stdout, "snapshot %d: %d entries, expires %s\n", next, len(snap.Add), snap.Expires.Format(time.RFC3339))
 	if *outDir != "" {
 		for _, m := range msgs {
-			if err := writeFileAtomic(filepath.Join(*outDir, m.name), m.body, 0o644); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(*outDir, m.name), m.body, 0o644); err != nil {
 				return err
 			}
 		}

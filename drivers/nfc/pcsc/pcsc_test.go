@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/nfc"
-	"github.com/edgeid/edgeid/drivers/nfc/nfctest"
+	"github.com/edgeid/edgeid/drivers/nfc/nfcsim"
 	"github.com/edgeid/edgeid/drivers/nfc/pcsc"
 	"github.com/edgeid/edgeid/drivers/nfc/pcsc/pcsctest"
 )
@@ -22,7 +22,7 @@ func card() *pcsctest.Card {
 	return &pcsctest.Card{
 		ATR: atrA,
 		UID: []byte{0x08, 0xaa, 0xbb, 0xcc},
-		Chip: &nfctest.FileCard{Files: map[uint16][]byte{
+		Chip: &nfcsim.FileCard{Files: map[uint16][]byte{
 			0x0101: bytes.Repeat([]byte{0x42}, 1000),
 		}},
 	}

@@ -11,18 +11,18 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/edgeid/edgeid/drivers/nfc"
-	"github.com/edgeid/edgeid/drivers/nfc/nfctest"
+	"github.com/edgeid/edgeid/drivers/nfc/nfcsim"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
 
 // testFiles is a made-up document: EF.COM and a 20000-byte DG2-sized file of pattern bytes.
-func testFiles() *nfctest.FileCard {
+func testFiles() *nfcsim.FileCard {
 	dg2 := make([]byte, 20000)
 	for i := range dg2 {
 		dg2[i] = byte(i*7 + i>>8)
 	}
-	return &nfctest.FileCard{
+	return &nfcsim.FileCard{
 		AID: []byte{0xa0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01},
 		Files: map[uint16][]byte{
 			0x011e: {0x60, 0x05, 0x5f, 0x01, 0x02, 0x30, 0x31},
@@ -42,17 +42,17 @@ func fastOpts() *pn532.Opts {
 
 type bus struct {
 	name string
-	open func(ctx context.Context, c *pn532test.Chip, o *pn532.Opts) (*pn532.Dev, error)
+	open func(ctx context.Context, c *pn532sim.Chip, o *pn532.Opts) (*pn532.Dev, error)
 }
 
 var buses = []bus{
-	{"i2c", func(ctx context.Context, c *pn532test.Chip, o *pn532.Opts) (*pn532.Dev, error) {
+	{"i2c", func(ctx context.Context, c *pn532sim.Chip, o *pn532.Opts) (*pn532.Dev, error) {
 		return pn532.NewI2C(ctx, c.I2C(), o)
 	}},
-	{"spi", func(ctx context.Context, c *pn532test.Chip, o *pn532.Opts) (*pn532.Dev, error) {
+	{"spi", func(ctx context.Context, c *pn532sim.Chip, o *pn532.Opts) (*pn532.Dev, error) {
 		return pn532.NewSPI(ctx, c.SPI(), o)
 	}},
-	{"uart", func(ctx context.Context, c *pn532test.Chip, o *pn532.Opts) (*pn532.Dev, error) {
+	{"uart", func(ctx context.Context, c *pn532sim.Chip, o *pn532.Opts) (*pn532.Dev, error) {
 		return pn532.NewUART(ctx, c.UART(), "fake-tty", nil, o)
 	}},
 }
@@ -91,11 +91,11 @@ func TestReadOverEachBus(t *testing.T) {
 			t.Run(b.name+"/"+typ.String(), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				chip := pn532test.New()
+				chip := pn532sim.New()
 				files := testFiles()
-				card := pn532test.PassportA(files)
+				card := pn532sim.PassportA(files)
 				if typ == nfc.TypeB {
-					card = pn532test.PassportB(files)
+					card = pn532sim.PassportB(files)
 				}
 				chip.Insert(card)
 				dev, err := b.open(ctx, chip, fastOpts())
@@ -148,34 +148,34 @@ func TestReadOverEachBus(t *testing.T) {
 func TestFaults(t *testing.T) {
 	tests := []struct {
 		name      string
-		faults    pn532test.Faults
+		faults    pn532sim.Faults
 		wantErr   error // nil: the exchange succeeds
 		wantAPDUs int   // APDUs the card saw (InDataExchange must never be repeated)
 	}{
-		{"clean", pn532test.Faults{}, nil, 1},
-		{"lost ACK", pn532test.Faults{DropACK: 1}, nil, 1},
-		{"corrupt ACK", pn532test.Faults{CorruptACK: 1}, nil, 1},
-		{"corrupt response then NACK", pn532test.Faults{CorruptResponse: 2}, nil, 1},
-		{"command lost", pn532test.Faults{IgnoreCommands: 2}, nil, 1},
-		{"command NACKed", pn532test.Faults{NACKCommands: 2}, nil, 1},
-		{"garbage on the line", pn532test.Faults{Garbage: []byte{0x13, 0x37, 0xff}}, nil, 1},
-		{"slow but in time", pn532test.Faults{Delay: 30 * time.Millisecond}, nil, 1},
-		{"corrupt every response", pn532test.Faults{CorruptResponse: 100}, pn532.ErrChecksum, 1},
-		{"too slow", pn532test.Faults{Delay: 500 * time.Millisecond}, pn532.ErrTimeout, 1},
+		{"clean", pn532sim.Faults{}, nil, 1},
+		{"lost ACK", pn532sim.Faults{DropACK: 1}, nil, 1},
+		{"corrupt ACK", pn532sim.Faults{CorruptACK: 1}, nil, 1},
+		{"corrupt response then NACK", pn532sim.Faults{CorruptResponse: 2}, nil, 1},
+		{"command lost", pn532sim.Faults{IgnoreCommands: 2}, nil, 1},
+		{"command NACKed", pn532sim.Faults{NACKCommands: 2}, nil, 1},
+		{"garbage on the line", pn532sim.Faults{Garbage: []byte{0x13, 0x37, 0xff}}, nil, 1},
+		{"slow but in time", pn532sim.Faults{Delay: 30 * time.Millisecond}, nil, 1},
+		{"corrupt every response", pn532sim.Faults{CorruptResponse: 100}, pn532.ErrChecksum, 1},
+		{"too slow", pn532sim.Faults{Delay: 500 * time.Millisecond}, pn532.ErrTimeout, 1},
 		// A chip that runs commands but whose replies never arrive gets each command again:
 		// with neither ACK nor response nothing shows that it ran.
-		{"silent", pn532test.Faults{Silent: true}, pn532.ErrTimeout, 4},
-		{"NACK forever", pn532test.Faults{NACKCommands: 100}, pn532.ErrProtocol, 0},
-		{"unplugged", pn532test.Faults{Unplugged: true}, pn532.ErrLink, 0},
+		{"silent", pn532sim.Faults{Silent: true}, pn532.ErrTimeout, 4},
+		{"NACK forever", pn532sim.Faults{NACKCommands: 100}, pn532.ErrProtocol, 0},
+		{"unplugged", pn532sim.Faults{Unplugged: true}, pn532.ErrLink, 0},
 	}
 	for _, b := range buses {
 		for _, tc := range tests {
 			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				chip := pn532test.New()
+				chip := pn532sim.New()
 				files := testFiles()
-				chip.Insert(pn532test.PassportA(files))
+				chip.Insert(pn532sim.PassportA(files))
 				dev, err := b.open(ctx, chip, fastOpts())
 				if err != nil {
 					t.Fatal(err)
@@ -219,7 +219,7 @@ func TestFaults(t *testing.T) {
 func TestReconnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	chip := pn532test.New()
+	chip := pn532sim.New()
 	dev, err := pn532.NewI2C(ctx, chip.I2C(), fastOpts())
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +227,7 @@ func TestReconnect(t *testing.T) {
 	ro := pn532.DefaultReaderOpts()
 	ro.Poll, ro.MinBackoff, ro.MaxBackoff = time.Millisecond, time.Millisecond, 20*time.Millisecond
 	r, _ := pn532.NewReader(dev, &ro)
-	chip.SetFaults(pn532test.Faults{Unplugged: true})
+	chip.SetFaults(pn532sim.Faults{Unplugged: true})
 
 	wctx, wcancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = r.WaitCard(wctx)
@@ -238,8 +238,8 @@ func TestReconnect(t *testing.T) {
 	if h := r.Health(); !errors.Is(h, nfc.ErrReaderGone) || !errors.Is(h, pn532.ErrLink) {
 		t.Fatalf("Health = %v, want ErrReaderGone wrapping ErrLink", h)
 	}
-	chip.SetFaults(pn532test.Faults{})
-	chip.Insert(pn532test.PassportB(testFiles()))
+	chip.SetFaults(pn532sim.Faults{})
+	chip.Insert(pn532sim.PassportB(testFiles()))
 	c, err := r.WaitCard(ctx)
 	if err != nil {
 		t.Fatalf("WaitCard after replug: %v", err)
@@ -271,8 +271,8 @@ func TestReconnect(t *testing.T) {
 }
 
 func TestMifareIgnored(t *testing.T) {
-	chip := pn532test.New()
-	chip.Insert(&pn532test.Card{Protocol: nfc.TypeA, UID: []byte{0x82, 0xac, 0xb9, 0x5d}, ATQA: [2]byte{0x04, 0x00}, SAK: 0x08})
+	chip := pn532sim.New()
+	chip.Insert(&pn532sim.Card{Protocol: nfc.TypeA, UID: []byte{0x82, 0xac, 0xb9, 0x5d}, ATQA: [2]byte{0x04, 0x00}, SAK: 0x08})
 	dev, err := pn532.NewI2C(context.Background(), chip.I2C(), fastOpts())
 	if err != nil {
 		t.Fatal(err)
@@ -300,10 +300,10 @@ func TestChaining(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			chip := pn532test.New()
+			chip := pn532sim.New()
 			chip.SetExtendedResponses(tc.extResp)
 			files := testFiles()
-			chip.Insert(pn532test.PassportA(files))
+			chip.Insert(pn532sim.PassportA(files))
 			o := fastOpts()
 			o.ExtendedFrames = tc.ext
 			dev, err := pn532.NewI2C(ctx, chip.I2C(), o)
@@ -340,8 +340,8 @@ func TestNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	chip := pn532test.New()
-	chip.SetFaults(pn532test.Faults{Silent: true})
+	chip := pn532sim.New()
+	chip.SetFaults(pn532sim.Faults{Silent: true})
 	if _, err := pn532.NewUART(ctx, chip.UART(), "fake", nil, fastOpts()); err == nil {
 		t.Fatal("New on a silent chip succeeded")
 	}
@@ -355,9 +355,9 @@ func TestResetAndIRQ(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, irq := range []bool{false, true} {
-		chip := pn532test.New()
-		chip.Insert(pn532test.PassportA(testFiles()))
-		rst := &pn532test.Pin{}
+		chip := pn532sim.New()
+		chip.Insert(pn532sim.PassportA(testFiles()))
+		rst := &pn532sim.Pin{}
 		o := fastOpts()
 		o.Reset = rst
 		o.Poll = time.Millisecond
@@ -377,7 +377,7 @@ func TestResetAndIRQ(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		chip.SetFaults(pn532test.Faults{Delay: 200 * time.Millisecond})
+		chip.SetFaults(pn532sim.Faults{Delay: 200 * time.Millisecond})
 		before := d.Counters().Transactions.Load()
 		if _, err := c.Transceive(ctx, []byte{0x00, 0xb0, 0x9e, 0x00, 0x05}); err != nil {
 			t.Fatal(err)
@@ -401,9 +401,9 @@ func TestResetAndIRQ(t *testing.T) {
 func TestWakeAfterHalt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	chip := pn532test.New()
+	chip := pn532sim.New()
 	chip.NACKWhileAsleep = true
-	chip.Insert(pn532test.PassportB(testFiles()))
+	chip.Insert(pn532sim.PassportB(testFiles()))
 	d, err := pn532.NewI2C(ctx, chip.I2C(), fastOpts())
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,9 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/internal/hextest"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/transcript"
 )
 
 // Frames, hex. FW and FWr are the real GetFirmwareVersion frames of pn532_frames.txt S2/S3.
@@ -203,44 +205,17 @@ func TestSPIPlayback(t *testing.T) {
 var update = flag.Bool("update", false, "re-record testdata/pn532_i2c_smoke_emulated.json from the emulator")
 
 // TestSmokeTranscript replays a recorded smoke session. The committed transcript was recorded
-// from pn532test (go test -run TestSmokeTranscript -update); a transcript recorded on hardware
+// from pn532sim (go test -run TestSmokeTranscript -update); a transcript recorded on hardware
 // with `edgeid nfc smoke` replays the same way.
 func TestSmokeTranscript(t *testing.T) {
 	const path = "testdata/pn532_i2c_smoke_emulated.json"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if *update {
-		chip := pn532test.New()
-		chip.Insert(pn532test.PassportA(testFiles()))
-		rec := &i2ctest.Record{Bus: chip.I2C()}
-		d, err := pn532.NewI2C(ctx, rec, fastOpts())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pn532.Smoke(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-		if err := pn532test.FromI2C("PN532 emulator (pn532test), Type A passport, smoke session", rec.Ops).Save(path); err != nil {
-			t.Fatal(err)
-		}
+		recordSmokeI2C(ctx, t, path, "PN532 emulator (pn532sim), Type A passport, smoke session")
 	}
-	tr, err := pn532test.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := tr.I2C()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &i2ctest.Playback{Ops: ops, DontPanic: true}
-	d, err := pn532.NewI2C(ctx, p, fastOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := pn532.Smoke(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ops := loadI2C(t, path)
+	rep, p := replaySmokeI2C(ctx, t, ops)
 	if rep.SelectSW != "9000" || !strings.Contains(rep.Card, "uid=08123456") {
 		t.Errorf("report %+v: want the Type A card and SW 9000", rep)
 	}
@@ -260,7 +235,8 @@ func TestSmokeTranscript(t *testing.T) {
 	o := fastOpts()
 	o.Retries = 0
 	p = &i2ctest.Playback{Ops: bad, DontPanic: true}
-	if d, err = pn532.NewI2C(ctx, p, o); err == nil {
+	d, err := pn532.NewI2C(ctx, p, o)
+	if err == nil {
 		_, err = pn532.Smoke(ctx, d)
 	}
 	if err == nil {
@@ -268,14 +244,15 @@ func TestSmokeTranscript(t *testing.T) {
 	}
 }
 
-// TestSmokeTranscriptSPI records a smoke session over the emulated SPI port with periph's
-// spitest.Record and replays it with spitest.Playback.
+// TestSmokeTranscriptSPI records a smoke session over the emulated SPI port with
+// transcript.SPIRecorder (what `edgeid nfc smoke -record` uses) and replays it with
+// spitest.Playback.
 func TestSmokeTranscriptSPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	chip := pn532test.New()
-	chip.Insert(pn532test.PassportB(testFiles()))
-	rec := &spitest.Record{Port: chip.SPI()}
+	chip := pn532sim.New()
+	chip.Insert(pn532sim.PassportB(testFiles()))
+	rec := &transcript.SPIRecorder{Port: chip.SPI()}
 	d, err := pn532.NewSPI(ctx, rec, fastOpts())
 	if err != nil {
 		t.Fatal(err)
@@ -284,17 +261,17 @@ func TestSmokeTranscriptSPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "spi.json")
-	if err := pn532test.FromSPI("emulator", rec.Ops).Save(path); err != nil {
+	if err := rec.Transcript("emulator").Save(path); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := pn532test.Load(path)
+	tr, err := transcript.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.I2C(); err == nil {
+	if _, err := pn532test.I2C(tr); err == nil {
 		t.Error("an SPI transcript converted to I2C operations")
 	}
-	ops, err := tr.SPI()
+	ops, err := pn532test.SPI(tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,4 +290,73 @@ func TestSmokeTranscriptSPI(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Errorf("transcript not consumed: %v", err)
 	}
+}
+
+// TestRecordI2C records a smoke session with transcript.I2CRecorder (what `edgeid nfc smoke
+// -record` uses on I2C), saves and loads it, and replays it with i2ctest.Playback.
+func TestRecordI2C(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "i2c.json")
+	want := recordSmokeI2C(ctx, t, path, "emulator")
+	ops := loadI2C(t, path)
+	if len(ops) < 4 {
+		t.Fatalf("recorded %d operations, want a whole session", len(ops))
+	}
+	got, p := replaySmokeI2C(ctx, t, ops)
+	if got.Card != want.Card || got.SelectSW != want.SelectSW {
+		t.Errorf("replayed report %+v, recorded %+v", got, want)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("transcript not consumed: %v", err)
+	}
+}
+
+// recordSmokeI2C runs a smoke session on the emulator with a Type A passport, recording the
+// I2C bus into path.
+func recordSmokeI2C(ctx context.Context, t *testing.T, path, comment string) pn532.SmokeReport {
+	t.Helper()
+	chip := pn532sim.New()
+	chip.Insert(pn532sim.PassportA(testFiles()))
+	rec := &transcript.I2CRecorder{Bus: chip.I2C()}
+	d, err := pn532.NewI2C(ctx, rec, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pn532.Smoke(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Transcript(comment).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func loadI2C(t *testing.T, path string) []i2ctest.IO {
+	t.Helper()
+	tr, err := transcript.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := pn532test.I2C(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}
+
+// replaySmokeI2C runs a smoke session against a playback of ops.
+func replaySmokeI2C(ctx context.Context, t *testing.T, ops []i2ctest.IO) (pn532.SmokeReport, *i2ctest.Playback) {
+	t.Helper()
+	p := &i2ctest.Playback{Ops: ops, DontPanic: true}
+	d, err := pn532.NewI2C(ctx, p, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := pn532.Smoke(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, p
 }

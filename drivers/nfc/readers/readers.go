@@ -20,7 +20,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/drivers/nfc/pcsc"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
 
 // Opts configures Open.
@@ -31,7 +31,7 @@ type Opts struct {
 	// PCSC configures PC/SC readers (the index or name comes from the selector).
 	PCSC *pcsc.Opts
 	// SimCard is what "sim" puts in the emulated field; nil puts SimPassport().
-	SimCard *pn532test.Card
+	SimCard *pn532sim.Card
 	// WrapI2C and WrapSPI, when set, wrap the bus of a PN532 (for recording a transcript).
 	WrapI2C func(i2c.Bus) i2c.Bus
 	WrapSPI func(spi.PortCloser) spi.PortCloser
@@ -167,8 +167,8 @@ func hint(sel nfc.Selector) string {
 
 // OpenSim starts a PN532 emulator on a fake I2C bus with card (or SimPassport) in its field,
 // and returns the reader and the emulator.
-func OpenSim(ctx context.Context, o Opts) (*pn532.Reader, *pn532test.Chip, error) {
-	chip := pn532test.New()
+func OpenSim(ctx context.Context, o Opts) (*pn532.Reader, *pn532sim.Chip, error) {
+	chip := pn532sim.New()
 	card := o.SimCard
 	if card == nil {
 		card = SimPassport()

@@ -14,7 +14,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/nfc/pcsc"
 	"github.com/edgeid/edgeid/drivers/nfc/pcsc/pcsctest"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
 
 type transceiver interface {
@@ -155,7 +155,7 @@ func TestLinkModel(t *testing.T) {
 	}{{false, 0xe7}, {true, 0xe7}, {false, 4096}, {true, 4096}} {
 		for _, bus := range []string{"i2c", "spi", "uart"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			chip := pn532test.New()
+			chip := pn532sim.New()
 			chip.SetExtendedResponses(cfg.ext)
 			chip.Insert(SimPassport())
 			o := pn532.DefaultOpts()

@@ -1,13 +1,13 @@
 package readers
 
 import (
-	"github.com/edgeid/edgeid/drivers/nfc/nfctest"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/nfcsim"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
 
 // SimFiles is the made-up document of the "sim" reader: EF.COM, DG1 with a TD3 MRZ of an
 // invented holder of the fictional state Utopia, and a DG2-sized (20 000 bytes) placeholder of
-// pattern bytes, not an image. It has no access control (see nfctest.FileCard) and no SOD: it
+// pattern bytes, not an image. It has no access control (see nfcsim.FileCard) and no SOD: it
 // exercises the reader path, not document verification.
 func SimFiles() map[uint16][]byte {
 	mrz := SimMRZ()
@@ -59,8 +59,8 @@ func check(s string) string {
 }
 
 // SimPassport is a Type A passport card holding SimFiles.
-func SimPassport() *pn532test.Card {
-	return pn532test.PassportA(&nfctest.FileCard{
+func SimPassport() *pn532sim.Card {
+	return pn532sim.PassportA(&nfcsim.FileCard{
 		AID:   []byte{0xa0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01},
 		Files: SimFiles(),
 	})

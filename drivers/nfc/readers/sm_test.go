@@ -7,26 +7,29 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/drivers/emrtd"
-	"github.com/edgeid/edgeid/drivers/emrtd/emrtdtest"
+	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
+	"github.com/edgeid/edgeid/drivers/emrtd/lds"
+	"github.com/edgeid/edgeid/drivers/emrtd/mrz"
+	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
 	"github.com/edgeid/edgeid/drivers/nfc/pn532"
-	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532test"
+	"github.com/edgeid/edgeid/drivers/nfc/pn532/pn532sim"
 )
 
-// TestLinkModelSM reads DG2 (20 000 bytes) from the virtual passport of emrtdtest with PACE and
+// TestLinkModelSM reads DG2 (20 000 bytes) from the virtual passport of emrtdsim with PACE and
 // secure messaging, through the emulated PN532 on each bus, and logs host-link bytes per APDU
 // and the modelled link time next to the APDU bytes emrtd counts. Run with -v for the table.
 func TestLinkModelSM(t *testing.T) {
-	mrz := "P<UTOSPECIMEN<<SIM<READER<<<<<<<<<<<<<<<<<<<X000000012UTO9001011F3501014<<<<<<<<<<<<<<<2"
+	text := "P<UTOSPECIMEN<<SIM<READER<<<<<<<<<<<<<<<<<<<X000000012UTO9001011F3501014<<<<<<<<<<<<<<<2"
 	dg2 := make([]byte, 20000)
 	for i := range dg2 {
 		dg2[i] = byte(i * 7)
 	}
-	files := emrtd.Files{
-		"EF.COM": emrtd.EncodeTLV(0x60, append(emrtd.EncodeTLV(0x5F01, []byte("0107")), emrtd.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
-		"DG1":    emrtd.EncodeTLV(0x61, emrtd.EncodeTLV(0x5F1F, []byte(mrz))),
-		"DG2":    emrtd.EncodeTLV(0x75, dg2),
+	files := lds.Files{
+		"EF.COM": tlv.EncodeTLV(0x60, append(tlv.EncodeTLV(0x5F01, []byte("0107")), tlv.EncodeTLV(0x5C, []byte{0x61, 0x75})...)),
+		"DG1":    tlv.EncodeTLV(0x61, tlv.EncodeTLV(0x5F1F, []byte(text))),
+		"DG2":    tlv.EncodeTLV(0x75, dg2),
 	}
-	key, err := emrtd.NewKeyFromMRZ(mrz)
+	key, err := mrz.NewKeyFromMRZ(text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,17 +40,17 @@ func TestLinkModelSM(t *testing.T) {
 		ext := cfg.ext
 		for _, bus := range []string{"i2c", "spi", "uart"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			co := emrtdtest.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
-				PACE: []emrtdtest.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ExtendedLength: ext}
+			co := emrtdsim.Opts{Files: files, MRZInformation: key.MRZInformation(), BAC: true,
+				PACE: []emrtdsim.PACEOffer{{Cipher: "AES-128", ParamID: 13}}, ExtendedLength: ext}
 			if ext {
 				co.MaxLe = 65536
 			}
-			vchip, err := emrtdtest.New(&co)
+			vchip, err := emrtdsim.New(&co)
 			if err != nil {
 				t.Fatal(err)
 			}
-			chip := pn532test.New()
-			chip.Insert(pn532test.PassportA(vchip))
+			chip := pn532sim.New()
+			chip.Insert(pn532sim.PassportA(vchip))
 			var d *pn532.Dev
 			switch bus {
 			case "i2c":

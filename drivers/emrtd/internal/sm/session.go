@@ -1,5 +1,5 @@
 // Package sm holds the symmetric machinery shared by the inspection system (drivers/emrtd)
-// and the virtual chip (drivers/emrtd/emrtdtest): the ICAO 9303-11 key derivation function,
+// and the virtual chip (drivers/emrtd/emrtdsim): the ICAO 9303-11 key derivation function,
 // 3DES and AES ciphers and MACs, and secure messaging for both directions (protect/unprotect
 // commands and responses). APDUs themselves are drivers/apdu's.
 package sm

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pki
+
+const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package emrtd
-
-const raceEnabled = false

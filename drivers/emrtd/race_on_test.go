@@ -1,7 +1,0 @@
-//go:build race
-
-package emrtd
-
-// raceEnabled lets slow exhaustive tests sample under the race detector, which makes
-// math/big arithmetic about ten times slower.
-const raceEnabled = true
