@@ -4,7 +4,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 GO       ?= go
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The one version: what `edgeid version` prints and what the .debs carry (a Debian version:
+# the release, then ~git and the commit, which sorts before the release itself).
+RELEASE  := 0.1.0
+VERSION  ?= $(RELEASE)~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin
 FUZZTIME ?= 10s
@@ -128,7 +131,7 @@ calibrate: build
 # The Debian packages (nfpm as a Go library): this machine's architecture from `make build`,
 # arm64 and armhf from `make cross`, in out/. mkdeb checks that the Depends cover every library
 # the binaries name in DT_NEEDED (owners from dpkg here, from the sysroot for ARM).
-DEB_VERSION ?= 0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DEB_VERSION := $(VERSION)
 DEB_ARCH    ?= $(shell dpkg --print-architecture)
 MKDEB        = $(GO) run ./deploy/build/mkdeb -version $(DEB_VERSION)
 deb: deb-native $(patsubst %,deb-%,$(filter-out $(DEB_ARCH),$(CROSS_ARCHES)))

@@ -134,5 +134,5 @@ func (m *Manifest) FindDir(candidates ...string) (string, error) {
 			return dir, nil
 		}
 	}
-	return "", fmt.Errorf("no folder holds the face models (looked in %q); pass --models DIR", candidates)
+	return "", fmt.Errorf("no folder holds the face models (looked in %q)", candidates)
 }

@@ -12,6 +12,10 @@ import (
 	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
 	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -164,7 +168,9 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: empty configuration", name)
+	} else if err != nil {
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	if dec.More() {
@@ -176,7 +182,19 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	return &c, nil
 }
 
-// Validate checks every field that can be checked without touching hardware.
+// Simulated reports whether the configuration runs the simulation (reader "sim"): the demo
+// documents, an in-process broker and a fleet back end of its own.
+func (c *Config) Simulated() bool { return c.Reader == "sim" }
+
+// LivenessChecks are the names policy.liveness_checks may hold (daemon/pad's checks; a test
+// keeps the two lists equal).
+var livenessChecks = []string{"challenge", "parallax", "border", "moire", "glare"}
+
+// LivenessCheckNames returns the names policy.liveness_checks may hold.
+func LivenessCheckNames() []string { return append([]string(nil), livenessChecks...) }
+
+// Validate checks every field that can be checked without touching hardware or files, and
+// lists every problem, in the order of the file.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -208,10 +226,30 @@ func (c *Config) Validate() error {
 		if g.RelayPulse <= 0 || time.Duration(g.RelayPulse) > 30*time.Second {
 			bad("gpio.relay_pulse must be in (0, 30s]")
 		}
+		if g.Relay == "" {
+			bad("gpio.relay is required when gpio is present")
+		}
 	}
-	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
+	if err := checkListen(c.Web.Listen); err != nil {
 		bad("web.listen %q: %v", c.Web.Listen, err)
 	}
+	c.validatePolicy(bad)
+	c.validateFleet(bad)
+	if c.Audit.KeepDays < 0 || c.Audit.KeepDays > 36500 {
+		bad("audit.keep_days must be in [0, 36500] (0 keeps every record)")
+	}
+	if c.Simulated() {
+		if c.Simulation.Documents != "demo" {
+			bad(`simulation.documents must be "demo" with reader "sim"`)
+		}
+		if c.Simulation.Interval <= 0 || time.Duration(c.Simulation.Interval) > time.Hour {
+			bad("simulation.interval must be in (0, 1h]")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validatePolicy(bad func(string, ...any)) {
 	p := c.Policy
 	if p.FaceThreshold < 0 || p.FaceThreshold > 2 {
 		bad("policy.face_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceThreshold)
@@ -219,37 +257,116 @@ func (c *Config) Validate() error {
 	if p.StaleRevocations != "refuse" && p.StaleRevocations != "warn" {
 		bad(`policy.stale_revocations must be "refuse" or "warn"`)
 	}
+	for _, n := range p.LivenessChecks {
+		if !slices.Contains(livenessChecks, n) {
+			bad("policy.liveness_checks: unknown check %q (known: %s)", n, strings.Join(livenessChecks, ", "))
+		}
+	}
 	if p.AccessKey != "keypad" && p.AccessKey != "simulation" {
 		bad(`policy.access_key must be "keypad" or "simulation"`)
 	}
-	if p.AccessKey == "simulation" && c.Reader != "sim" {
+	if p.AccessKey == "simulation" && !c.Simulated() {
 		bad(`policy.access_key "simulation" only goes with reader "sim"`)
 	}
-	for name, d := range map[string]Duration{"access_key_timeout": p.AccessKeyTimeout, "read_timeout": p.ReadTimeout, "capture_timeout": p.CaptureTimeout} {
-		if d <= 0 || time.Duration(d) > 10*time.Minute {
-			bad("policy.%s must be in (0, 10m]", name)
+	// In the order of the file, not of a map: the list of problems must not change between runs.
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"access_key_timeout", p.AccessKeyTimeout}, {"read_timeout", p.ReadTimeout}, {"capture_timeout", p.CaptureTimeout}} {
+		if d.v <= 0 || time.Duration(d.v) > 10*time.Minute {
+			bad("policy.%s must be in (0, 10m]", d.name)
 		}
 	}
 	if p.CaptureWindow < 0 || p.CaptureWindow > p.CaptureTimeout {
 		bad("policy.capture_window must be within policy.capture_timeout")
 	}
-	if c.Fleet.Broker == "" {
+}
+
+func (c *Config) validateFleet(bad func(string, ...any)) {
+	f := c.Fleet
+	if f.Broker == "" {
 		bad(`fleet.broker is required ("embedded" for an in-process broker)`)
 	}
-	if c.Fleet.Name == "" || strings.ContainsAny(c.Fleet.Name, "/#+ \t") {
+	if f.Name == "" || strings.ContainsAny(f.Name, "/#+ \t") {
 		bad("fleet.name must be set, without spaces or MQTT wildcards")
 	}
-	if c.Fleet.Broker != "embedded" && (c.Fleet.FleetKeyFile == "" || c.Fleet.CollectorKeyFile == "") {
+	if f.Site != "" && strings.ContainsAny(f.Site, "/#+ \t") {
+		bad("fleet.site must not hold spaces or MQTT wildcards")
+	}
+	if f.Broker == "embedded" {
+		if !c.Simulated() {
+			bad(`fleet.broker "embedded" is for simulation only (reader "sim")`)
+		}
+		return
+	}
+	if f.Broker != "" {
+		if u, err := url.Parse(f.Broker); err != nil || u.Host == "" {
+			bad("fleet.broker %q is not a URL such as ssl://fleet.example:8883", f.Broker)
+		}
+	}
+	if f.FleetKeyFile == "" || f.CollectorKeyFile == "" {
 		bad("fleet.fleet_key_file and fleet.collector_key_file are required with a real broker")
 	}
-	if c.Fleet.Broker == "embedded" && c.Reader != "sim" {
-		bad(`fleet.broker "embedded" is for simulation only (reader "sim")`)
+	if f.CAFile == "" || f.CertFile == "" || f.KeyFile == "" {
+		bad("fleet.ca_file, fleet.cert_file and fleet.key_file are required with a real broker")
 	}
-	if c.Audit.KeepDays < 0 || c.Audit.KeepDays > 36500 {
-		bad("audit.keep_days must be in [0, 36500] (0 keeps every record)")
+}
+
+// checkListen accepts host:port with a port number in [0, 65535].
+func checkListen(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
 	}
-	if c.Reader == "sim" && c.Simulation.Documents != "demo" {
-		bad(`simulation.documents must be "demo" with reader "sim"`)
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number in [0, 65535]", port)
+	}
+	return nil
+}
+
+// CheckFiles checks, without writing anything, that every file and folder the configuration
+// names exists and is of the right kind, and lists every problem. Validate comes first; the
+// daemon runs both before it starts anything.
+func (c *Config) CheckFiles() error {
+	var errs []error
+	file := func(field, path string) {
+		if path == "" {
+			return
+		}
+		st, err := os.Stat(path)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		case !st.Mode().IsRegular():
+			errs = append(errs, fmt.Errorf("%s: %s is not a regular file", field, path))
+		}
+	}
+	dir := func(field, path string) {
+		if path == "" {
+			return
+		}
+		st, err := os.Stat(path)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		case !st.IsDir():
+			errs = append(errs, fmt.Errorf("%s: %s is not a folder", field, path))
+		}
+	}
+	file("store_key_file", c.StoreKeyFile)
+	dir("models_dir", c.ModelsDir)
+	if kind, arg, ok := strings.Cut(c.Camera.Source, ":"); ok && kind == "folder" {
+		dir("camera.source", arg)
+	} else if ok && kind == "file" {
+		file("camera.source", arg)
+	}
+	file("web.attendant_token_file", c.Web.AttendantTokenFile)
+	if c.Fleet.Broker != "embedded" {
+		file("fleet.ca_file", c.Fleet.CAFile)
+		file("fleet.cert_file", c.Fleet.CertFile)
+		file("fleet.key_file", c.Fleet.KeyFile)
+		file("fleet.fleet_key_file", c.Fleet.FleetKeyFile)
+		file("fleet.collector_key_file", c.Fleet.CollectorKeyFile)
 	}
 	return errors.Join(errs...)
 }

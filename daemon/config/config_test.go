@@ -13,7 +13,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Reader != "sim" || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
+	if !c.Simulated() || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -74,7 +74,73 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Reader == "sim" || !c.Policy.Liveness || c.GPIO == nil {
+	if c.Simulated() || !c.Policy.Liveness || c.GPIO == nil {
 		t.Errorf("example: %+v", c)
+	}
+}
+
+// TestValidateListsEveryProblemInOrder: four problems are four errors, in the order of the
+// file, the same on every run (the durations were checked in map order).
+func TestValidateListsEveryProblemInOrder(t *testing.T) {
+	c, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Web.Listen = "127.0.0.1:99999"
+	c.Policy.LivenessChecks = []string{"challenge", "blink"}
+	c.Policy.AccessKeyTimeout, c.Policy.ReadTimeout, c.Policy.CaptureTimeout = 0, 0, 0
+	c.Simulation.Interval = 0
+	want := []string{"web.listen", "liveness_checks", "access_key_timeout", "read_timeout", "capture_timeout", "capture_window", "simulation.interval"}
+	var first string
+	for i := range 20 {
+		err := c.Validate()
+		if err == nil {
+			t.Fatal("accepted")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(want), err)
+		}
+		for j, w := range want {
+			if !strings.Contains(lines[j], w) {
+				t.Errorf("problem %d: %q, want one about %s", j+1, lines[j], w)
+			}
+		}
+		if i == 0 {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("run %d listed the problems differently:\n%s\nvs\n%s", i, err, first)
+		}
+	}
+}
+
+func TestEmptyConfiguration(t *testing.T) {
+	for _, in := range []string{"", "  \n\t"} {
+		if _, err := Parse(strings.NewReader(in), "x.json"); err == nil || !strings.Contains(err.Error(), "empty configuration") {
+			t.Errorf("Parse(%q): %v, want \"empty configuration\"", in, err)
+		}
+	}
+}
+
+// TestRealBrokerNeedsTLSFiles: with a real broker the certificate, key and CA are required
+// by Validate, and CheckFiles names every missing file at once.
+func TestRealBrokerNeedsTLSFiles(t *testing.T) {
+	c, err := Load("../../deploy/config/edgeid.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Fleet.CAFile, c.Fleet.KeyFile = "", ""
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "fleet.ca_file, fleet.cert_file and fleet.key_file are required") {
+		t.Errorf("Validate: %v", err)
+	}
+	c.Fleet.CAFile, c.Fleet.KeyFile = "/nonexistent/ca.pem", "/nonexistent/kiosk.key"
+	err = c.CheckFiles()
+	if err == nil {
+		t.Fatal("CheckFiles accepted missing files")
+	}
+	for _, f := range []string{"models_dir", "web.attendant_token_file", "fleet.ca_file", "fleet.cert_file", "fleet.key_file", "fleet.fleet_key_file", "fleet.collector_key_file"} {
+		if !strings.Contains(err.Error(), f+":") {
+			t.Errorf("CheckFiles does not name %s:\n%v", f, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package demo is the simulation behind `make run`: a made-up PKI, four generated passports
 // with known outcomes (the holder, someone else, a revoked document, a forged one), and a
-// PN532 emulator on a fake I2C bus that presents them in turn to the real reader driver.
+// PN532 emulator on a fake I2C bus that presents them in turn to the real reader driver, and
+// a fleet back end (BackEnd) that signs the revocation list and collects the audit records.
 // No real person's data: the names are invented and the photos are public-domain samples.
 package demo
 

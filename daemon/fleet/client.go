@@ -55,7 +55,34 @@ type Client struct {
 	handler mqtt.MessageHandler
 
 	needRev, needTmpl atomic.Bool // subscribe to the snapshot topic
+
+	connected   atomic.Bool
+	lastContact atomic.Int64 // unix nanoseconds of the last connect or message; 0: never
+	session     *sessionStore
 }
+
+// Status is the state of the link, for the kiosk's health.
+type Status struct {
+	Connected   bool
+	LastContact time.Time // zero: never connected
+	// SessionFault is set once paho's session file store failed (a full disk); the link then
+	// keeps its in-flight state in memory.
+	SessionFault string
+}
+
+// Status reports the link's state; it is safe to call at any time.
+func (c *Client) Status() Status {
+	s := Status{Connected: c.connected.Load()}
+	if n := c.lastContact.Load(); n != 0 {
+		s.LastContact = time.Unix(0, n)
+	}
+	if c.session != nil {
+		s.SessionFault = c.session.fault()
+	}
+	return s
+}
+
+func (c *Client) contact() { c.lastContact.Store(time.Now().UnixNano()) }
 
 // NewClient validates o. Configuration that would let two kiosks share an identity is refused:
 // the MQTT client id is the kiosk id, and it must be the common name of the client certificate
@@ -108,6 +135,9 @@ func NewClient(o *ClientOpts) (*Client, error) {
 	if c.o.Metrics == nil {
 		c.o.Metrics = NewMetrics(nil)
 	}
+	if c.o.SessionDir != "" { // made here, not in Run: Status reads it from other goroutines
+		c.session = &sessionStore{file: mqtt.NewFileStore(c.o.SessionDir), log: c.o.Logger}
+	}
 	c.in = make(chan mqtt.Message, 16)
 	c.connect = make(chan struct{}, 1)
 	c.acked = make(chan uint64, 16)
@@ -153,7 +183,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Clean(c.o.SessionDir), 0o700); err != nil {
 			return fmt.Errorf("fleet: session dir: %w", err)
 		}
-		ps = mqtt.NewFileStore(c.o.SessionDir)
+		ps = c.session
 	}
 	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
 	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
@@ -175,6 +205,8 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		c.o.Logger.Info("fleet: connected", "broker", c.o.Broker)
+		c.connected.Store(true)
+		c.contact()
 		// Subscribing from the handler must not block it; the token completes later.
 		cl.SubscribeMultiple(c.subscriptions(), c.handler) // re-adds routes an Unsubscribe dropped
 		select {
@@ -183,12 +215,14 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	})
 	opts.SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+		c.connected.Store(false)
 		c.o.Logger.Warn("fleet: connection lost", "err", err)
 	})
 	cl := mqtt.NewClient(opts)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	handler := func(_ mqtt.Client, m mqtt.Message) {
+		c.contact()
 		select {
 		case c.in <- m:
 		case <-wctx.Done(): // the worker is gone: do not hold paho's goroutine
@@ -217,6 +251,7 @@ func (c *Client) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	cl.Disconnect(250)
+	c.connected.Store(false)
 	if err != nil {
 		return fmt.Errorf("fleet: audit outbox: %w", err)
 	}

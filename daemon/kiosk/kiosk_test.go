@@ -19,6 +19,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/drivers/camera"
+	"github.com/edgeid/edgeid/internal/testenv"
 	"gocv.io/x/gocv"
 )
 
@@ -378,7 +379,7 @@ func TestLivenessBorderRefusesAPrint(t *testing.T) {
 func TestLivenessAcceptsATurningHead(t *testing.T) {
 	const att = "../../../shared/datasets/faces-dev/att"
 	if _, err := os.Stat(att); err != nil {
-		t.Skipf("skipping: the AT&T dev set is not at %s (../shared/datasets beside the checkout): %v", att, err)
+		testenv.Missing(t, "the AT&T dev set is not at %s (../shared/datasets beside the checkout): %v", att, err)
 	}
 	eng := testEngine(t)
 	type shot struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/edgeid/edgeid/daemon/health"
 	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // fakeSource plays the kiosk: the test publishes events by hand.
@@ -241,7 +242,7 @@ func TestEventStream(t *testing.T) {
 func TestKioskPageInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("skipping: chromium is not installed (make test installs Debian's chromium)")
+		testenv.Missing(t, "chromium is not installed (make test installs Debian's chromium)")
 	}
 	s, src, pad, _ := newTestServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -105,17 +105,19 @@ in_chroot dpkg-query -W -f='${Conffiles}\n' edgeid | grep -q ' /etc/edgeid/edgei
 cmp -s "$root/etc/edgeid/edgeid.json" deploy/config/edgeid.example.json || fail "the packaged configuration is not deploy/config/edgeid.example.json"
 ok "/etc/edgeid: store.key (0600 root), attendant.token, edgeid.json (conffile, 0640 root:edgeid)"
 got=$(in_chroot edgeid version) || fail "edgeid version in the chroot: exit $?"
+want="edgeid $(dpkg-deb -f "$deb" Version)"
+[ "$got" = "$want" ] || fail "edgeid version printed '$got', the package says '$want' (one version: the Makefile's VERSION)"
 ok "$got runs on Debian's libraries"
 
 # The unit, with the packaged configuration: no fleet keys or certificates are there yet (the
-# README's step 3), so the daemon must refuse to start, and say why, after it has read the
-# store-key credential and opened its store in the state directory.
+# README's step 3), so the daemon must refuse to start, say why, and write nothing: every file
+# the configuration names is checked before anything is opened.
 unit() { unshare --net /bin/bash -c 'ip link set lo up && exec "$@"' unitrun "$work/unitrun" -root "$root" -unit /lib/systemd/system/edgeid.service "$@"; }
 unit -expect exit -timeout 60s | tee "$work/unit-packaged.log"
 grep -q '/etc/edgeid/fleet.pub' "$work/unit-packaged.log" || fail "the daemon did not name the missing /etc/edgeid/fleet.pub"
 stat_is /var/lib/edgeid "700 edgeid edgeid"
-stat_is /var/lib/edgeid/db "700 edgeid edgeid"
-ok "packaged configuration: refused, naming /etc/edgeid/fleet.pub; the store was opened with the credential in /var/lib/edgeid"
+[ ! -e "$root/var/lib/edgeid/db" ] || fail "the daemon opened its store before its configuration was known good"
+ok "packaged configuration: refused, naming /etc/edgeid/fleet.pub, before writing anything in /var/lib/edgeid"
 
 # Provisioned as README step 3 says (fleet and collector public keys, the fleet CA, this kiosk's
 # client certificate) with what a chroot lacks taken out of the configuration: no NFC reader
@@ -146,7 +148,8 @@ for cond in camera revocations; do
   grep -q "GET http://127.0.0.1:8080/healthz: 503 .*{\"name\":\"$cond\",\"ok\":false" "$work/unit-provisioned.log" ||
     fail "/healthz did not answer 503 with the $cond condition failing"
 done
-ok "provisioned: READY=1, WATCHDOG=1, /healthz answers 503 (no camera, no revocation list yet), clean stop on SIGTERM"
+stat_is /var/lib/edgeid/db "700 edgeid edgeid"
+ok "provisioned: the store opened with the credential in /var/lib/edgeid; READY=1, WATCHDOG=1, /healthz answers 503 (no camera, no revocation list yet), clean stop on SIGTERM"
 
 # Remove: the conffile, the key and the state stay; the binary goes.
 in_chroot apt-get remove -y -q edgeid >"$work/remove.log" 2>&1 || { tail -n 20 "$work/remove.log" >&2; fail "apt-get remove edgeid"; }

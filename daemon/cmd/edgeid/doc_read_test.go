@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeid/edgeid/drivers/emrtd/lds"
 	"github.com/edgeid/edgeid/drivers/emrtd/tlv"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // simDumpDir writes a synthetic document (ICAO's fictitious Utopia specimen MRZ) to a folder.
@@ -92,7 +93,7 @@ func TestDocReadSim(t *testing.T) {
 func TestDocReadSimSpecimenAACA(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("specimen absent: %v", err)
+		testenv.Missing(t, "specimen absent (../shared/emrtd-samples beside the checkout): %v", err)
 	}
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"doc", "read", "--reader", "sim", "--sim-dump", dir, "--json",
@@ -114,7 +115,7 @@ func TestDocReadSimSpecimenAACA(t *testing.T) {
 func TestDocReadSimCloneChip(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "DE_BSI_TR03105-5_RefDataSet_HJP")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("specimen absent: %v", err)
+		testenv.Missing(t, "specimen absent (../shared/emrtd-samples beside the checkout): %v", err)
 	}
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(k)

@@ -68,7 +68,7 @@ func (f *faceFlags) engine(decide bool) (*face.Engine, float64, error) {
 		}
 		candidates = append(candidates, "/usr/share/edgeid/models")
 		if dir, err = man.FindDir(candidates...); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("%w: pass --models DIR", err)
 		}
 	}
 	threshold := f.threshold

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/pad"
+	"github.com/edgeid/edgeid/internal/testenv"
 	"github.com/edgeid/edgeid/models"
 )
 
@@ -18,7 +19,7 @@ const facesDev = "../../../../shared/datasets/faces-dev"
 func needFacesDev(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(facesDev); err != nil {
-		t.Skipf("skipping: the dev face sets are not at %s (../shared/datasets/faces-dev beside the checkout): %v", facesDev, err)
+		testenv.Missing(t, "the dev face sets are not at %s (../shared/datasets/faces-dev beside the checkout): %v", facesDev, err)
 	}
 }
 

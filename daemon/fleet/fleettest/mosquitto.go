@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // Opts configures StartMosquitto.
@@ -70,7 +72,7 @@ func StartMosquitto(t testing.TB, o Opts) *Broker {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		t.Skip("mosquitto not installed (apt-get install mosquitto); skipping the real-broker test")
+		testenv.Missing(t, "mosquitto is not installed (apt-get install mosquitto; it is on the Makefile's DEB_TEST line)")
 	}
 	if o.Fleet == "" {
 		o.Fleet = "test"

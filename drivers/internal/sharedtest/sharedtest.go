@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // root returns ../shared relative to the module root, found by walking up to go.mod.
@@ -28,16 +30,17 @@ func root() (string, error) {
 	}
 }
 
-// Dir returns ../shared/<sub>, or skips the test when the shared data is not there.
+// Dir returns ../shared/<sub>, or skips the test when the shared data is not there (fails it
+// when CI=true).
 func Dir(t testing.TB, sub string) string {
 	t.Helper()
 	r, err := root()
 	if err != nil {
-		t.Skipf("shared test data: %v", err)
+		testenv.Missing(t, "shared test data: %v", err)
 	}
 	dir := filepath.Join(r, sub)
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared test data %s is absent (it lives next to the repository in ../shared): %v", dir, err)
+		testenv.Missing(t, "shared test data %s is absent (it lives next to the repository in ../shared): %v", dir, err)
 	}
 	return dir
 }

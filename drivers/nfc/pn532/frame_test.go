@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgeid/edgeid/drivers/internal/hextest"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // Rows copied from ../shared/emrtd-samples/pn532_frames.txt (public protocol frames quoted from
@@ -95,7 +96,7 @@ func TestSharedFrames(t *testing.T) {
 	path := filepath.Join("..", "..", "..", "..", "shared", "emrtd-samples", "pn532_frames.txt")
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("skipping: %s not found (the shared sample folder sits next to the checkout on the team machines)", path)
+		testenv.Missing(t, "%s not found (the shared sample folder sits next to the checkout on the team machines)", path)
 	}
 	if err != nil {
 		t.Fatal(err)
