@@ -203,14 +203,19 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		return err
 	}
 	defer eng.Close()
-	threshold := cfg.Policy.FaceThreshold
-	if threshold == 0 {
+	threshold, rejectThreshold := cfg.Policy.FaceThreshold, cfg.Policy.FaceRejectThreshold
+	if threshold == 0 || rejectThreshold == 0 {
 		rec, err := man.Get(face.RecognizerModel)
 		if err != nil {
 			return err
 		}
-		if threshold = rec.Thresholds[defaultOperatingPoint]; threshold == 0 {
-			return fmt.Errorf("the model manifest has no %s threshold", defaultOperatingPoint)
+		if threshold == 0 {
+			if threshold = rec.Thresholds[defaultOperatingPoint]; threshold == 0 {
+				return fmt.Errorf("the model manifest has no %s threshold", defaultOperatingPoint)
+			}
+		}
+		if rejectThreshold == 0 {
+			rejectThreshold = manifestRejectThreshold(rec.Thresholds, threshold)
 		}
 	}
 
@@ -301,7 +306,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		}
 	}
 
-	pol := kiosk.DefaultPolicy(threshold)
+	pol := kiosk.DefaultPolicy(threshold, rejectThreshold)
+	pol.ReferralTimeout, pol.FaceFrames = time.Duration(cfg.Policy.ReferralTimeout), cfg.Policy.FaceFrames
 	pol.RequireActiveAuth, pol.RequireChipAuth = cfg.Policy.RequireActiveAuth, cfg.Policy.RequireChipAuth
 	pol.RefuseStaleRevocations = cfg.Policy.StaleRevocations == "refuse"
 	pol.AccessKeyTimeout, pol.ReadTimeout = time.Duration(cfg.Policy.AccessKeyTimeout), time.Duration(cfg.Policy.ReadTimeout)
@@ -330,7 +336,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks 
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: reg, Health: tracker, Logger: log})
+	srv, err := web.New(k, pad, web.Opts{AttendantToken: token, Registry: reg, Health: tracker, Logger: log, Referrals: k})
 	if err != nil {
 		return err
 	}
@@ -447,7 +453,8 @@ type auditAdapter struct{ l *audit.Log }
 func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 	scores := map[string]float64{}
 	if r.FaceDistance > 0 {
-		scores["face_distance"], scores["face_threshold"] = r.FaceDistance, r.FaceThreshold
+		scores["face_distance"], scores["face_threshold"] = r.FaceDistance, r.FaceAccept
+		scores["face_reject_threshold"] = r.FaceReject
 	}
 	reasons := append([]string{}, r.Reasons...)
 	for _, c := range r.Checks {
@@ -457,8 +464,27 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 		reasons = append(reasons, "liveness: "+r.Liveness)
 	}
 	_, err := a.l.Append(ctx, audit.Decision{Flow: r.Flow, Outcome: string(r.Outcome), Reasons: reasons, Scores: scores,
-		DocState: r.IssuingState, DocNumber: r.DocumentNumber, Identity: r.Identity})
+		DocState: r.IssuingState, DocNumber: r.DocumentNumber, Identity: r.Identity, Frames: r.FrameDistances, Referral: auditReferral(r.Referral)})
 	return err
+}
+
+func auditReferral(r *kiosk.Referral) *audit.Referral {
+	if r == nil {
+		return nil
+	}
+	return &audit.Referral{Reason: r.Reason, Referred: r.Referred, Decision: r.Decision, By: r.By, At: r.At}
+}
+
+// manifestRejectThreshold is the distance above which a face is rejected outright when the
+// configuration leaves it to the manifest: the manifest's "reject" threshold when it has one
+// (the fused-score calibration ships it), else its far_1e-2 point (a genuine face is rarely
+// that far; faces between far_1e-3 and far_1e-2 go to the attendant), never below accept.
+func manifestRejectThreshold(thresholds map[string]float64, accept float64) float64 {
+	t := thresholds["reject"]
+	if t == 0 {
+		t = thresholds["far_1e-2"]
+	}
+	return max(t, accept)
 }
 
 // logActuator stands in for absent outputs: decisions still show on screen and in the log.
