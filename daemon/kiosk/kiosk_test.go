@@ -88,12 +88,23 @@ type fakeActuator struct {
 	mu      sync.Mutex
 	pulses  int
 	signals []Signal
+	// audit, when set, is looked at on every pulse: unaudited is the number of pulses that
+	// came before their record was kept.
+	audit     *fakeAudit
+	unaudited int
 }
 
 func (a *fakeActuator) Pulse(context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.pulses++
+	if a.audit != nil {
+		a.audit.mu.Lock()
+		if len(a.audit.recs) < a.pulses {
+			a.unaudited++
+		}
+		a.audit.mu.Unlock()
+	}
 	return nil
 }
 
@@ -199,11 +210,22 @@ type setup struct {
 
 func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
 	t.Helper()
+	k, act, _ := newKiosk(t, &s)
+	rec, err := k.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, act, s.audit
+}
+
+// newKiosk builds a document-flow kiosk with one card waiting on the reader.
+func newKiosk(t *testing.T, s *setup) (*Kiosk, *fakeActuator, *fakeCard) {
+	t.Helper()
 	eng := testEngine(t)
 	if s.audit == nil {
 		s.audit = &fakeAudit{}
 	}
-	act := &fakeActuator{}
+	act := &fakeActuator{audit: s.audit}
 	card := newCard()
 	r := &fakeReader{cards: make(chan Card, 1)}
 	r.cards <- card
@@ -219,11 +241,7 @@ func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := k.RunOnce(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec, act, s.audit
+	return k, act, card
 }
 
 func TestDocumentCheck(t *testing.T) {

@@ -50,7 +50,8 @@ type answer struct {
 type referral struct {
 	info       PendingReferral
 	chip, live []byte
-	answer     chan answer // buffered 1: the first answer wins
+	answer     chan answer // buffered 1
+	answered   bool        // under Kiosk.mu: the first answer wins
 }
 
 // Pending is the referral waiting for the attendant, if any.
@@ -95,15 +96,12 @@ func (k *Kiosk) Resolve(checkID string, approve bool, by string) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.ref == nil || k.ref.info.CheckID != checkID {
+	if k.ref == nil || k.ref.info.CheckID != checkID || k.ref.answered {
 		return ErrNoReferral
 	}
-	select {
-	case k.ref.answer <- answer{approve: approve, by: by, at: k.o.Now()}:
-		return nil
-	default:
-		return ErrNoReferral
-	}
+	k.ref.answered = true
+	k.ref.answer <- answer{approve: approve, by: by, at: k.o.Now()}
+	return nil
 }
 
 // refer holds the check until the attendant answers, the referral times out, the card leaves
@@ -119,11 +117,9 @@ func (k *Kiosk) refer(ctx context.Context, c *check, card Card, info PendingRefe
 	k.mu.Lock()
 	k.ref = r
 	k.mu.Unlock()
+	// Nobody else holds the images once the referral is closed; wipe rather than wait for
+	// the collector.
 	defer func() {
-		k.mu.Lock()
-		k.ref = nil
-		k.mu.Unlock()
-		// Nobody else holds them now; wipe rather than wait for the collector.
 		clear(r.chip)
 		clear(r.live)
 	}()
@@ -149,24 +145,39 @@ func (k *Kiosk) refer(ctx context.Context, c *check, card Card, info PendingRefe
 
 	rec := &Referral{Reason: ReasonFaceUncertain, Referred: now}
 	c.rec.Referral = rec
-	var reasons []string
+	var a answer
+	answered := false
+	end := ""
 	select {
-	case a := <-r.answer:
-		rec.By, rec.At = a.by, a.at
-		if a.approve {
-			rec.Decision = ReferralApproved
-		} else {
-			rec.Decision, reasons = ReferralDenied, []string{ReasonReferralDenied}
-		}
+	case a = <-r.answer:
+		answered = true
 	case <-timer.C:
-		rec.Decision, rec.By, rec.At = ReferralTimedOut, "kiosk", k.o.Now()
-		reasons = []string{ReasonReferralTimeout}
+		end = ReferralTimedOut
 	case <-removed:
-		rec.Decision, rec.By, rec.At = ReferralCardRemoved, "kiosk", k.o.Now()
-		reasons = []string{ReasonCardRemoved}
+		end = ReferralCardRemoved
 	case <-ctx.Done():
-		rec.Decision, rec.By, rec.At = ReferralCancelled, "kiosk", k.o.Now()
-		reasons = []string{ReasonInternal}
+		end = ReferralCancelled
+	}
+	// Close the referral; an answer given at the very moment it ended was told it counted,
+	// so it does.
+	k.mu.Lock()
+	if !answered && r.answered {
+		a, answered = <-r.answer, true
+	}
+	r.answered = true
+	k.ref = nil
+	k.mu.Unlock()
+
+	var reasons []string
+	switch {
+	case answered && a.approve:
+		rec.Decision, rec.By, rec.At = ReferralApproved, a.by, a.at
+	case answered:
+		rec.Decision, rec.By, rec.At = ReferralDenied, a.by, a.at
+		reasons = []string{ReasonReferralDenied}
+	default:
+		rec.Decision, rec.By, rec.At = end, "kiosk", k.o.Now()
+		reasons = []string{map[string]string{ReferralTimedOut: ReasonReferralTimeout, ReferralCardRemoved: ReasonCardRemoved, ReferralCancelled: ReasonInternal}[end]}
 	}
 	k.o.Logger.Info("referral ended", "check", c.rec.CheckID, "decision", rec.Decision, "by", rec.By)
 	return reasons
