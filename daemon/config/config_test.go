@@ -14,7 +14,7 @@ func TestDefaultsAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Reader != "sim" || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond ||
-		time.Duration(c.Policy.ReferralTimeout) != time.Minute || c.Policy.FaceFrames != 3 {
+		time.Duration(c.Policy.ReferralTimeout) != time.Minute || c.Policy.FaceFrames != 5 {
 		t.Errorf("defaults: %+v", c)
 	}
 }

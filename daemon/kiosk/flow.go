@@ -66,7 +66,11 @@ const (
 
 // DefaultPolicy requires every authentication the chip offers and refers the faces between
 // accept and reject to the attendant. The frame count and combination were chosen with
-// BenchmarkMultiFrame (see README): the mean of the three best-quality frames.
+// BenchmarkMultiFrame: the mean of the five best-quality frames. On the dev sets it took the
+// automatic false accepts of impostor captures from 0.08% (one frame) to none of 5060 and the
+// genuine referrals from 1.8% to none of 220; the closest frame (min) instead raised false
+// accepts with every frame added (0.24% at 3, 0.36% at 5), each frame being one more try.
+// Every frame of the capture window is analysed anyway, so k frames cost k comparisons more.
 func DefaultPolicy(accept, reject float64) Policy {
 	return Policy{
 		RequireActiveAuth:      true,
@@ -75,7 +79,7 @@ func DefaultPolicy(accept, reject float64) Policy {
 		FaceAccept:             accept,
 		FaceReject:             reject,
 		ReferralTimeout:        60 * time.Second,
-		FaceFrames:             3,
+		FaceFrames:             5,
 		FaceCombine:            CombineMean,
 		CaptureWindow:          800 * time.Millisecond,
 		AccessKeyTimeout:       60 * time.Second,
