@@ -569,6 +569,13 @@ func FuzzParseRecord(f *testing.F) {
 	for _, line := range fill(f, l, 3) {
 		f.Add(line)
 	}
+	d := decision(4)
+	d.Frames = []float64{0.55, 0.57}
+	d.Referral = &Referral{Reason: "face_uncertain", Referred: time.Unix(1_800_000_000, 0), Decision: "denied", By: "attendant", At: time.Unix(1_800_000_030, 0)}
+	if r, err := l.Append(context.Background(), d); err == nil {
+		b, _ := json.Marshal(r)
+		f.Add(b)
+	}
 	db.Halt()
 	f.Add([]byte(`{"seq":1}`))
 	f.Add([]byte(`{}`))
@@ -578,6 +585,9 @@ func FuzzParseRecord(f *testing.F) {
 		if r, err := ParseRecord(b); err == nil {
 			if r.Seq == 0 || r.Kiosk == "" {
 				t.Fatalf("accepted a record without seq or kiosk: %+v", r)
+			}
+			if f := r.Referral; f != nil && (f.Reason == "" || f.Decision == "" || f.By == "") {
+				t.Fatalf("accepted a referral without reason, decision or attendant: %+v", f)
 			}
 			_, _ = VerifyCheckpoint(r.Checkpoint, keys["kiosk-1"])
 		}
