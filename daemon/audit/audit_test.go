@@ -569,6 +569,13 @@ func FuzzParseRecord(f *testing.F) {
 	for _, line := range fill(f, l, 3) {
 		f.Add(line)
 	}
+	d := decision(4)
+	d.Frames = []float64{0.55, 0.57}
+	d.Referral = &Referral{Reason: "face_uncertain", Referred: time.Unix(1_800_000_000, 0), Decision: "denied", By: "attendant", At: time.Unix(1_800_000_030, 0)}
+	if r, err := l.Append(context.Background(), d); err == nil {
+		b, _ := json.Marshal(r)
+		f.Add(b)
+	}
 	db.Halt()
 	f.Add([]byte(`{"seq":1}`))
 	f.Add([]byte(`{}`))
@@ -579,6 +586,9 @@ func FuzzParseRecord(f *testing.F) {
 			if r.Seq == 0 || r.Kiosk == "" {
 				t.Fatalf("accepted a record without seq or kiosk: %+v", r)
 			}
+			if f := r.Referral; f != nil && (f.Reason == "" || f.Decision == "" || f.By == "") {
+				t.Fatalf("accepted a referral without reason, decision or attendant: %+v", f)
+			}
 			_, _ = VerifyCheckpoint(r.Checkpoint, keys["kiosk-1"])
 		}
 		_, _ = VerifyCheckpoint(string(b), keys["kiosk-1"])
@@ -586,4 +596,67 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("VerifyJSONLines on an in-memory reader: %v", err)
 		}
 	})
+}
+
+// A record without frames or a referral hashes as it did before those fields existed (the
+// hash below was computed by the code of that time), so old chains still verify.
+func TestOldRecordsHashAsBefore(t *testing.T) {
+	r := Record{Seq: 7, Time: time.Date(2026, 12, 4, 15, 0, 0, 123456000, time.UTC), Kiosk: "lobby-1", Flow: "document", Outcome: "accepted",
+		Scores: map[string]float64{"face_distance": 0.41, "face_threshold": 0.5253}, DocHMAC: "ab", Prev: ZeroHash}
+	h, err := r.ComputeHash()
+	if want := "402d152746b5e2ee2c93458802de01bf4e132de21485164320d0285a96f74694"; err != nil || h != want {
+		t.Errorf("hash %s, %v; want %s", h, err, want)
+	}
+}
+
+// A referred check's record carries the frames and the attendant's decision through the log
+// and the verifier, and a changed decision breaks the chain.
+func TestReferralRecords(t *testing.T) {
+	db := openStore(t, t.TempDir())
+	defer db.Halt()
+	l, err := New(db, testOpts(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 4, 15, 1, 2, 345678901, time.FixedZone("CST", 8*3600))
+	d := decision(1)
+	d.Outcome, d.Frames = "accepted", []float64{0.551, 0.549, 0.562}
+	d.Referral = &Referral{Reason: "face_uncertain", Referred: at.Add(-20 * time.Second), Decision: "approved", By: "token:1a2b3c4d", At: at}
+	var lines [][]byte
+	for _, dd := range []Decision{decision(0), d, decision(2)} {
+		r, err := l.Append(context.Background(), dd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(r)
+		lines = append(lines, b)
+	}
+	if !bytes.Contains(lines[1], []byte(`"referral":{"reason":"face_uncertain"`)) || !bytes.Contains(lines[1], []byte(`"frames":[0.551,0.549,0.562]`)) {
+		t.Errorf("record 2 lacks the referral or frames: %s", lines[1])
+	}
+	if bytes.Contains(lines[0], []byte("referral")) || bytes.Contains(lines[0], []byte("frames")) {
+		t.Errorf("record 1 has empty fields written: %s", lines[0])
+	}
+	verify := func(ls [][]byte) *Summary {
+		t.Helper()
+		s, err := VerifyJSONLines(bytes.NewReader(append(bytes.Join(ls, []byte("\n")), '\n')), pubKeys())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := verify(lines); len(s.Problems) != 0 {
+		t.Fatalf("verify: %v", s.Problems)
+	}
+	r, err := ParseRecord(lines[1])
+	if err != nil || r.Referral == nil || r.Referral.By != "token:1a2b3c4d" || !r.Referral.At.Equal(at.Round(time.Microsecond)) {
+		t.Fatalf("parsed referral %+v, %v", r.Referral, err)
+	}
+	forged := bytes.Replace(lines[1], []byte(`"decision":"approved"`), []byte(`"decision":"denied"`), 1)
+	if s := verify([][]byte{lines[0], forged, lines[2]}); len(s.Problems) == 0 {
+		t.Error("a changed attendant decision verified")
+	}
+	if _, err := ParseRecord(bytes.Replace(lines[1], []byte(`"by":"token:1a2b3c4d"`), []byte(`"by":""`), 1)); err == nil {
+		t.Error("a referral without its attendant parsed")
+	}
 }

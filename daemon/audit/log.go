@@ -27,6 +27,8 @@ type Decision struct {
 	DocState  string // issuing state of the document, if one was read
 	DocNumber string
 	Identity  string // enrolled identity id for 1:N, if any
+	Frames    []float64
+	Referral  *Referral
 }
 
 // Opts configures New.
@@ -230,7 +232,14 @@ func build(o *Opts, seq uint64, head string, d Decision) (*Record, []byte, error
 		Reasons:  d.Reasons,
 		Scores:   d.Scores,
 		Identity: d.Identity,
+		Frames:   d.Frames,
 		Prev:     head,
+	}
+	if d.Referral != nil {
+		rf := *d.Referral
+		// UTC to the microsecond, like Time: the hash is over the JSON, which must read back the same.
+		rf.Referred, rf.At = rf.Referred.UTC().Round(time.Microsecond), rf.At.UTC().Round(time.Microsecond)
+		r.Referral = &rf
 	}
 	if d.DocNumber != "" {
 		r.DocHMAC = docHMAC(o.DocKey, d.DocState, d.DocNumber)

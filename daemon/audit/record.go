@@ -30,10 +30,25 @@ type Record struct {
 	Scores   map[string]float64 `json:"scores,omitempty"`
 	DocHMAC  string             `json:"doc_hmac,omitempty"`
 	Identity string             `json:"identity,omitempty"`
-	Prev     string             `json:"prev"`
-	Hash     string             `json:"hash"`
+	// Frames are the distances of the frames the face decision combined; Referral is the
+	// attendant's part when the check was referred. Both are left out when empty, so records
+	// written before they existed hash as they did.
+	Frames   []float64 `json:"frames,omitempty"`
+	Referral *Referral `json:"referral,omitempty"`
+	Prev     string    `json:"prev"`
+	Hash     string    `json:"hash"`
 	// Checkpoint, when present, is a signed note over (Seq, Hash); it is not part of Hash.
 	Checkpoint string `json:"checkpoint,omitempty"`
+}
+
+// Referral records a check the kiosk referred to its attendant: why, when, and who decided
+// what when ("kiosk" decides a timeout or a card taken away).
+type Referral struct {
+	Reason   string    `json:"reason"`
+	Referred time.Time `json:"referred"`
+	Decision string    `json:"decision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
 }
 
 // ZeroHash is the Prev of the first record.
@@ -85,6 +100,8 @@ func ParseRecord(b []byte) (*Record, error) {
 		return nil, fmt.Errorf("audit: record %d: prev %q is not a hex SHA-256: %w", r.Seq, r.Prev, ErrMalformed)
 	case !isHash(r.Hash):
 		return nil, fmt.Errorf("audit: record %d: hash %q is not a hex SHA-256: %w", r.Seq, r.Hash, ErrMalformed)
+	case r.Referral != nil && (r.Referral.Reason == "" || r.Referral.Decision == "" || r.Referral.By == ""):
+		return nil, fmt.Errorf("audit: record %d: a referral needs a reason, a decision and who made it: %w", r.Seq, ErrMalformed)
 	}
 	return &r, nil
 }

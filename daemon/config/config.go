@@ -100,10 +100,16 @@ type Web struct {
 
 // Policy is what a check requires.
 type Policy struct {
-	// FaceThreshold 0 takes the calibrated far_1e-3 threshold from the model manifest.
-	FaceThreshold     float64 `json:"face_threshold"`
-	RequireActiveAuth bool    `json:"require_active_auth"`
-	RequireChipAuth   bool    `json:"require_chip_auth"`
+	// FaceThreshold accepts a face at or below this distance; 0 takes the calibrated one from
+	// the model manifest. FaceRejectThreshold rejects it above this distance; 0 takes the
+	// manifest's. Between the two the attendant decides, within ReferralTimeout.
+	FaceThreshold       float64  `json:"face_threshold"`
+	FaceRejectThreshold float64  `json:"face_reject_threshold"`
+	ReferralTimeout     Duration `json:"referral_timeout"`
+	// FaceFrames is how many good frames of the capture the face decision scores.
+	FaceFrames        int  `json:"face_frames"`
+	RequireActiveAuth bool `json:"require_active_auth"`
+	RequireChipAuth   bool `json:"require_chip_auth"`
 	// StaleRevocations: "refuse" every document, or "warn" and carry on.
 	StaleRevocations string `json:"stale_revocations"`
 	// Liveness requires the presentation-attack checks (a random head-movement challenge and
@@ -253,6 +259,18 @@ func (c *Config) validatePolicy(bad func(string, ...any)) {
 	p := c.Policy
 	if p.FaceThreshold < 0 || p.FaceThreshold > 2 {
 		bad("policy.face_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceThreshold)
+	}
+	if p.FaceRejectThreshold < 0 || p.FaceRejectThreshold > 2 {
+		bad("policy.face_reject_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceRejectThreshold)
+	}
+	if p.FaceThreshold > 0 && p.FaceRejectThreshold > 0 && p.FaceRejectThreshold < p.FaceThreshold {
+		bad("policy.face_reject_threshold %v is below policy.face_threshold %v", p.FaceRejectThreshold, p.FaceThreshold)
+	}
+	if p.ReferralTimeout <= 0 || time.Duration(p.ReferralTimeout) > 10*time.Minute {
+		bad("policy.referral_timeout must be in (0, 10m]")
+	}
+	if p.FaceFrames < 1 || p.FaceFrames > 10 {
+		bad("policy.face_frames %d must be 1 to 10", p.FaceFrames)
 	}
 	if p.StaleRevocations != "refuse" && p.StaleRevocations != "warn" {
 		bad(`policy.stale_revocations must be "refuse" or "warn"`)

@@ -13,7 +13,8 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Simulated() || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond {
+	if !c.Simulated() || time.Duration(c.Policy.CaptureWindow) != 800*time.Millisecond ||
+		time.Duration(c.Policy.ReferralTimeout) != time.Minute || c.Policy.FaceFrames != 5 {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -30,6 +31,12 @@ func TestParseRefuses(t *testing.T) {
 		{"duration", `"read_timeout": "soon"`, "duration"},
 		{"zero duration", `"read_timeout": "0s"`, "read_timeout"},
 		{"window", `"capture_window": "20s"`, "capture_window"},
+		{"reject threshold", `"face_reject_threshold": 3`, "face_reject_threshold"},
+		{"reject below accept", `"face_reject_threshold": 0.5, "face_threshold": 0.6`, "is below policy.face_threshold"},
+		{"referral timeout", `"referral_timeout": "0s"`, "referral_timeout"},
+		{"long referral", `"referral_timeout": "1h"`, "referral_timeout"},
+		{"no frames", `"face_frames": 0`, "face_frames"},
+		{"many frames", `"face_frames": 11`, "face_frames"},
 		{"sim key on real reader", `"reader": "pcsc:0"`, "only goes with"},
 		{"negative retention", `"keep_days": -1}`, "audit.keep_days"},
 	}

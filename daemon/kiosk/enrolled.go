@@ -25,8 +25,16 @@ func (k *Kiosk) enrolledOnce(ctx context.Context) (Record, error) {
 	return rec, nil
 }
 
+// identify searches the gallery with the best-quality frame (1:N is not multi-frame yet: the
+// gallery gives distances per probe, and combining frames per identity is left for later).
+// The two thresholds decide as in 1:1, with one addition for an open set: a face within the
+// accept threshold is identified only when no other enrolled identity is within the reject
+// threshold; otherwise it is referred to the attendant with the candidates named, since two
+// look-alikes are exactly where the matcher is least to be trusted. A face farther than the
+// reject threshold from everyone is unknown. Revocation is checked before any referral.
 func (k *Kiosk) identify(ctx context.Context, c *check) Record {
-	live, reasons := k.captureFace(ctx, c)
+	shots, reasons := k.captureFace(ctx, c)
+	defer shots.close()
 	if len(reasons) > 0 {
 		return k.decide(ctx, c, reasons, 0)
 	}
@@ -35,18 +43,25 @@ func (k *Kiosk) identify(ctx context.Context, c *check) Record {
 	if g == nil || g.Len() == 0 {
 		return k.decide(ctx, c, []string{ReasonNoGallery}, 0)
 	}
-	res, err := g.Search(live, match.SearchOpts{K: 1, Threshold: k.o.Policy.FaceThreshold, Precision: match.Int8, Rerank: 16})
+	pol := k.o.Policy
+	res, err := g.Search(shots.frames[0].template, match.SearchOpts{K: 2, Threshold: pol.FaceAccept, Precision: match.Int8, Rerank: 16})
 	if err != nil {
 		k.o.Logger.Error("gallery search", "err", err)
 		return k.decide(ctx, c, []string{ReasonInternal}, 0)
 	}
-	best, ok := res.Best()
-	if !ok {
-		d := 0.0
-		if len(res.Candidates) > 0 {
-			d = res.Candidates[0].Distance
-		}
-		return k.decide(ctx, c, []string{ReasonUnknownPerson}, d)
+	if len(res.Candidates) == 0 {
+		return k.decide(ctx, c, []string{ReasonUnknownPerson}, 0)
+	}
+	best := res.Candidates[0]
+	c.rec.FrameDistances = []float64{best.Distance}
+	verdict := pol.Verdict(best.Distance)
+	if verdict == Rejected {
+		return k.decide(ctx, c, []string{ReasonUnknownPerson}, best.Distance)
+	}
+	candidates := []string{best.ID}
+	if len(res.Candidates) > 1 && res.Candidates[1].Distance <= pol.FaceReject {
+		verdict = Referred // a second identity is too near to tell them apart
+		candidates = append(candidates, res.Candidates[1].ID)
 	}
 	c.rec.Identity = best.ID
 	k.show(c, StageRevocation, "")
@@ -56,8 +71,11 @@ func (k *Kiosk) identify(ctx context.Context, c *check) Record {
 		reasons = []string{ReasonRevocationFailure}
 	case r.IdentityRevoked:
 		reasons = []string{ReasonRevokedIdentity}
-	case r.Stale && k.o.Policy.RefuseStaleRevocations:
+	case r.Stale && pol.RefuseStaleRevocations:
 		reasons = []string{ReasonRevocationsStale}
+	case verdict == Referred:
+		reasons = k.refer(ctx, c, nil, PendingReferral{Distance: best.Distance, Accept: pol.FaceAccept, Reject: pol.FaceReject,
+			Frames: c.rec.FrameDistances, Candidates: candidates}, nil, shots.image)
 	}
 	return k.decide(ctx, c, reasons, best.Distance)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"gocv.io/x/gocv"
@@ -26,6 +27,7 @@ const (
 	StageRevocation Stage = "revocation_check"
 	StageCapture    Stage = "face_capture"
 	StageMatching   Stage = "matching"
+	StageReferred   Stage = "referred" // the attendant is deciding
 	StageDecision   Stage = "decision"
 	StageRemoveCard Stage = "remove_card"
 )
@@ -37,6 +39,10 @@ const (
 	Accepted Outcome = "accepted"
 	Rejected Outcome = "rejected" // the document or the person did not pass
 	Aborted  Outcome = "aborted"  // the check could not finish (card removed, timeout, fault)
+	// Referred: the face is neither close enough to accept nor far enough to reject; the
+	// attendant decides. It is the outcome of the matcher, published while the attendant looks;
+	// the check itself ends accepted, rejected or aborted, with the referral in its record.
+	Referred Outcome = "referred"
 )
 
 // Reason codes, stable for audit records, metrics and the screen's texts.
@@ -60,6 +66,9 @@ const (
 	ReasonPoorCapture       = "poor_capture"
 	ReasonLiveness          = "presentation_attack_suspected"
 	ReasonFaceMismatch      = "face_mismatch"
+	ReasonFaceUncertain     = "face_uncertain"   // referred to the attendant
+	ReasonReferralDenied    = "referral_denied"  // the attendant refused the person
+	ReasonReferralTimeout   = "referral_timeout" // nobody answered the referral in time
 	ReasonInternal          = "internal_error"
 	ReasonRevocationFailure = "revocation_check_failed"
 	ReasonUnknownPerson     = "unknown_person"    // 1:N: nobody enrolled is close enough
@@ -174,6 +183,16 @@ type Revocations interface {
 	Check(q RevocationQuery) (RevocationResult, error)
 }
 
+// Faces is the face engine as the kiosk uses it; *face.Engine satisfies it. Compare is the
+// decision distance between two templates, smaller is more alike.
+type Faces interface {
+	Detect(img gocv.Mat) ([]face.Face, error)
+	Analyze(img gocv.Mat, enforce bool) (face.Analysis, error)
+	Compare(a, b match.Template) (float64, error)
+}
+
+var _ Faces = (*face.Engine)(nil)
+
 // Camera gives frames; the caller closes each. drivers/camera satisfies it.
 type Camera interface {
 	Read(ctx context.Context) (gocv.Mat, error)
@@ -208,12 +227,35 @@ type Record struct {
 	DocumentNumber string
 	IssuingState   string
 	Identity       string  // 1:N: the enrolled identity matched
-	FaceDistance   float64 // 0 when no match was attempted
-	FaceThreshold  float64
-	Checks         []DocCheck
+	FaceDistance   float64 // the combined distance the decision used; 0 when no match was attempted
+	FaceAccept     float64 // accepted at or below this distance
+	FaceReject     float64 // rejected above this distance; referred between the two
+	// FrameDistances are the distances of every frame scored, best-quality frame first.
+	FrameDistances []float64
+	// Referral is set when the check was referred to the attendant.
+	Referral *Referral
+	Checks   []DocCheck
 	// Liveness holds the presentation-attack checks' scores, when they ran.
 	Liveness    string
 	StageMillis map[Stage]float64
+}
+
+// The ways a referral ends.
+const (
+	ReferralApproved    = "approved"
+	ReferralDenied      = "denied"
+	ReferralTimedOut    = "timeout"
+	ReferralCardRemoved = "card_removed"
+	ReferralCancelled   = "cancelled" // the kiosk stopped
+)
+
+// Referral is the attendant's part in a check: why it was referred, and who decided what, when.
+type Referral struct {
+	Reason   string    // face_uncertain
+	Referred time.Time // when the kiosk asked
+	Decision string    // one of the Referral* values
+	By       string    // the attendant (token id or "attendant"); "kiosk" when nobody answered
+	At       time.Time // when it was decided
 }
 
 // Auditor appends records durably; an error means the record was not kept.

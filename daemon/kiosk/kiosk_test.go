@@ -89,12 +89,23 @@ type fakeActuator struct {
 	mu      sync.Mutex
 	pulses  int
 	signals []Signal
+	// audit, when set, is looked at on every pulse: unaudited is the number of pulses that
+	// came before their record was kept.
+	audit     *fakeAudit
+	unaudited int
 }
 
 func (a *fakeActuator) Pulse(context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.pulses++
+	if a.audit != nil {
+		a.audit.mu.Lock()
+		if len(a.audit.recs) < a.pulses {
+			a.unaudited++
+		}
+		a.audit.mu.Unlock()
+	}
 	return nil
 }
 
@@ -200,15 +211,26 @@ type setup struct {
 
 func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
 	t.Helper()
+	k, act, _ := newKiosk(t, &s)
+	rec, err := k.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, act, s.audit
+}
+
+// newKiosk builds a document-flow kiosk with one card waiting on the reader.
+func newKiosk(t *testing.T, s *setup) (*Kiosk, *fakeActuator, *fakeCard) {
+	t.Helper()
 	eng := testEngine(t)
 	if s.audit == nil {
 		s.audit = &fakeAudit{}
 	}
-	act := &fakeActuator{}
+	act := &fakeActuator{audit: s.audit}
 	card := newCard()
 	r := &fakeReader{cards: make(chan Card, 1)}
 	r.cards <- card
-	pol := DefaultPolicy(0.5253)
+	pol := DefaultPolicy(0.5253, 0.5854)
 	pol.CaptureTimeout = 3 * time.Second
 	pol.CaptureWindow = 50 * time.Millisecond
 	pol.RemoveTimeout = 10 * time.Millisecond
@@ -220,11 +242,7 @@ func runCheck(t *testing.T, s setup) (Record, *fakeActuator, *fakeAudit) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := k.RunOnce(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec, act, s.audit
+	return k, act, card
 }
 
 func TestDocumentCheck(t *testing.T) {
@@ -293,8 +311,8 @@ func TestDocumentCheck(t *testing.T) {
 			if rec.IssuingState != "" && r.DocumentNumber != "C01X00T47" {
 				t.Errorf("the auditor got document number %q, want it to hash C01X00T47", r.DocumentNumber)
 			}
-			if tt.outcome == Accepted && (r.FaceDistance <= 0 || r.FaceDistance > r.FaceThreshold) {
-				t.Errorf("accepted with distance %v and threshold %v", r.FaceDistance, r.FaceThreshold)
+			if tt.outcome == Accepted && (r.FaceDistance <= 0 || r.FaceDistance > r.FaceAccept) {
+				t.Errorf("accepted with distance %v and threshold %v", r.FaceDistance, r.FaceAccept)
 			}
 		})
 	}
@@ -309,14 +327,14 @@ func TestAuditFailureKeepsTheDoorShut(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
-	if _, err := New(Parts{}, Opts{Policy: DefaultPolicy(0.5)}); err == nil {
+	if _, err := New(Parts{}, Opts{Policy: DefaultPolicy(0.5, 0.6)}); err == nil {
 		t.Error("New without parts succeeded")
 	}
-	p := DefaultPolicy(0)
+	p := DefaultPolicy(0, 0)
 	if err := p.validate(); err == nil {
 		t.Error("zero threshold accepted")
 	}
-	p = DefaultPolicy(0.5)
+	p = DefaultPolicy(0.5, 0.6)
 	p.CaptureWindow = time.Hour
 	if err := p.validate(); err == nil {
 		t.Error("capture window longer than the capture limit accepted")
@@ -502,7 +520,7 @@ func TestEnrolledFlow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			act, audit := &fakeActuator{}, &fakeAudit{}
-			pol := DefaultPolicy(0.5253)
+			pol := DefaultPolicy(0.5253, 0.5854)
 			pol.CaptureWindow, pol.RemoveTimeout = 50*time.Millisecond, time.Millisecond
 			k, err := New(Parts{Revocations: identityRevocations{tt.revoked}, Camera: folderCamera(t, "astronaut-shifted.jpg"), Faces: eng,
 				Actuator: act, Audit: audit, Gallery: fakeGallery{tt.g}},
@@ -523,13 +541,13 @@ func TestEnrolledFlow(t *testing.T) {
 		})
 	}
 	if _, err := New(Parts{Revocations: identityRevocations{}, Camera: folderCamera(t, "astronaut.png"), Faces: eng, Actuator: &fakeActuator{}, Audit: &fakeAudit{}},
-		Opts{Flow: FlowEnrolled, Policy: DefaultPolicy(0.5)}); err == nil {
+		Opts{Flow: FlowEnrolled, Policy: DefaultPolicy(0.5, 0.6)}); err == nil {
 		t.Error("enrolled flow without a gallery accepted")
 	}
 }
 
 func TestPolicyRefusesUnknownLivenessChecks(t *testing.T) {
-	p := DefaultPolicy(0.5)
+	p := DefaultPolicy(0.5, 0.6)
 	p.Liveness, p.LivenessSameFace = true, 0.6
 	if err := p.validate(); err != nil {
 		t.Fatalf("default liveness checks: %v", err)

@@ -68,7 +68,8 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 	defer cancel()
 	scores := map[string]float64{}
 	if r.FaceDistance > 0 {
-		scores["face_distance"], scores["face_threshold"] = r.FaceDistance, r.FaceThreshold
+		scores["face_distance"], scores["face_threshold"] = r.FaceDistance, r.FaceAccept
+		scores["face_reject_threshold"] = r.FaceReject
 	}
 	reasons := append([]string{}, r.Reasons...)
 	for _, c := range r.Checks {
@@ -78,8 +79,15 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 		reasons = append(reasons, "liveness: "+r.Liveness)
 	}
 	_, err := a.l.Append(ctx, audit.Decision{Flow: r.Flow, Outcome: string(r.Outcome), Reasons: reasons, Scores: scores,
-		DocState: r.IssuingState, DocNumber: r.DocumentNumber, Identity: r.Identity})
+		DocState: r.IssuingState, DocNumber: r.DocumentNumber, Identity: r.Identity, Frames: r.FrameDistances, Referral: auditReferral(r.Referral)})
 	return err
+}
+
+func auditReferral(r *kiosk.Referral) *audit.Referral {
+	if r == nil {
+		return nil
+	}
+	return &audit.Referral{Reason: r.Reason, Referred: r.Referred, Decision: r.Decision, By: r.By, At: r.At}
 }
 
 // logActuator stands in for absent outputs: decisions still show on screen and in the log.

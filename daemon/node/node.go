@@ -76,35 +76,35 @@ type Node struct {
 	undo    []undoStep // the cleanup stack, in build order
 	started atomic.Bool
 
-	sec       *secrets
-	db        *store.DB
-	reg       *prometheus.Registry
-	metrics   *fleet.Metrics
-	rev       *fleet.Revocations
-	auditLog  *audit.Log
-	templates *fleet.Templates
-	gallery   *match.Index
-	rebuild   chan struct{}
-	keys      fleetKeys
-	brokerURL string
-	broker    func() error // closes the simulation's in-process broker
-	client    *fleet.Client
-	back      *demo.BackEnd
-	eng       *face.Engine
-	threshold float64
-	man       *models.Manifest
-	reader    nfc.Reader
-	dm        *demo.Demo
-	pad       *kiosk.KeyPad
-	keySource kiosk.KeySource
-	docs      kiosk.DocumentReader
-	gate      *gate
-	cam       *camera.Dev
-	k         *kiosk.Kiosk
-	srv       *web.Server
-	ln        net.Listener
-	tracker   *health.Tracker
-	disk      *diskCheck
+	sec                        *secrets
+	db                         *store.DB
+	reg                        *prometheus.Registry
+	metrics                    *fleet.Metrics
+	rev                        *fleet.Revocations
+	auditLog                   *audit.Log
+	templates                  *fleet.Templates
+	gallery                    *match.Index
+	rebuild                    chan struct{}
+	keys                       fleetKeys
+	brokerURL                  string
+	broker                     func() error // closes the simulation's in-process broker
+	client                     *fleet.Client
+	back                       *demo.BackEnd
+	eng                        *face.Engine
+	threshold, rejectThreshold float64
+	man                        *models.Manifest
+	reader                     nfc.Reader
+	dm                         *demo.Demo
+	pad                        *kiosk.KeyPad
+	keySource                  kiosk.KeySource
+	docs                       kiosk.DocumentReader
+	gate                       *gate
+	cam                        *camera.Dev
+	k                          *kiosk.Kiosk
+	srv                        *web.Server
+	ln                         net.Listener
+	tracker                    *health.Tracker
+	disk                       *diskCheck
 }
 
 type undoStep struct {

@@ -248,14 +248,19 @@ func (n *Node) openFace(context.Context) error {
 	}
 	n.eng = eng
 	n.push("face engine", func() error { eng.Close(); return nil })
-	n.threshold = n.cfg.Policy.FaceThreshold
-	if n.threshold == 0 {
+	n.threshold, n.rejectThreshold = n.cfg.Policy.FaceThreshold, n.cfg.Policy.FaceRejectThreshold
+	if n.threshold == 0 || n.rejectThreshold == 0 {
 		rec, err := man.Get(face.RecognizerModel)
 		if err != nil {
 			return err
 		}
-		if n.threshold = rec.Thresholds[DefaultOperatingPoint]; n.threshold == 0 {
-			return fmt.Errorf("the model manifest has no %s threshold", DefaultOperatingPoint)
+		if n.threshold == 0 {
+			if n.threshold = rec.Thresholds[DefaultOperatingPoint]; n.threshold == 0 {
+				return fmt.Errorf("the model manifest has no %s threshold", DefaultOperatingPoint)
+			}
+		}
+		if n.rejectThreshold == 0 {
+			n.rejectThreshold = max(rec.Thresholds["far_1e-2"], n.threshold)
 		}
 	}
 	return nil
@@ -346,7 +351,8 @@ func (n *Node) openKiosk(context.Context) error {
 		}
 	}
 	p := n.cfg.Policy
-	pol := kiosk.DefaultPolicy(n.threshold)
+	pol := kiosk.DefaultPolicy(n.threshold, n.rejectThreshold)
+	pol.ReferralTimeout, pol.FaceFrames = time.Duration(p.ReferralTimeout), p.FaceFrames
 	pol.RequireActiveAuth, pol.RequireChipAuth = p.RequireActiveAuth, p.RequireChipAuth
 	pol.RefuseStaleRevocations = p.StaleRevocations == "refuse"
 	pol.AccessKeyTimeout, pol.ReadTimeout = time.Duration(p.AccessKeyTimeout), time.Duration(p.ReadTimeout)
@@ -396,7 +402,7 @@ func (n *Node) openWeb(context.Context) error {
 			return err
 		}
 	}
-	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Registry: n.reg, Health: n.tracker, Logger: n.log})
+	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Referrals: n.k, Registry: n.reg, Health: n.tracker, Logger: n.log})
 	if err != nil {
 		return err
 	}

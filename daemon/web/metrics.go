@@ -34,7 +34,7 @@ func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
 
 func newMetrics(reg *prometheus.Registry, t *health.Tracker) (*metrics, error) {
 	m := &metrics{
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgeid_checks_total", Help: "Checks by flow and outcome."}, []string{"flow", "outcome"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgeid_checks_total", Help: "Checks by flow and outcome; a referred check counts as referred, then with the outcome the attendant gave it."}, []string{"flow", "outcome"}),
 		reasons: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgeid_check_reasons_total", Help: "Reasons given with rejected or aborted checks."},
 			[]string{"reason"}),
 		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "edgeid_stage_seconds", Help: "Time spent in each stage of a check.",

@@ -6,8 +6,10 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +47,13 @@ type KeyPad interface {
 	Submit(k kiosk.AccessKey) error
 }
 
+// Referrals is the kiosk's checks waiting for the attendant; *kiosk.Kiosk satisfies it.
+type Referrals interface {
+	Pending() (kiosk.PendingReferral, bool)
+	PendingImage(checkID, which string) ([]byte, bool)
+	Resolve(checkID string, approve bool, by string) error
+}
+
 // Opts configures the server.
 type Opts struct {
 	// AttendantToken guards the attendant view and API from addresses other than loopback;
@@ -55,9 +64,11 @@ type Opts struct {
 	Listen string
 	// MaxStreams bounds the concurrent /api/events clients (0: DefaultMaxStreams).
 	MaxStreams int
-	Registry   *prometheus.Registry
-	Health     *health.Tracker
-	Logger     *slog.Logger
+	// Referrals, when set, lets the attendant see and decide referred checks.
+	Referrals Referrals
+	Registry  *prometheus.Registry
+	Health    *health.Tracker
+	Logger    *slog.Logger
 }
 
 // DefaultMaxStreams is the default cap on event-stream clients: the kiosk's own screen and a
@@ -135,6 +146,10 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
 	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
 	s.mux.HandleFunc("GET /api/attendant", s.attendant(s.attendantData))
+	if o.Referrals != nil {
+		s.mux.HandleFunc("GET /api/referral/{check}/{image}", s.attendant(s.referralImage))
+		s.mux.HandleFunc("POST /api/referral/{check}", s.attendant(s.resolveReferral))
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	return s, nil
@@ -412,6 +427,8 @@ type attendantReply struct {
 	Health     []health.Condition `json:"health"`
 	Healthy    bool               `json:"healthy"`
 	StaffCalls []StaffCall        `json:"staff_calls"`
+	// Referral is the check waiting for the attendant's decision, if any.
+	Referral *kiosk.PendingReferral `json:"referral"`
 }
 
 func (s *Server) attendantData(w http.ResponseWriter, r *http.Request) {
@@ -423,5 +440,77 @@ func (s *Server) attendantData(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		d = []kiosk.Event{}
 	}
-	writeJSON(w, http.StatusOK, attendantReply{Decisions: d, Health: conds, Healthy: ok, StaffCalls: calls})
+	reply := attendantReply{Decisions: d, Health: conds, Healthy: ok, StaffCalls: calls}
+	if s.o.Referrals != nil {
+		if p, ok := s.o.Referrals.Pending(); ok {
+			reply.Referral = &p
+		}
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+// referralImage serves the chip photo or the best live frame of the open referral, from the
+// kiosk's memory, to the attendant only; nothing may keep it.
+func (s *Server) referralImage(w http.ResponseWriter, r *http.Request) {
+	which := r.PathValue("image")
+	if which != kiosk.ImageChip && which != kiosk.ImageLive {
+		http.Error(w, "no such image", http.StatusNotFound)
+		return
+	}
+	b, ok := s.o.Referrals.PendingImage(r.PathValue("check"), which)
+	if !ok {
+		http.Error(w, "no such referral waiting", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Cache-Control", "no-store, private, max-age=0")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "0")
+	w.Write(b)
+}
+
+type referralRequest struct {
+	Decision string `json:"decision"` // "approve" or "deny"
+}
+
+// resolveReferral takes the attendant's decision. Where a token is configured it is required
+// here even from loopback: the person being checked stands at the kiosk's own screen.
+func (s *Server) resolveReferral(w http.ResponseWriter, r *http.Request) {
+	by, ok := s.attendantID(r)
+	if !ok {
+		http.Error(w, "attendant token required", http.StatusUnauthorized)
+		return
+	}
+	var req referralRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || (req.Decision != "approve" && req.Decision != "deny") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `decision must be "approve" or "deny"`})
+		return
+	}
+	if err := s.o.Referrals.Resolve(r.PathValue("check"), req.Decision == "approve", by); err != nil {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "no such referral is waiting (decided, timed out or ended)"})
+		return
+	}
+	s.o.Logger.Info("attendant decided a referral", "check", r.PathValue("check"), "decision", req.Decision, "by", by)
+	writeJSON(w, http.StatusOK, map[string]string{"status": req.Decision + "d"})
+}
+
+// attendantID names the attendant for the audit record: "token:" and the first 8 hex digits
+// of the token's SHA-256 (which token, never the token), or "attendant" on loopback where no
+// token is configured. ok is false when a configured token was not presented.
+func (s *Server) attendantID(r *http.Request) (string, bool) {
+	if s.o.AttendantToken == "" {
+		return "attendant", isLoopback(r)
+	}
+	tok := r.URL.Query().Get("token")
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		tok = a[len("Bearer "):]
+	}
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.o.AttendantToken)) != 1 {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return "token:" + hex.EncodeToString(sum[:4]), true
 }

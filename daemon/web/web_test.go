@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -254,24 +257,7 @@ func TestKioskPageInBrowser(t *testing.T) {
 	go s.Serve(ctx, ln)
 	base := "http://" + ln.Addr().String()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 768))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
-	defer tcancel()
-
-	shots := os.Getenv("EDGEID_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bctx, shots := startBrowser(t, ctx, chromium)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {
@@ -286,16 +272,7 @@ func TestKioskPageInBrowser(t *testing.T) {
 		}
 		return v
 	}
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shot := func(name string) { t.Helper(); screenshot(t, bctx, shots, name) }
 	poll := func(expr string) chromedp.Action[chromedp.Void] { return chromedp.Poll[chromedp.Void](expr) }
 
 	do(chromedp.Navigate(base+"/"), chromedp.WaitVisible("#instruction"),
@@ -363,5 +340,128 @@ func TestKioskPageInBrowser(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(shots, f)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}
+	}
+}
+
+// fakeReferrals holds one referral until it is answered.
+type fakeReferrals struct {
+	mu      sync.Mutex
+	open    bool
+	answers []string
+}
+
+func (f *fakeReferrals) Pending() (kiosk.PendingReferral, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return kiosk.PendingReferral{CheckID: "c9", Flow: "document", Reasons: []string{kiosk.ReasonFaceUncertain}, Distance: 0.55, Accept: 0.5, Reject: 0.6,
+		Frames: []float64{0.55}, Chip: true, Live: true}, f.open
+}
+
+func (f *fakeReferrals) PendingImage(id, which string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.open || id != "c9" {
+		return nil, false
+	}
+	return []byte{0xff, 0xd8, 0xff, 0xe0, byte(len(which))}, true
+}
+
+func (f *fakeReferrals) Resolve(id string, approve bool, by string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.open || id != "c9" {
+		return kiosk.ErrNoReferral
+	}
+	f.open = false
+	f.answers = append(f.answers, fmt.Sprintf("%v by %s", approve, by))
+	return nil
+}
+
+func TestReferralAPI(t *testing.T) {
+	ref := &fakeReferrals{open: true}
+	tr := health.New()
+	s, err := New(&fakeSource{cur: kiosk.Event{Stage: kiosk.StageReferred}}, kiosk.NewKeyPad(), Opts{Health: tr, AttendantToken: "s3cret-token", Referrals: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	sum := sha256.Sum256([]byte("s3cret-token"))
+	tokenID := "token:" + hex.EncodeToString(sum[:4])
+	const local, remote = "127.0.0.1:5000", "192.0.2.7:5000"
+	bearer := map[string]string{"Authorization": "Bearer s3cret-token"}
+	tests := []struct {
+		name, method, target, remote, body string
+		hdr                                map[string]string
+		code                               int
+		contains                           string
+	}{
+		{"pending in the attendant data", "GET", "/api/attendant", local, "", nil, 200, `"referral":{"check_id":"c9"`},
+		{"image without token from afar", "GET", "/api/referral/c9/chip", remote, "", nil, 401, "token required"},
+		{"chip image", "GET", "/api/referral/c9/chip?token=s3cret-token", remote, "", nil, 200, "\xff\xd8"},
+		{"live image", "GET", "/api/referral/c9/live", local, "", nil, 200, "\xff\xd8"},
+		{"no such image", "GET", "/api/referral/c9/passport", local, "", nil, 404, "no such image"},
+		{"no such check", "GET", "/api/referral/c8/chip", local, "", nil, 404, "no such referral"},
+		{"decide without token, on loopback", "POST", "/api/referral/c9", local, `{"decision":"approve"}`, nil, 401, "token required"},
+		{"decide with a wrong token", "POST", "/api/referral/c9", local, `{"decision":"approve"}`, map[string]string{"Authorization": "Bearer nope"}, 401, "token required"},
+		{"bad decision", "POST", "/api/referral/c9", remote, `{"decision":"maybe"}`, bearer, 400, "approve"},
+		{"unknown field", "POST", "/api/referral/c9", remote, `{"decision":"approve","by":"me"}`, bearer, 400, "approve"},
+		{"approve", "POST", "/api/referral/c9", remote, `{"decision":"approve"}`, bearer, 200, "approved"},
+		{"answered already", "POST", "/api/referral/c9", remote, `{"decision":"deny"}`, bearer, 409, "no such referral"},
+		{"images gone", "GET", "/api/referral/c9/live", local, "", nil, 404, "no such referral"},
+		{"nothing pending", "GET", "/api/attendant", local, "", nil, 200, `"referral":null`},
+	}
+	for _, tt := range tests {
+		w := do(t, h, tt.method, tt.target, tt.remote, tt.body, tt.hdr)
+		if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.contains) {
+			t.Errorf("%s: %s %s: %d %q, want %d containing %q", tt.name, tt.method, tt.target, w.Code, w.Body.String(), tt.code, tt.contains)
+		}
+		if tt.code == 200 && strings.Contains(tt.target, "/api/referral/") && tt.method == "GET" {
+			if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "no-store") || w.Header().Get("Content-Type") != "image/jpeg" {
+				t.Errorf("%s: Cache-Control %q, Content-Type %q", tt.name, cc, w.Header().Get("Content-Type"))
+			}
+		}
+	}
+	if want := []string{"true by " + tokenID}; strings.Join(ref.answers, ";") != strings.Join(want, ";") {
+		t.Errorf("answers %v, want %v", ref.answers, want)
+	}
+	// Without referrals wired, the routes do not exist.
+	s2, _ := New(&fakeSource{}, kiosk.NewKeyPad(), Opts{Health: tr})
+	if w := do(t, s2.Handler(), "GET", "/api/referral/c9/chip", local, "", nil); w.Code != 404 {
+		t.Errorf("referral image without referrals: %d", w.Code)
+	}
+}
+
+// startBrowser starts headless Chromium for a test; screenshots go to EDGEID_SCREENSHOTS when
+// set, else to a temporary directory.
+func startBrowser(t *testing.T, ctx context.Context, chromium string) (context.Context, string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 768))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(tcancel)
+	shots := os.Getenv("EDGEID_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bctx, shots
+}
+
+func screenshot(t *testing.T, bctx context.Context, dir, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,7 +17,7 @@ function applyLabels() {
 
 const stepOf = {
   idle: null, document_presented: "document", access_key: "document", reading_chip: "chip",
-  revocation_check: "chip", face_capture: "face", matching: "face", decision: "result", remove_card: "result",
+  revocation_check: "chip", face_capture: "face", matching: "face", referred: "face", decision: "result", remove_card: "result",
 };
 
 let lastDecision = null;
