@@ -173,8 +173,8 @@ func TestCompareSameAndDifferentPeople(t *testing.T) {
 	e := newTestEngine(t)
 	th := calibratedThreshold(t)
 	astro := analyzeTemplate(t, e, decodeTestdata(t, "astronaut.png"))
-	if astro.Model != RecognizerModel || len(astro.Vector) != 128 {
-		t.Fatalf("template model %q with %d dims", astro.Model, len(astro.Vector))
+	if astro.Model != RecognizerModel || len(astro.Vector) != 128 || len(astro.Aux) != 1 || astro.Aux[0].Model != FaceResModel || len(astro.Aux[0].Vector) != 1024 {
+		t.Fatalf("template of %q, %d+%d dims", astro.ModelSet(), len(astro.Vector), len(astro.Aux))
 	}
 	for _, name := range []string{"astronaut-shifted.jpg", "astronaut-320.jp2", "astronaut-320.pgm"} {
 		other := analyzeTemplate(t, e, decodeTestdata(t, name))
