@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/drivers/emrtd"
 	"github.com/edgeid/edgeid/models"
+	"gocv.io/x/gocv"
 )
 
 // evalTargets are the false-accept rates the evaluation reports thresholds for.
@@ -94,6 +96,11 @@ type evalReport struct {
 	FusionStats   string                  `json:"fusion_stats"`
 	// Results: every model (dlib, faceres, fused) on the union, on each set and each group.
 	Results []evalResult `json:"results"`
+	// GalleryAgreement: with each identity's first usable image enrolled in a fused 1:N gallery
+	// and every other image searched, the fraction whose best candidate from the int8 first
+	// pass reranked by the fused distance (the kiosk's search) is the exact fused search's.
+	GalleryAgreement float64 `json:"gallery_recall_at_1_vs_exact"`
+	GalleryProbes    int     `json:"gallery_probes"`
 }
 
 type evalSample struct {
@@ -117,6 +124,7 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 	protocol := fs.String("protocol", protocolAll, "all: every pair; chip: each identity's first usable image as a chip photo (ICAO crop, JPEG2000 of about 14 KB) against every other image; lighting: every image against every other one re-lit")
 	model := fs.String("model", evalFused, "the model whose ROC the top-level keys report: fused, dlib or faceres (results lists all three)")
 	statsFile := fs.String("fusion-stats", "", "z-normalise the fused scores with the impostor_stats of this eval JSON, or \"measured\" for this run's own (default: the manifest's)")
+	scaleTo := fs.Int("scale-to", 0, "scale every image so that its long side is this many pixels before analysis (camera-sized frames for the detector's padding measurement); 0 keeps them")
 	var groups groupFlags
 	fs.Var(&groups, "group", "NAME=SET/ID,SET/ID,...: also report the pairs whose both identities are in the group (repeatable)")
 	pos, err := cli.ParseInterspersed(fs, args)
@@ -180,12 +188,12 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 						probes = append(probes, p)
 					}
 				}
-				a, _, err := analyzeFile(eng, f, ff.gates)
+				t, err := evalTemplate(eng, f, ff.gates, *scaleTo)
 				if err != nil {
 					rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: strings.TrimPrefix(err.Error(), f+": ")})
 					continue
 				}
-				s.tmpl = a.Template
+				s.tmpl = t
 				if *protocol == protocolChip {
 					probes = append(probes, s)
 				} else {
@@ -260,6 +268,10 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 		return err
 	}
 	rep.FusionStats = source
+
+	if rep.GalleryAgreement, rep.GalleryProbes, err = galleryAgreement(fusion, gallery); err != nil {
+		return err
+	}
 
 	// Shipped thresholds: each recognizer's far_1e-3 alone; the fused accept and reject.
 	shipped := map[string]float64{}
@@ -389,6 +401,65 @@ func runFaceEval(_ context.Context, e env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// galleryAgreement enrols each identity's first sample and searches the others both ways.
+func galleryAgreement(f *match.Fusion, samples []evalSample) (float64, int, error) {
+	var entries []match.Entry
+	enrolled := map[string]bool{}
+	var probes []match.Template
+	for _, s := range samples {
+		if !enrolled[s.identity] {
+			enrolled[s.identity] = true
+			entries = append(entries, match.Entry{ID: s.identity, Template: s.tmpl})
+			continue
+		}
+		probes = append(probes, s.tmpl)
+	}
+	if len(probes) == 0 {
+		return 0, 0, nil
+	}
+	g, err := match.NewFusedGallery(f, entries)
+	if err != nil {
+		return 0, 0, err
+	}
+	same := 0
+	for _, q := range probes {
+		exact, err := g.Search(q, match.SearchOpts{K: 1, Threshold: 0, Precision: match.Float32})
+		if err != nil {
+			return 0, 0, err
+		}
+		fast, err := g.Search(q, match.SearchOpts{K: 1, Threshold: 0, Precision: match.Int8, Rerank: 16})
+		if err != nil {
+			return 0, 0, err
+		}
+		if exact.Candidates[0].ID == fast.Candidates[0].ID {
+			same++
+		}
+	}
+	return float64(same) / float64(len(probes)), len(probes), nil
+}
+
+// evalTemplate analyses one file, first scaled to a long side of scaleTo pixels when positive.
+func evalTemplate(eng *face.Engine, path string, gates bool, scaleTo int) (match.Template, error) {
+	if scaleTo <= 0 {
+		a, _, err := analyzeFile(eng, path, gates)
+		return a.Template, err
+	}
+	img, _, err := loadImage(path)
+	if err != nil {
+		return match.Template{}, err
+	}
+	defer img.Close()
+	s := float64(scaleTo) / float64(max(img.Cols(), img.Rows()))
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(img, &small, image.Pt(max(1, int(float64(img.Cols())*s+0.5)), max(1, int(float64(img.Rows())*s+0.5))), 0, 0, gocv.InterpolationArea)
+	a, err := eng.Analyze(small, gates)
+	if err != nil {
+		return match.Template{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return a.Template, nil
 }
 
 // rawFusion compares the engine's templates model by model (the statistics are placeholders:
