@@ -30,7 +30,7 @@ func TestFusionDistance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0.5*(1-1)/0.1 + 0.5*((1-1/math.Sqrt2)-0.8)/0.05
+	want := 0.5*0 + 0.5*((1-1/math.Sqrt2)-0.8)/0.05 // dlib's distance is its impostor mean
 	if math.Abs(d-want) > 1e-6 {
 		t.Fatalf("fused %v, want %v", d, want)
 	}

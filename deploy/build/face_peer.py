@@ -27,7 +27,7 @@ FR_TEMPLATE = np.array([
     [83.0986, 184.7310], [141.4598, 184.4082]], dtype=np.float64)
 FR_MEAN = (103.939, 116.779, 123.68)
 # The daemon's shipped test-time processing (face.DefaultOpts): keep the two in step.
-FLIP_DLIB, FLIP_FACERES = False, False
+FLIP_DLIB, FLIP_FACERES = True, True
 with open(ROOT + "/models/MANIFEST.json") as f:
     MANIFEST = json.load(f)
 STATS = {m["id"]: m.get("impostor", {"mean": 0.0, "std": 1.0}) for m in MANIFEST["models"]}

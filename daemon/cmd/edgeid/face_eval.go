@@ -589,7 +589,7 @@ func (g *groupFlags) String() string { return fmt.Sprint(len(*g), " groups") }
 func (g *groupFlags) Set(v string) error {
 	name, list, ok := strings.Cut(v, "=")
 	if !ok || name == "" || list == "" {
-		return errors.New("want NAME=SET/ID,SET/ID,...")
+		return errors.New("want NAME=SET/ID,SET/ID")
 	}
 	ids := map[string]bool{}
 	for _, id := range strings.Split(list, ",") {

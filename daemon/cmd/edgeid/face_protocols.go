@@ -122,14 +122,15 @@ func relitTemplate(eng *face.Engine, path string, n int, gates bool) (match.Temp
 		return match.Template{}, err
 	}
 	defer img.Close()
-	relit, err := relight(img, n%len(relightNames()), uint64(n))
+	names := relightNames()
+	relit, err := relight(img, n%len(names), uint64(n))
 	if err != nil {
 		return match.Template{}, err
 	}
 	defer relit.Close()
 	a, err := eng.Analyze(relit, gates)
 	if err != nil {
-		return match.Template{}, fmt.Errorf("%s: %w", relightNames()[n%len(relightNames())], err)
+		return match.Template{}, fmt.Errorf("%s: %w", names[n%len(names)], err)
 	}
 	return a.Template, nil
 }
