@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 //go:embed MANIFEST.json
@@ -34,12 +35,37 @@ type Model struct {
 	Thresholds map[string]float64 `json:"thresholds,omitempty"`
 	// Calibration says on which data and how the thresholds were measured.
 	Calibration string `json:"calibration,omitempty"`
+	// Impostor is the mean and standard deviation of this recognizer's impostor distances on
+	// the dev sets: the z-normalisation of score fusion (written by make calibrate).
+	Impostor *Stats `json:"impostor,omitempty"`
+}
+
+// Stats is a mean and a standard deviation.
+type Stats struct {
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+}
+
+// Fusion is the calibrated decision on the fused distance of several recognizers: each
+// model's distance z-normalised by its Impostor stats, weighted, summed (smaller is more alike).
+type Fusion struct {
+	Models  []string  `json:"models"` // recognizer ids, the primary first
+	Weights []float64 `json:"weights"`
+	// Accept: at or below, the face matches without a human (automatic FAR target met on
+	// every dev set and protocol). Reject: above, it is clearly another person. Between the
+	// two the check is referred to the attendant.
+	Accept float64 `json:"accept"`
+	Reject float64 `json:"reject"`
+	// Thresholds are the fused operating points of the calibration union ("far_1e-3"...).
+	Thresholds  map[string]float64 `json:"thresholds,omitempty"`
+	Calibration string             `json:"calibration,omitempty"`
 }
 
 // Manifest lists the models.
 type Manifest struct {
 	Version int     `json:"version"`
 	Models  []Model `json:"models"`
+	Fusion  *Fusion `json:"fusion,omitempty"`
 }
 
 // ErrUnknownModel is returned when the manifest has no model with the asked-for id.
@@ -80,6 +106,19 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}
 		seen[md.ID] = true
 	}
+	if f := m.Fusion; f != nil {
+		if len(f.Models) == 0 || len(f.Models) != len(f.Weights) {
+			return nil, errors.New("model manifest: fusion needs one weight per model")
+		}
+		for _, id := range f.Models {
+			if !seen[id] {
+				return nil, fmt.Errorf("model manifest: fusion names %q, which is not in the manifest", id)
+			}
+		}
+		if !(f.Accept < f.Reject) {
+			return nil, fmt.Errorf("model manifest: fusion accept threshold %v must be below reject %v", f.Accept, f.Reject)
+		}
+	}
 	return &m, nil
 }
 
@@ -115,6 +154,54 @@ func (md Model) Load(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("model %s: %s has sha256 %s, want %s: refusing it", md.ID, path, got, md.SHA256)
 	}
 	return b, nil
+}
+
+// Mapped is a model file mapped read-only into memory and checked: the bytes checked are the
+// bytes used, read once by the kernel and not copied onto the Go heap. Close unmaps it, once
+// the consumer (OpenCV copies the weights while it builds a network) is done with the bytes.
+type Mapped struct {
+	b []byte
+}
+
+// Bytes are the file's contents; they are valid until Close.
+func (m *Mapped) Bytes() []byte { return m.b }
+
+// Close unmaps the file.
+func (m *Mapped) Close() error {
+	if m.b == nil {
+		return nil
+	}
+	err := syscall.Munmap(m.b)
+	m.b = nil
+	return err
+}
+
+// Map maps the model's file from dir after checking its size and SHA-256.
+func (md Model) Map(dir string) (*Mapped, error) {
+	path := filepath.Join(dir, md.File)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", md.ID, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", md.ID, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != md.Bytes {
+		return nil, fmt.Errorf("model %s: %s has the wrong size (want %d bytes): refusing it", md.ID, path, md.Bytes)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(md.Bytes), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: mapping %s: %w", md.ID, path, err)
+	}
+	m := &Mapped{b: b}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != md.SHA256 {
+		m.Close()
+		return nil, fmt.Errorf("model %s: %s has sha256 %s, want %s: refusing it", md.ID, path, got, md.SHA256)
+	}
+	return m, nil
 }
 
 // FindDir returns the first of the candidate folders that holds every file of the manifest.

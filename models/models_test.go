@@ -12,13 +12,22 @@ func TestBuiltinManifestMatchesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Models) != 2 {
-		t.Fatalf("got %d models, want 2", len(m.Models))
+	if len(m.Models) != 3 {
+		t.Fatalf("got %d models, want 3", len(m.Models))
 	}
 	for _, md := range m.Models {
 		if _, err := md.Load("."); err != nil {
 			t.Errorf("Load(%s): %v", md.ID, err)
 		}
+		mp, err := md.Map(".")
+		if err != nil {
+			t.Errorf("Map(%s): %v", md.ID, err)
+			continue
+		}
+		if int64(len(mp.Bytes())) != md.Bytes {
+			t.Errorf("Map(%s): %d bytes", md.ID, len(mp.Bytes()))
+		}
+		mp.Close()
 	}
 }
 
@@ -46,6 +55,13 @@ func TestLoadRefusesWrongFiles(t *testing.T) {
 				}
 			}
 			_, err := md.Load(dir)
+			mp, merr := md.Map(dir)
+			if merr == nil {
+				mp.Close()
+			}
+			if (err == nil) != (merr == nil) {
+				t.Fatalf("Load: %v, Map: %v: they disagree", err, merr)
+			}
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("Load: %v, want success", err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"github.com/edgeid/edgeid/internal/boundedfile"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -100,9 +101,11 @@ type Web struct {
 
 // Policy is what a check requires.
 type Policy struct {
-	// FaceThreshold accepts a face at or below this distance; 0 takes the calibrated one from
-	// the model manifest. FaceRejectThreshold rejects it above this distance; 0 takes the
-	// manifest's. Between the two the attendant decides, within ReferralTimeout.
+	// FaceThreshold accepts a face at or below this fused distance (the recognizers' distances,
+	// each z-normalised by its impostor statistics, averaged: 0 is the impostors' mean, genuine
+	// pairs sit around -4); 0 takes the calibrated one from the model manifest.
+	// FaceRejectThreshold rejects it above this distance; 0 takes the manifest's. Between the
+	// two the attendant decides, within ReferralTimeout.
 	FaceThreshold       float64  `json:"face_threshold"`
 	FaceRejectThreshold float64  `json:"face_reject_threshold"`
 	ReferralTimeout     Duration `json:"referral_timeout"`
@@ -257,13 +260,14 @@ func (c *Config) Validate() error {
 
 func (c *Config) validatePolicy(bad func(string, ...any)) {
 	p := c.Policy
-	if p.FaceThreshold < 0 || p.FaceThreshold > 2 {
-		bad("policy.face_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceThreshold)
+	// An accept threshold at or above the impostors' mean (0) would let half of them in.
+	if p.FaceThreshold != 0 && (p.FaceThreshold < -10 || p.FaceThreshold >= 0 || math.IsNaN(p.FaceThreshold)) {
+		bad("policy.face_threshold %v is not a plausible fused distance: want -10 to below 0 (0 takes the calibrated one)", p.FaceThreshold)
 	}
-	if p.FaceRejectThreshold < 0 || p.FaceRejectThreshold > 2 {
-		bad("policy.face_reject_threshold %v is not a plausible distance (0 takes the calibrated one)", p.FaceRejectThreshold)
+	if p.FaceRejectThreshold != 0 && (p.FaceRejectThreshold < -10 || p.FaceRejectThreshold > 10 || math.IsNaN(p.FaceRejectThreshold)) {
+		bad("policy.face_reject_threshold %v is not a plausible fused distance: want -10 to 10 (0 takes the calibrated one)", p.FaceRejectThreshold)
 	}
-	if p.FaceThreshold > 0 && p.FaceRejectThreshold > 0 && p.FaceRejectThreshold < p.FaceThreshold {
+	if p.FaceThreshold != 0 && p.FaceRejectThreshold != 0 && p.FaceRejectThreshold < p.FaceThreshold {
 		bad("policy.face_reject_threshold %v is below policy.face_threshold %v", p.FaceRejectThreshold, p.FaceThreshold)
 	}
 	if p.ReferralTimeout <= 0 || time.Duration(p.ReferralTimeout) > 10*time.Minute {

@@ -75,8 +75,3 @@ func estimateSimilarity(src, dst []Point) (Similarity, error) {
 	a, b := dot/norm, cross/norm
 	return Similarity{A: a, B: b, TX: dm.X - (a*sm.X - b*sm.Y), TY: dm.Y - (b*sm.X + a*sm.Y)}, nil
 }
-
-// chipTransform maps a face's landmarks onto the recognizer's template.
-func chipTransform(lm [5]Point) (Similarity, error) {
-	return estimateSimilarity(lm[:], chipTemplate[:])
-}

@@ -76,24 +76,42 @@ func BenchmarkFace(b *testing.B) {
 			chip.Close()
 		}
 	})
-	chip, err := e.Align(astro, faces[0])
-	if err != nil {
-		b.Fatal(err)
+	// Align and embed per recognizer (with its shipped preprocessing), then both: the template.
+	for _, r := range e.recs {
+		b.Run("embed_"+r.id, func(b *testing.B) {
+			for b.Loop() {
+				chip, err := r.align(astro, faces[0])
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, err = r.embed(chip)
+				chip.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
-	defer chip.Close()
 	b.Run("embed", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := e.Embed(chip); err != nil {
+			if _, err := e.Embed(astro, faces[0]); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	t1, _ := e.Embed(chip)
-	t2 := match.Template{Model: t1.Model, Vector: append([]float32(nil), t1.Vector...)}
+	t1, err := e.Embed(astro, faces[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	t2 := match.Template{Model: t1.Model, Vector: append([]float32(nil), t1.Vector...), Aux: t1.Aux}
 	t2.Vector[0] += 0.1
+	compare := match.Distance
+	if e.Fusion() != nil {
+		compare = e.Compare
+	}
 	b.Run("compare", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := match.Distance(t1, t2); err != nil {
+			if _, err := compare(t1, t2); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -115,7 +133,7 @@ func BenchmarkFace(b *testing.B) {
 				}
 				ts[i] = a.Template
 			}
-			if _, err := match.Distance(ts[0], ts[1]); err != nil {
+			if _, err := compare(ts[0], ts[1]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 // Package face finds, checks, aligns and embeds faces: YuNet detection, quality gates from
-// landmarks and pixels, similarity alignment to the recognizer's template, and the dlib ResNet
-// embedding. Images live only in memory; nothing here writes a face to disk.
+// landmarks and pixels, similarity alignment to each recognizer's template, and two
+// embeddings (dlib ResNet and HSE FaceRes) whose distances are fused for the decision.
+// Images live only in memory; nothing here writes a face to disk.
 package face
 
 import (
@@ -20,8 +21,10 @@ import (
 
 // Model ids in models/MANIFEST.json that the engine uses.
 const (
-	DetectorModel   = "yunet-2022mar"
-	RecognizerModel = "dlib-resnet-v1"
+	DetectorModel = "yunet-2022mar"
+	// RecognizerModel is the primary recognizer: Template.Model, the fleet's template key and
+	// the metric of match.Distance (which links frames of one face).
+	RecognizerModel = DlibModel
 )
 
 // Opts configures an Engine.
@@ -33,9 +36,12 @@ type Opts struct {
 	// DetectMaxSide: larger images are scaled down to this long side before detection
 	// (YuNet finds faces of about 10 to 300 px).
 	DetectMaxSide int
-	// PadBelow: images whose short side is under this get a border of half their size before
-	// detection, which YuNet needs to find a face that fills a small image.
+	// PadBelow: images whose short side (after scaling to DetectMaxSide) is under this get a
+	// replicated border of half their size before detection, which YuNet needs to find a face
+	// that fills a small image and which gives better landmarks on medium ones.
 	PadBelow int
+	// Dlib and FaceRes are each recognizer's test-time processing.
+	Dlib, FaceRes Preprocess
 	// Threads for OpenCV's own parallel loops; 0 leaves OpenCV's default, 1 is sequential.
 	Threads int
 	Gates   Gates
@@ -46,8 +52,13 @@ func DefaultOpts() Opts {
 	return Opts{
 		DetectScore:   0.7,
 		DetectMaxSide: 640,
-		PadBelow:      240,
-		Gates:         DefaultGates(),
+		// Measured on faces-dev2 scaled to camera-sized frames (README): the replicated border
+		// helps at 320 px and hurts at 400 and 480 px.
+		PadBelow: 360,
+		// Flip TTA helps both recognizers on the dev union (make calibrate; see the README).
+		Dlib:    Preprocess{Flip: true},
+		FaceRes: Preprocess{Flip: true},
+		Gates:   DefaultGates(),
 	}
 }
 
@@ -58,15 +69,16 @@ type Face struct {
 	Score      float64
 }
 
-// Engine runs the face pipeline. Its methods are safe for concurrent use; the detector and the
-// network are each used by one goroutine at a time.
+// Engine runs the face pipeline. Its methods are safe for concurrent use; the detector and
+// each network are used by one goroutine at a time.
 type Engine struct {
 	opts  Opts
-	model string // recognizer id, stamped into templates
 	detMu sync.Mutex
 	det   *cvguard.Detector
-	netMu sync.Mutex
-	net   gocv.Net
+	recs  []*recognizer // the primary (dlib) first
+	// fusion and the thresholds come from the manifest; nil before the first make calibrate.
+	fusion         *match.Fusion
+	accept, reject float64
 }
 
 // New loads and checks both models and returns a ready engine.
@@ -92,31 +104,63 @@ func New(o *Opts) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	recModel, err := man.Get(RecognizerModel)
-	if err != nil {
-		return nil, err
-	}
-	detBytes, err := detModel.Load(o.ModelDir)
-	if err != nil {
-		return nil, err
-	}
-	recBytes, err := recModel.Load(o.ModelDir)
-	if err != nil {
-		return nil, err
-	}
 	if o.Threads > 0 {
 		cvguard.SetNumThreads(o.Threads)
 	}
-	det, err := cvguard.NewDetector(detBytes, cvguard.DetectorOpts{Score: float32(o.DetectScore), NMS: 0.3, TopK: 500})
+	detMap, err := detModel.Map(o.ModelDir)
 	if err != nil {
 		return nil, err
 	}
-	net, err := gocv.ReadNetFromONNXBytes(recBytes)
-	if err != nil || net.Empty() {
-		det.Close()
-		return nil, fmt.Errorf("face: loading %s: %v", RecognizerModel, err)
+	det, err := cvguard.NewDetector(detMap.Bytes(), cvguard.DetectorOpts{Score: float32(o.DetectScore), NMS: 0.3, TopK: 500})
+	detMap.Close()
+	if err != nil {
+		return nil, err
 	}
-	return &Engine{opts: *o, model: RecognizerModel, det: det, net: net}, nil
+	e := &Engine{opts: *o, det: det}
+	for _, r := range []struct {
+		spec recognizerSpec
+		pre  Preprocess
+	}{{dlibSpec(), o.Dlib}, {faceresSpec(), o.FaceRes}} {
+		rec, err := loadRecognizer(man, o.ModelDir, r.spec, r.pre)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.recs = append(e.recs, rec)
+	}
+	if man.Fusion != nil {
+		if e.fusion, err = fusionFromManifest(man); err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.accept, e.reject = man.Fusion.Accept, man.Fusion.Reject
+	}
+	return e, nil
+}
+
+// fusionFromManifest builds the calibrated fusion; its models must be the engine's, in order.
+func fusionFromManifest(man *models.Manifest) (*match.Fusion, error) {
+	f := man.Fusion
+	want := []recognizerSpec{dlibSpec(), faceresSpec()}
+	if len(f.Models) != len(want) {
+		return nil, fmt.Errorf("face: the manifest fuses %v, the engine makes %s and %s", f.Models, DlibModel, FaceResModel)
+	}
+	parts := make([]match.PartScore, len(want))
+	for i, spec := range want {
+		if f.Models[i] != spec.id {
+			return nil, fmt.Errorf("face: the manifest fuses %v, the engine makes %s and %s", f.Models, DlibModel, FaceResModel)
+		}
+		md, err := man.Get(spec.id)
+		if err != nil {
+			return nil, err
+		}
+		if md.Impostor == nil {
+			return nil, fmt.Errorf("face: the manifest has no impostor statistics for %s: run make calibrate", spec.id)
+		}
+		parts[i] = match.PartScore{Model: spec.id, Metric: spec.metric, Dims: spec.dims,
+			ImpostorMean: md.Impostor.Mean, ImpostorStd: md.Impostor.Std, Weight: f.Weights[i]}
+	}
+	return match.NewFusion(parts...)
 }
 
 // Close frees the models.
@@ -124,13 +168,45 @@ func (e *Engine) Close() error {
 	e.detMu.Lock()
 	e.det.Close()
 	e.detMu.Unlock()
-	e.netMu.Lock()
-	defer e.netMu.Unlock()
-	return e.net.Close()
+	var first error
+	for _, r := range e.recs {
+		if err := r.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
-// ModelID is the recognizer id stamped into the templates this engine makes.
-func (e *Engine) ModelID() string { return e.model }
+// ModelID names the recognizers whose embeddings the engine's templates carry ("a+b").
+func (e *Engine) ModelID() string {
+	s := ""
+	for i, r := range e.recs {
+		if i > 0 {
+			s += "+"
+		}
+		s += r.id
+	}
+	return s
+}
+
+// RecognizerInfo describes one recognizer of the engine.
+type RecognizerInfo struct {
+	ID     string
+	Metric match.Metric
+	Dims   int
+}
+
+// Recognizers lists the engine's recognizers in template order.
+func (e *Engine) Recognizers() []RecognizerInfo {
+	out := make([]RecognizerInfo, len(e.recs))
+	for i, r := range e.recs {
+		out[i] = RecognizerInfo{ID: r.id, Metric: r.metric, Dims: r.dims}
+	}
+	return out
+}
+
+// Fusion is the calibrated score fusion, or nil when the manifest has none yet.
+func (e *Engine) Fusion() *match.Fusion { return e.fusion }
 
 // Gates returns the quality gates the engine applies.
 func (e *Engine) Gates() Gates { return e.opts.Gates }
@@ -183,45 +259,31 @@ func (e *Engine) Detect(img gocv.Mat) ([]Face, error) {
 	return faces, nil
 }
 
-// Align warps the face onto the recognizer's 150x150 template. The caller closes the result.
+// Align warps the face onto the primary recognizer's 150x150 template (the chip the quality
+// gates measure). The caller closes the result.
 func (e *Engine) Align(img gocv.Mat, f Face) (gocv.Mat, error) {
-	m, err := chipTransform(f.Landmarks)
-	if err != nil {
-		return gocv.Mat{}, err
-	}
-	affine := gocv.NewMatWithSize(2, 3, gocv.MatTypeCV64F)
-	defer affine.Close()
-	for i, v := range [6]float64{m.A, -m.B, m.TX, m.B, m.A, m.TY} {
-		affine.SetDoubleAt(i/3, i%3, v)
-	}
-	chip := gocv.NewMat()
-	gocv.WarpAffineWithParams(img, &chip, affine, image.Pt(ChipSize, ChipSize), gocv.InterpolationLinear, gocv.BorderConstant, color.RGBA{})
-	return chip, nil
+	return e.recs[0].align(img, f)
 }
 
-// Embed computes the template of an aligned 150x150 BGR chip.
-func (e *Engine) Embed(chip gocv.Mat) (match.Template, error) {
-	if chip.Cols() != ChipSize || chip.Rows() != ChipSize || chip.Type() != gocv.MatTypeCV8UC3 {
-		return match.Template{}, fmt.Errorf("embed: want a %dx%d BGR chip", ChipSize, ChipSize)
-	}
-	// The network wants RGB, (pixel - mean) / 256, mean given here in R, G, B order.
-	blob := gocv.BlobFromImage(chip, 1.0/256, image.Pt(ChipSize, ChipSize), gocv.NewScalar(122.782, 117.001, 104.298, 0), true, false)
-	defer blob.Close()
-	e.netMu.Lock()
-	e.net.SetInput(blob, "")
-	out := e.net.Forward("")
-	e.netMu.Unlock()
-	defer out.Close()
-	v, err := out.DataPtrFloat32()
-	if err != nil {
-		return match.Template{}, fmt.Errorf("embed: %w", err)
-	}
-	if len(v) != 128 {
-		return match.Template{}, fmt.Errorf("embed: network gave %d values, want 128", len(v))
-	}
-	t := match.Template{Model: e.model, Vector: append([]float32(nil), v...)}
-	if _, err := t.MarshalBinary(); err != nil { // rejects NaN or infinite output
-		return match.Template{}, fmt.Errorf("embed: %w", err)
+// Embed computes the template of the face f in img: each recognizer aligns it to its own
+// template and embeds it.
+func (e *Engine) Embed(img gocv.Mat, f Face) (match.Template, error) {
+	var t match.Template
+	for i, r := range e.recs {
+		chip, err := r.align(img, f)
+		if err != nil {
+			return match.Template{}, err
+		}
+		v, err := r.embed(chip)
+		chip.Close()
+		if err != nil {
+			return match.Template{}, err
+		}
+		if i == 0 {
+			t.Model, t.Vector = r.id, v
+		} else {
+			t.Aux = append(t.Aux, match.Embedding{Model: r.id, Vector: v})
+		}
 	}
 	return t, nil
 }
@@ -288,7 +350,7 @@ func (e *Engine) Analyze(img gocv.Mat, enforce bool) (Analysis, error) {
 	}
 
 	t0 = time.Now()
-	a.Template, err = e.Embed(chip)
+	a.Template, err = e.Embed(img, a.Face)
 	a.Timings.Embed = time.Since(t0)
 	return a, err
 }

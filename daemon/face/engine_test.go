@@ -172,9 +172,13 @@ func analyzeTemplate(t *testing.T, e *Engine, img gocv.Mat) match.Template {
 func TestCompareSameAndDifferentPeople(t *testing.T) {
 	e := newTestEngine(t)
 	th := calibratedThreshold(t)
+	accept, reject := e.Thresholds()
+	if !(accept < reject) {
+		t.Fatalf("shipped thresholds accept %v, reject %v", accept, reject)
+	}
 	astro := analyzeTemplate(t, e, decodeTestdata(t, "astronaut.png"))
-	if astro.Model != RecognizerModel || len(astro.Vector) != 128 {
-		t.Fatalf("template model %q with %d dims", astro.Model, len(astro.Vector))
+	if astro.Model != RecognizerModel || len(astro.Vector) != 128 || len(astro.Aux) != 1 || astro.Aux[0].Model != FaceResModel || len(astro.Aux[0].Vector) != 1024 {
+		t.Fatalf("template of %q, %d+%d dims", astro.ModelSet(), len(astro.Vector), len(astro.Aux))
 	}
 	for _, name := range []string{"astronaut-shifted.jpg", "astronaut-320.jp2", "astronaut-320.pgm"} {
 		other := analyzeTemplate(t, e, decodeTestdata(t, name))
@@ -184,6 +188,9 @@ func TestCompareSameAndDifferentPeople(t *testing.T) {
 		}
 		if d > th {
 			t.Errorf("astronaut vs %s: distance %.4f above threshold %.4f", name, d, th)
+		}
+		if f, err := e.Compare(astro, other); err != nil || f > accept {
+			t.Errorf("astronaut vs %s: fused distance %.4f (%v), accept at or below %.4f", name, f, err, accept)
 		}
 	}
 	// The cameraman fails the pose gate; without gates he is still a different person.
@@ -201,6 +208,13 @@ func TestCompareSameAndDifferentPeople(t *testing.T) {
 	}
 	if d <= th {
 		t.Errorf("astronaut vs cameraman: distance %.4f at or below threshold %.4f", d, th)
+	}
+	if f, err := e.Compare(astro, a.Template); err != nil || f <= reject {
+		t.Errorf("astronaut vs cameraman: fused distance %.4f (%v), want above reject %.4f", f, err, reject)
+	}
+	// Never across model sets: a dlib-only template (an older release's) is refused.
+	if _, err := e.Compare(astro, match.Template{Model: astro.Model, Vector: astro.Vector}); !errors.Is(err, match.ErrModelMismatch) {
+		t.Errorf("against a dlib-only template: %v, want ErrModelMismatch", err)
 	}
 }
 

@@ -36,27 +36,27 @@ func (k *Kiosk) identify(ctx context.Context, c *check) Record {
 	shots, reasons := k.captureFace(ctx, c)
 	defer shots.close()
 	if len(reasons) > 0 {
-		return k.decide(ctx, c, reasons, 0)
+		return k.decide(ctx, c, reasons)
 	}
 	k.show(c, StageMatching, "")
 	g := k.p.Gallery.Snapshot()
 	if g == nil || g.Len() == 0 {
-		return k.decide(ctx, c, []string{ReasonNoGallery}, 0)
+		return k.decide(ctx, c, []string{ReasonNoGallery})
 	}
 	pol := k.o.Policy
 	res, err := g.Search(shots.frames[0].template, match.SearchOpts{K: 2, Threshold: pol.FaceAccept, Precision: match.Int8, Rerank: 16})
 	if err != nil {
 		k.o.Logger.Error("gallery search", "err", err)
-		return k.decide(ctx, c, []string{ReasonInternal}, 0)
+		return k.decide(ctx, c, []string{ReasonInternal})
 	}
 	if len(res.Candidates) == 0 {
-		return k.decide(ctx, c, []string{ReasonUnknownPerson}, 0)
+		return k.decide(ctx, c, []string{ReasonUnknownPerson})
 	}
 	best := res.Candidates[0]
 	c.rec.FrameDistances = []float64{best.Distance}
 	verdict := pol.Verdict(best.Distance)
 	if verdict == Rejected {
-		return k.decide(ctx, c, []string{ReasonUnknownPerson}, best.Distance)
+		return k.decideFace(ctx, c, []string{ReasonUnknownPerson}, best.Distance)
 	}
 	candidates := []string{best.ID}
 	if len(res.Candidates) > 1 && res.Candidates[1].Distance <= pol.FaceReject {
@@ -77,7 +77,7 @@ func (k *Kiosk) identify(ctx context.Context, c *check) Record {
 		reasons = k.refer(ctx, c, nil, PendingReferral{Distance: best.Distance, Accept: pol.FaceAccept, Reject: pol.FaceReject,
 			Frames: c.rec.FrameDistances, Candidates: candidates}, nil, shots.image)
 	}
-	return k.decide(ctx, c, reasons, best.Distance)
+	return k.decideFace(ctx, c, reasons, best.Distance)
 }
 
 // waitForFace reads frames until one shows a face, without starting a check.

@@ -95,8 +95,8 @@ const MaxFaceFrames = 10
 
 func (p Policy) validate() error {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-	if p.FaceAccept <= 0 || !finite(p.FaceAccept) {
-		return fmt.Errorf("kiosk: face accept threshold %v must be a positive distance", p.FaceAccept)
+	if !finite(p.FaceAccept) {
+		return fmt.Errorf("kiosk: face accept threshold %v must be a finite distance", p.FaceAccept)
 	}
 	if !finite(p.FaceReject) || p.FaceReject < p.FaceAccept {
 		return fmt.Errorf("kiosk: face reject threshold %v must be at least the accept threshold %v", p.FaceReject, p.FaceAccept)
@@ -346,7 +346,7 @@ func (k *Kiosk) documentCheck(ctx context.Context, card Card, c *check) Record {
 
 	doc, reasons := k.readDocument(ctx, card, c)
 	if len(reasons) > 0 {
-		return k.decide(ctx, c, reasons, 0)
+		return k.decide(ctx, c, reasons)
 	}
 
 	k.show(c, StageRevocation, "")
@@ -355,28 +355,28 @@ func (k *Kiosk) documentCheck(ctx context.Context, card Card, c *check) Record {
 		reasons = append(reasons, ReasonDocumentExpired)
 	}
 	if len(reasons) > 0 {
-		return k.decide(ctx, c, reasons, 0)
+		return k.decide(ctx, c, reasons)
 	}
 
 	k.show(c, StageCapture, "")
 	shots, reasons := k.captureFace(ctx, c)
 	defer shots.close()
 	if len(reasons) > 0 {
-		return k.decide(ctx, c, reasons, 0)
+		return k.decide(ctx, c, reasons)
 	}
 
 	k.show(c, StageMatching, "")
 	chip, photo, err := k.chipTemplate(doc.Photo)
 	if err != nil {
 		k.o.Logger.Warn("chip photo", "check", c.rec.CheckID, "err", err)
-		return k.decide(ctx, c, []string{ReasonNoChipPhoto}, 0)
+		return k.decide(ctx, c, []string{ReasonNoChipPhoto})
 	}
 	defer photo.Close()
 	ds := make([]float64, len(shots.frames))
 	for i, f := range shots.frames {
 		if ds[i], err = k.p.Faces.Compare(f.template, chip); err != nil {
 			k.o.Logger.Error("match", "check", c.rec.CheckID, "err", err)
-			return k.decide(ctx, c, []string{ReasonInternal}, 0)
+			return k.decide(ctx, c, []string{ReasonInternal})
 		}
 	}
 	c.rec.FrameDistances = ds
@@ -387,7 +387,7 @@ func (k *Kiosk) documentCheck(ctx context.Context, card Card, c *check) Record {
 	case Referred:
 		reasons = k.refer(ctx, c, card, PendingReferral{Distance: d, Accept: k.o.Policy.FaceAccept, Reject: k.o.Policy.FaceReject, Frames: ds}, &photo, shots.image)
 	}
-	return k.decide(ctx, c, reasons, d)
+	return k.decideFace(ctx, c, reasons, d)
 }
 
 func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Document, []string) {
@@ -686,9 +686,16 @@ var rejecting = map[string]bool{
 	ReasonUnknownPerson: true, ReasonRevokedIdentity: true, ReasonReferralDenied: true, ReasonReferralTimeout: true,
 }
 
+// decideFace is decide after a face comparison: the record keeps the distance it gave. (A fused
+// distance may be any real number, so "no comparison" cannot be told by a zero distance.)
+func (k *Kiosk) decideFace(ctx context.Context, c *check, reasons []string, distance float64) Record {
+	c.rec.FaceMatched, c.rec.FaceDistance = true, distance
+	return k.decide(ctx, c, reasons)
+}
+
 // decide audits the outcome first and only then opens the door: a decision that could not be
 // recorded does not open anything (fail closed).
-func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance float64) Record {
+func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string) Record {
 	c.enter(StageDecision, k.o.Now())
 	out := Accepted
 	for _, r := range reasons {
@@ -699,7 +706,7 @@ func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance
 		}
 	}
 	c.rec.Outcome, c.rec.Reasons = out, reasons
-	c.rec.FaceDistance, c.rec.FaceAccept, c.rec.FaceReject = distance, k.o.Policy.FaceAccept, k.o.Policy.FaceReject
+	c.rec.FaceAccept, c.rec.FaceReject = k.o.Policy.FaceAccept, k.o.Policy.FaceReject
 	c.enter("", k.o.Now())
 	if err := k.p.Audit.Append(ctx, c.rec); err != nil {
 		k.o.Logger.Error("audit append failed: not actuating", "check", c.rec.CheckID, "err", err)
@@ -708,8 +715,8 @@ func (k *Kiosk) decide(ctx context.Context, c *check, reasons []string, distance
 			out = Aborted
 		}
 	}
-	k.o.Logger.Info("decision", "check", c.rec.CheckID, "outcome", out, "reasons", c.rec.Reasons, "distance", distance, "state", c.rec.IssuingState)
-	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageDecision, Outcome: out, Reasons: c.rec.Reasons, Distance: distance, StageMillis: maps.Clone(c.rec.StageMillis)})
+	k.o.Logger.Info("decision", "check", c.rec.CheckID, "outcome", out, "reasons", c.rec.Reasons, "distance", c.rec.FaceDistance, "state", c.rec.IssuingState)
+	k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageDecision, Outcome: out, Reasons: c.rec.Reasons, Distance: c.rec.FaceDistance, StageMillis: maps.Clone(c.rec.StageMillis)})
 	switch out {
 	case Accepted:
 		k.p.Actuator.Indicate(SignalAccept)

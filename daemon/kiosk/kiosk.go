@@ -227,7 +227,8 @@ type Record struct {
 	DocumentNumber string
 	IssuingState   string
 	Identity       string  // 1:N: the enrolled identity matched
-	FaceDistance   float64 // the combined distance the decision used; 0 when no match was attempted
+	FaceMatched    bool    // a face comparison was made and FaceDistance holds its result
+	FaceDistance   float64 // the combined (fused) distance the decision used: smaller is more alike
 	FaceAccept     float64 // accepted at or below this distance
 	FaceReject     float64 // rejected above this distance; referred between the two
 	// FrameDistances are the distances of every frame scored, best-quality frame first.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 )
@@ -21,6 +22,10 @@ type Gallery struct {
 	i8    []int8    // len(ids) x dims, vector i is about scale[i] * i8[i]
 	scale []float32
 	k     kernels
+	// fusion, when set, makes distances fused (Fusion.Distance) and aux holds the other
+	// recognisers' vectors of each entry; the int8 slab stays the primary model's.
+	fusion *Fusion
+	aux    [][]Embedding
 }
 
 // Entry is one enrolled template.
@@ -80,6 +85,38 @@ func newGallery(model string, dims int, entries []Entry, k kernels) (*Gallery, e
 	return g, nil
 }
 
+// NewFusedGallery builds a gallery whose searches rank by the fused distance of f: a first
+// pass on the primary model's int8 slab, then the shortlist reranked with the fused distance.
+func NewFusedGallery(f *Fusion, entries []Entry) (*Gallery, error) {
+	if f == nil {
+		return nil, errors.New("gallery: no fusion")
+	}
+	for _, e := range entries {
+		if err := f.Check(e.Template); err != nil {
+			return nil, fmt.Errorf("gallery: %q: %w", e.ID, err)
+		}
+	}
+	p := f.Parts()[0]
+	g, err := newGallery(p.Model, p.Dims, entries, bestKernels())
+	if err != nil {
+		return nil, err
+	}
+	g.fusion = f
+	g.aux = make([][]Embedding, len(entries))
+	for i, e := range entries {
+		g.aux[i] = cloneEmbeddings(e.Template.Aux)
+	}
+	return g, nil
+}
+
+func cloneEmbeddings(es []Embedding) []Embedding {
+	out := make([]Embedding, len(es))
+	for i, e := range es {
+		out[i] = Embedding{Model: e.Model, Vector: append([]float32(nil), e.Vector...)}
+	}
+	return out
+}
+
 // quantize writes v as int8 in [-127, 127] with one scale for the vector and returns the scale.
 func quantize(v []float32, out []int8) float32 {
 	var m float32
@@ -112,10 +149,24 @@ func (g *Gallery) Kernel() string { return g.k.name }
 func (g *Gallery) Entries() []Entry {
 	out := make([]Entry, len(g.ids))
 	for i, id := range g.ids {
-		out[i] = Entry{ID: id, Template: Template{Model: g.model, Vector: append([]float32(nil), g.f32[i*g.dims:(i+1)*g.dims]...)}}
+		out[i] = Entry{ID: id, Template: g.template(i)}
+		out[i].Template.Vector = append([]float32(nil), out[i].Template.Vector...)
+		out[i].Template.Aux = cloneEmbeddings(out[i].Template.Aux)
 	}
 	return out
 }
+
+// template is entry i, sharing the slab's memory.
+func (g *Gallery) template(i int) Template {
+	t := Template{Model: g.model, Vector: g.f32[i*g.dims : (i+1)*g.dims]}
+	if g.fusion != nil {
+		t.Aux = g.aux[i]
+	}
+	return t
+}
+
+// Fusion is the fusion the gallery ranks by, nil for a single-model euclidean gallery.
+func (g *Gallery) Fusion() *Fusion { return g.fusion }
 
 // Precision selects the representation a search scans.
 type Precision int
@@ -134,7 +185,8 @@ type SearchOpts struct {
 	Threshold float64 // the best candidate is a match only at or below this distance
 	Precision Precision
 	// Rerank: with Int8, rescore this many of the nearest int8 candidates with float32
-	// (at least K); 0 returns the int8 distances as they are.
+	// (at least K); 0 returns the int8 distances as they are. A fused gallery always reranks
+	// (at least K) with the fused distance.
 	Rerank int
 }
 
@@ -161,6 +213,9 @@ func (r Result) Best() (Candidate, bool) {
 
 // Search finds the K nearest enrolled templates to q.
 func (g *Gallery) Search(q Template, o SearchOpts) (Result, error) {
+	if g.fusion != nil {
+		return g.searchFused(q, o)
+	}
 	if q.Model != g.model {
 		return Result{}, fmt.Errorf("search: %w: probe %q, gallery %q", ErrModelMismatch, q.Model, g.model)
 	}
@@ -204,6 +259,47 @@ func (g *Gallery) Search(q Template, o SearchOpts) (Result, error) {
 	}
 	r.Match = len(r.Candidates) > 0 && r.Candidates[0].Distance <= o.Threshold
 	return r, nil
+}
+
+// searchFused ranks by the fused distance; o.Threshold is a fused distance (it may be negative).
+func (g *Gallery) searchFused(q Template, o SearchOpts) (Result, error) {
+	if err := g.fusion.Check(q); err != nil {
+		return Result{}, fmt.Errorf("search: %w", err)
+	}
+	if o.K <= 0 || math.IsNaN(o.Threshold) || math.IsInf(o.Threshold, 0) {
+		return Result{}, errors.New("search: K must be positive and the threshold finite")
+	}
+	if len(g.ids) == 0 {
+		return Result{}, nil
+	}
+	var shortlist []int
+	switch o.Precision {
+	case Float32:
+		shortlist = make([]int, len(g.ids))
+		for i := range shortlist {
+			shortlist[i] = i
+		}
+	case Int8:
+		top := g.scanI8(q.Vector, dotF32Go(q.Vector, q.Vector), max(o.K, o.Rerank))
+		for _, c := range top.items {
+			shortlist = append(shortlist, c.idx)
+		}
+	default:
+		return Result{}, fmt.Errorf("search: unknown precision %d", o.Precision)
+	}
+	cands := make([]Candidate, 0, len(shortlist))
+	for _, i := range shortlist {
+		d, err := g.fusion.Distance(q, g.template(i))
+		if err != nil {
+			return Result{}, fmt.Errorf("search: %w", err)
+		}
+		cands = append(cands, Candidate{ID: g.ids[i], Distance: d})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Distance < cands[j].Distance })
+	if len(cands) > o.K {
+		cands = cands[:o.K]
+	}
+	return Result{Candidates: cands, Match: cands[0].Distance <= o.Threshold}, nil
 }
 
 func sqDist(qsq, gsq, dot float32) float32 {
@@ -330,11 +426,17 @@ func (x *Index) Apply(upserts []Entry, deletes []string) error {
 	entries := make([]Entry, 0, old.Len()+len(upserts))
 	for i, id := range old.ids {
 		if !gone[id] {
-			entries = append(entries, Entry{ID: id, Template: Template{Model: old.model, Vector: old.f32[i*old.dims : (i+1)*old.dims]}})
+			entries = append(entries, Entry{ID: id, Template: old.template(i)})
 		}
 	}
 	entries = append(entries, upserts...)
-	g, err := newGallery(old.model, old.dims, entries, old.k)
+	var g *Gallery
+	var err error
+	if old.fusion != nil {
+		g, err = NewFusedGallery(old.fusion, entries)
+	} else {
+		g, err = newGallery(old.model, old.dims, entries, old.k)
+	}
 	if err != nil {
 		return err
 	}

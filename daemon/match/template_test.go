@@ -3,11 +3,13 @@ package match
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
 func TestTemplateRoundTrip(t *testing.T) {
-	in := Template{Model: "dlib-resnet-v1", Vector: []float32{0.5, -1.25, 3e-7, 0}}
+	in := Template{Model: "dlib-resnet-v1", Vector: []float32{0.5, -1.25, 3e-7, 0},
+		Aux: []Embedding{{Model: "hse-faceres", Vector: []float32{1, 2, 3}}}}
 	b, err := in.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -16,7 +18,7 @@ func TestTemplateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Model != in.Model || len(out.Vector) != len(in.Vector) {
+	if out.ModelSet() != "dlib-resnet-v1+hse-faceres" || len(out.Vector) != len(in.Vector) || len(out.Aux) != 1 || out.Aux[0].Vector[2] != 3 {
 		t.Fatalf("got %+v, want %+v", out, in)
 	}
 	for i := range in.Vector {
@@ -35,10 +37,12 @@ func TestParseTemplateRefuses(t *testing.T) {
 		b    []byte
 	}{
 		{"empty", nil},
-		{"bad magic", append([]byte("XDT\x01"), good[4:]...)},
+		{"bad magic", append([]byte("XDT\x02"), good[4:]...)},
+		{"no embeddings", []byte("EDT\x02\x00")},
+		{"same model twice", append(append([]byte("EDT\x02\x02"), good[5:]...), good[5:]...)},
 		{"truncated", good[:len(good)-1]},
 		{"trailing byte", append(append([]byte{}, good...), 0)},
-		{"zero model length", []byte("EDT\x01\x00")},
+		{"zero model length", []byte("EDT\x02\x01\x00")},
 		{"nan", nan},
 	}
 	for _, tt := range tests {
@@ -47,6 +51,15 @@ func TestParseTemplateRefuses(t *testing.T) {
 				t.Fatalf("ParseTemplate: %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// A template of the single-model release is refused with a message that says what to do.
+func TestParseTemplateRefusesOldRelease(t *testing.T) {
+	old := []byte("EDT\x01\x0edlib-resnet-v1\x01\x00\x00\x00\x80\x3f")
+	_, err := ParseTemplate(old)
+	if !errors.Is(err, ErrOldTemplate) || !strings.Contains(err.Error(), "enrol the person again") || !strings.Contains(err.Error(), "dlib-resnet-v1") {
+		t.Fatalf("ParseTemplate(v1) = %v, want ErrOldTemplate naming the model", err)
 	}
 }
 
@@ -72,7 +85,9 @@ func TestDistance(t *testing.T) {
 func FuzzParseTemplate(f *testing.F) {
 	good, _ := Template{Model: "dlib-resnet-v1", Vector: make([]float32, 128)}.MarshalBinary()
 	f.Add(good)
-	f.Add([]byte("EDT\x01\x01m\x01\x00\x00\x00\x80\x3f"))
+	f.Add([]byte("EDT\x02\x01\x01m\x01\x00\x00\x00\x80\x3f"))
+	two, _ := Template{Model: "a", Vector: []float32{1}, Aux: []Embedding{{Model: "b", Vector: []float32{2, 3}}}}.MarshalBinary()
+	f.Add(two)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tm, err := ParseTemplate(b)

@@ -67,7 +67,7 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
 	scores := map[string]float64{}
-	if r.FaceDistance > 0 {
+	if r.FaceMatched {
 		scores["face_distance"], scores["face_threshold"] = r.FaceDistance, r.FaceAccept
 		scores["face_reject_threshold"] = r.FaceReject
 	}

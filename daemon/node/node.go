@@ -213,7 +213,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.unwind()
 	g, ctx := errgroup.WithContext(ctx)
 	if n.templates != nil {
-		g.Go(func() error { return followTemplates(ctx, n.templates, n.gallery, n.rebuild, n.log) })
+		g.Go(func() error { return followTemplates(ctx, n.templates, n.eng.Fusion(), n.gallery, n.rebuild, n.log) })
 	}
 	g.Go(func() error { return n.client.Run(ctx) })
 	if n.back != nil {

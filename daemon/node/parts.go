@@ -35,10 +35,6 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// DefaultOperatingPoint is the calibrated threshold the 1:1 decision uses when the
-// configuration gives none: at most one false accept in a thousand impostor pairs.
-const DefaultOperatingPoint = "far_1e-3"
-
 // resolve settles the paths and checks the whole configuration, files included, listing every
 // problem at once. It writes nothing.
 func (n *Node) resolve() error {
@@ -248,20 +244,15 @@ func (n *Node) openFace(context.Context) error {
 	}
 	n.eng = eng
 	n.push("face engine", func() error { eng.Close(); return nil })
+	// The fused thresholds shipped in the manifest (make calibrate) unless the configuration
+	// names its own.
+	accept, reject := eng.Thresholds()
 	n.threshold, n.rejectThreshold = n.cfg.Policy.FaceThreshold, n.cfg.Policy.FaceRejectThreshold
-	if n.threshold == 0 || n.rejectThreshold == 0 {
-		rec, err := man.Get(face.RecognizerModel)
-		if err != nil {
-			return err
-		}
-		if n.threshold == 0 {
-			if n.threshold = rec.Thresholds[DefaultOperatingPoint]; n.threshold == 0 {
-				return fmt.Errorf("the model manifest has no %s threshold", DefaultOperatingPoint)
-			}
-		}
-		if n.rejectThreshold == 0 {
-			n.rejectThreshold = max(rec.Thresholds["far_1e-2"], n.threshold)
-		}
+	if n.threshold == 0 {
+		n.threshold = accept
+	}
+	if n.rejectThreshold == 0 {
+		n.rejectThreshold = max(reject, n.threshold)
 	}
 	return nil
 }
@@ -360,7 +351,7 @@ func (n *Node) openKiosk(context.Context) error {
 	pol.LivenessChecks = p.LivenessChecks
 	if pol.Liveness = p.Liveness; pol.Liveness {
 		var err error
-		if pol.LivenessSameFace, err = sameFaceDistance(n.man); err != nil {
+		if pol.LivenessSameFace, err = face.SameFaceDistance(n.man); err != nil {
 			return err
 		}
 	} else {
@@ -377,20 +368,6 @@ func (n *Node) openKiosk(context.Context) error {
 	k, err := kiosk.New(parts, kiosk.Opts{Flow: n.cfg.Flow, Policy: pol, Logger: n.log})
 	n.k = k
 	return err
-}
-
-// sameFaceDistance is the template distance at which the liveness checks link the frames of
-// one face: the recognizer's calibrated FAR 1% threshold.
-func sameFaceDistance(man *models.Manifest) (float64, error) {
-	rec, err := man.Get(face.RecognizerModel)
-	if err != nil {
-		return 0, err
-	}
-	d, ok := rec.Thresholds["far_1e-2"]
-	if !ok || d <= 0 {
-		return 0, errors.New("the model manifest has no far_1e-2 threshold to link the frames of one face")
-	}
-	return d, nil
 }
 
 // openWeb builds the web server and takes its listener, last: a taken port undoes all the rest.

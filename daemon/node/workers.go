@@ -16,7 +16,7 @@ import (
 
 // followTemplates keeps the gallery in step with the enrolled templates: rebuilt on every
 // change and every minute (templates expire), swapped in without blocking searches.
-func followTemplates(ctx context.Context, t *fleet.Templates, idx *match.Index, changed <-chan struct{}, log *slog.Logger) error {
+func followTemplates(ctx context.Context, t *fleet.Templates, fusion *match.Fusion, idx *match.Index, changed <-chan struct{}, log *slog.Logger) error {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -29,7 +29,7 @@ func followTemplates(ctx context.Context, t *fleet.Templates, idx *match.Index, 
 			}
 			entries = append(entries, match.Entry{ID: tp.Identity, Template: tm})
 		}
-		g, err := match.NewGallery(face.RecognizerModel, 128, entries)
+		g, err := match.NewFusedGallery(fusion, entries)
 		if err != nil {
 			log.Error("gallery not rebuilt", "err", err)
 		} else {

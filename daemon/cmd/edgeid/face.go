@@ -10,11 +10,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
 	"github.com/edgeid/edgeid/daemon/face"
-	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/models"
 	"gocv.io/x/gocv"
 )
@@ -30,28 +31,59 @@ type faceFlags struct {
 	gates     bool
 	asJSON    bool
 	threads   int
+	// Measurement knobs (the defaults are the shipped, measured choices).
+	padBelow    int
+	flip, gamma string
 }
 
 func (f *faceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.models, "models", "", "folder with the model files (default: ./models, then next to the binary, then /usr/share/edgeid/models)")
-	fs.Float64Var(&f.threshold, "threshold", 0, "match when the distance is at most this (default: the manifest's calibrated "+defaultOperatingPoint+" threshold)")
+	fs.Float64Var(&f.threshold, "threshold", 0, "accept when the fused distance is at most this (default: the manifest's calibrated accept threshold)")
 	fs.BoolVar(&f.gates, "gates", true, "refuse faces that fail the quality gates")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
 	fs.IntVar(&f.threads, "threads", 0, "OpenCV threads (0: OpenCV's default)")
+	fs.IntVar(&f.padBelow, "pad-below", -1, "pad images whose short side is under this many pixels before detection (-1: the shipped default)")
+	fs.StringVar(&f.flip, "flip", "default", "recognizers that average the embeddings of the chip and its mirror: dlib, faceres, both, none or default")
+	fs.StringVar(&f.gamma, "gamma", "default", "chip gamma target level per recognizer, e.g. dlib=110,faceres=0; default keeps the shipped choice")
 }
 
-// sameFaceDistance is the template distance at which the liveness checks link the frames of
-// one face: the recognizer's calibrated FAR 1% threshold.
-func sameFaceDistance(man *models.Manifest) (float64, error) {
-	rec, err := man.Get(face.RecognizerModel)
-	if err != nil {
-		return 0, err
+// applyPreprocess sets the measurement knobs on o.
+func (f *faceFlags) applyPreprocess(o *face.Opts) error {
+	if f.padBelow >= 0 {
+		o.PadBelow = f.padBelow
 	}
-	d, ok := rec.Thresholds["far_1e-2"]
-	if !ok || d <= 0 {
-		return 0, errors.New("the model manifest has no far_1e-2 threshold to link the frames of one face")
+	switch f.flip {
+	case "default":
+	case "none":
+		o.Dlib.Flip, o.FaceRes.Flip = false, false
+	case "dlib":
+		o.Dlib.Flip, o.FaceRes.Flip = true, false
+	case "faceres":
+		o.Dlib.Flip, o.FaceRes.Flip = false, true
+	case "both":
+		o.Dlib.Flip, o.FaceRes.Flip = true, true
+	default:
+		return cli.Usagef("--flip must be dlib, faceres, both, none or default")
 	}
-	return d, nil
+	if f.gamma == "default" {
+		return nil
+	}
+	for _, kv := range strings.Split(f.gamma, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		level, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || level < 0 || level > 255 {
+			return cli.Usagef("--gamma wants MODEL=LEVEL pairs (level 0 to 255, 0 off), got %q", kv)
+		}
+		switch k {
+		case "dlib":
+			o.Dlib.Gamma = level
+		case "faceres":
+			o.FaceRes.Gamma = level
+		default:
+			return cli.Usagef("--gamma: unknown model %q (dlib or faceres)", k)
+		}
+	}
+	return nil
 }
 
 // engine loads the models and, when a decision is wanted, resolves the threshold.
@@ -89,6 +121,9 @@ func (f *faceFlags) engine(decide bool) (*face.Engine, float64, error) {
 	o := face.DefaultOpts()
 	o.ModelDir = dir
 	o.Threads = f.threads
+	if err := f.applyPreprocess(&o); err != nil {
+		return nil, 0, err
+	}
 	eng, err := face.New(&o)
 	return eng, threshold, err
 }
@@ -182,14 +217,24 @@ func (r faceReport) text(w io.Writer) {
 	}
 }
 
+// Decisions of `face compare`, the kiosk's three-way decision: accept without a human, refer
+// to an attendant, reject as another person.
+const (
+	decisionAccept = "accept"
+	decisionRefer  = "refer"
+	decisionReject = "reject"
+)
+
 type compareReport struct {
-	Decision  string        `json:"decision"` // "match" or "no_match"
-	Distance  float64       `json:"distance"`
-	Threshold float64       `json:"threshold"`
-	Model     string        `json:"model"`
-	A         faceReport    `json:"a"`
-	B         faceReport    `json:"b"`
-	Millis    compareMillis `json:"ms"`
+	Decision  string             `json:"decision"` // accept, refer or reject
+	Distance  float64            `json:"distance"` // fused: smaller is more alike
+	Threshold float64            `json:"threshold"`
+	Reject    float64            `json:"reject_threshold"`
+	Model     string             `json:"model"`
+	PerModel  map[string]float64 `json:"model_distances"`
+	A         faceReport         `json:"a"`
+	B         faceReport         `json:"b"`
+	Millis    compareMillis      `json:"ms"`
 }
 
 type compareMillis struct {
@@ -197,6 +242,8 @@ type compareMillis struct {
 	Total   float64 `json:"total"`
 }
 
+// runFaceCompare decides whether two images show the same person. Exit status 0 only for
+// accept; refer and reject exit 1 (a human must look, or it is another person); 2 on error.
 func runFaceCompare(_ context.Context, e env, args []string) error {
 	var ff faceFlags
 	fs := newFlags(e, "face compare", "A B")
@@ -208,11 +255,21 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 	if len(pos) != 2 {
 		return cli.Usagef("want two image files, got %d", len(pos))
 	}
-	eng, threshold, err := ff.engine(true)
+	eng, _, err := ff.engine(false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	if eng.Fusion() == nil {
+		return face.ErrNotCalibrated
+	}
+	accept, reject := eng.Thresholds()
+	if ff.threshold != 0 {
+		if math.IsNaN(ff.threshold) || math.IsInf(ff.threshold, 0) {
+			return cli.Usagef("--threshold must be a finite fused distance")
+		}
+		accept, reject = ff.threshold, max(reject, ff.threshold)
+	}
 
 	start := time.Now()
 	a, ra, err := analyzeFile(eng, pos[0], ff.gates)
@@ -224,14 +281,25 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 		return err
 	}
 	t0 := time.Now()
-	d, err := match.Distance(a.Template, b.Template)
+	d, err := eng.Compare(a.Template, b.Template)
 	if err != nil {
 		return err
 	}
-	rep := compareReport{Decision: "no_match", Distance: d, Threshold: threshold, Model: eng.ModelID(), A: ra, B: rb,
+	parts, err := eng.Fusion().PartDistances(a.Template, b.Template)
+	if err != nil {
+		return err
+	}
+	rep := compareReport{Decision: decisionReject, Distance: d, Threshold: accept, Reject: reject, Model: eng.ModelID(),
+		PerModel: map[string]float64{}, A: ra, B: rb,
 		Millis: compareMillis{Compare: ms(time.Since(t0)), Total: ms(time.Since(start))}}
-	if d <= threshold {
-		rep.Decision = "match"
+	for i, r := range eng.Recognizers() {
+		rep.PerModel[r.ID] = parts[i]
+	}
+	switch {
+	case d <= accept:
+		rep.Decision = decisionAccept
+	case d <= reject:
+		rep.Decision = decisionRefer
 	}
 	if ff.asJSON {
 		enc := json.NewEncoder(e.Stdout)
@@ -240,18 +308,18 @@ func runFaceCompare(_ context.Context, e env, args []string) error {
 			return err
 		}
 	} else {
-		rel := "<="
-		if rep.Decision != "match" {
-			rel = ">"
+		fmt.Fprintf(e.Stdout, "%s: distance %.4f (accept at or below %.4f, reject above %.4f; models %s", rep.Decision, d, accept, reject, rep.Model)
+		for i, r := range eng.Recognizers() {
+			fmt.Fprintf(e.Stdout, ", %s %.4f", r.ID, parts[i])
 		}
-		fmt.Fprintf(e.Stdout, "%s: distance %.4f %s threshold %.4f (model %s)\n", rep.Decision, d, rel, threshold, rep.Model)
+		fmt.Fprintln(e.Stdout, ")")
 		ra.text(e.Stdout)
 		rb.text(e.Stdout)
 		fmt.Fprintf(e.Stdout, "  ms: decode %.1f+%.1f detect %.1f+%.1f quality %.2f+%.2f align %.2f+%.2f embed %.1f+%.1f compare %.3f total %.1f\n",
 			ra.Millis.Decode, rb.Millis.Decode, ra.Millis.Detect, rb.Millis.Detect, ra.Millis.Quality, rb.Millis.Quality,
 			ra.Millis.Align, rb.Millis.Align, ra.Millis.Embed, rb.Millis.Embed, rep.Millis.Compare, rep.Millis.Total)
 	}
-	if rep.Decision != "match" {
+	if rep.Decision != decisionAccept {
 		return &cli.ExitStatus{Code: 1}
 	}
 	return nil

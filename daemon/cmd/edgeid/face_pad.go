@@ -94,7 +94,7 @@ func runFacePadEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sameFace, err := sameFaceDistance(man)
+	sameFace, err := face.SameFaceDistance(man)
 	if err != nil {
 		return err
 	}

@@ -87,14 +87,14 @@ func TestFaceCompareExitStatus(t *testing.T) {
 		stderr   string
 		jsonWant string
 	}{
-		{"same person", []string{m, testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 0, "match: distance", "", ""},
-		{"chip photo codec", []string{m, testdata("astronaut-320.jp2"), testdata("astronaut.png")}, 0, "match: distance", "", ""},
+		{"same person", []string{m, testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 0, "accept: distance", "", ""},
+		{"chip photo codec", []string{m, testdata("astronaut-320.jp2"), testdata("astronaut.png")}, 0, "accept: distance", "", ""},
 		{"chip DG2", []string{m, dg2, testdata("astronaut-shifted.jpg")}, 0, "jpeg2000 320x320", "", ""},
 		{"cut DG2", []string{m, badDG2, testdata("astronaut.png")}, 2, "", "dg2", ""},
-		{"json", []string{testdata("astronaut.png"), testdata("astronaut-shifted.jpg"), "--json", m}, 0, `"decision": "match"`, "", ""},
+		{"json", []string{testdata("astronaut.png"), testdata("astronaut-shifted.jpg"), "--json", m}, 0, `"decision": "accept"`, "", ""},
 		{"turned face refused", []string{m, testdata("astronaut.png"), testdata("camera.png")}, 2, "", "off_frontal_pose", ""},
-		{"different person", []string{m, "--gates=false", testdata("astronaut.png"), testdata("camera.png")}, 1, "no_match: distance", "", ""},
-		{"strict threshold", []string{m, "--threshold=0.01", testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 1, "no_match", "", ""},
+		{"different person", []string{m, "--gates=false", testdata("astronaut.png"), testdata("camera.png")}, 1, "reject: distance", "", ""},
+		{"strict threshold", []string{m, "--threshold=-50", testdata("astronaut.png"), testdata("astronaut-shifted.jpg")}, 1, "refer: distance", "", ""},
 		{"empty file", []string{m, empty, testdata("astronaut.png")}, 2, "", "empty file", ""},
 		{"not an image", []string{m, text, testdata("astronaut.png")}, 2, "", "not a JPEG, PNG, PGM or JPEG 2000 image", ""},
 		{"huge header", []string{m, huge, testdata("astronaut.png")}, 2, "", "exceeds the limit", ""},
