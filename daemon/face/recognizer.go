@@ -147,10 +147,26 @@ func (r *recognizer) embed(chip gocv.Mat) ([]float32, error) {
 func (r *recognizer) forward(chip gocv.Mat) ([]float32, error) {
 	blob := gocv.BlobFromImage(chip, r.scale, image.Pt(r.size, r.size), r.mean, r.swapRB, false)
 	defer blob.Close()
+	v, err := r.run(blob)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("embed %s: component %d is not finite", r.id, i)
+		}
+	}
+	return v, nil
+}
+
+// run passes blob through the network and copies its output. The copy is made under the lock:
+// the Mat that Forward returns shares the network's output buffer, which the next caller's
+// Forward overwrites.
+func (r *recognizer) run(blob gocv.Mat) ([]float32, error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.net.SetInput(blob, "")
 	out := r.net.Forward("")
-	r.mu.Unlock()
 	defer out.Close()
 	v, err := out.DataPtrFloat32()
 	if err != nil {
@@ -158,11 +174,6 @@ func (r *recognizer) forward(chip gocv.Mat) ([]float32, error) {
 	}
 	if len(v) != r.dims {
 		return nil, fmt.Errorf("embed %s: network gave %d values, want %d", r.id, len(v), r.dims)
-	}
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, fmt.Errorf("embed %s: component %d is not finite", r.id, i)
-		}
 	}
 	return append([]float32(nil), v...), nil
 }

@@ -116,7 +116,7 @@ func TestPolicyValidatesThresholds(t *testing.T) {
 func holderDistance(t *testing.T) float64 {
 	t.Helper()
 	rec, _, _ := runCheck(t, setup{docs: holderDocs(t), cam: folderCamera(t, "astronaut-shifted.jpg"), pol: func(p *Policy) { p.FaceFrames = 1 }})
-	if rec.Outcome != Accepted || rec.FaceDistance <= 0 {
+	if rec.Outcome != Accepted || !rec.FaceMatched {
 		t.Fatalf("the holder check: %s %v distance %v", rec.Outcome, rec.Reasons, rec.FaceDistance)
 	}
 	return rec.FaceDistance
@@ -350,12 +350,12 @@ func TestEnrolledReferral(t *testing.T) {
 		}
 		return match.Entry{ID: id, Template: a.Template}
 	}
-	g, err := match.NewGallery(face.RecognizerModel, 128, []match.Entry{enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png"), enroll("staff-003", "astronaut-320.pgm")})
+	g, err := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png"), enroll("staff-003", "astronaut-320.pgm")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	act, audit := &fakeActuator{}, &fakeAudit{}
-	pol := DefaultPolicy(0.5253, 0.5854)
+	pol := enginePolicy(t)
 	pol.CaptureWindow, pol.RemoveTimeout = 50*time.Millisecond, time.Millisecond
 	k, err := New(Parts{Revocations: identityRevocations{}, Camera: folderCamera(t, "astronaut-shifted.jpg"), Faces: eng, Actuator: act, Audit: audit, Gallery: fakeGallery{g}},
 		Opts{Flow: FlowEnrolled, Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -140,6 +140,11 @@ var (
 	engineErr  error
 )
 
+// enginePolicy is the default policy with the engine's shipped (fused) thresholds.
+func enginePolicy(t *testing.T) Policy {
+	return DefaultPolicy(testEngine(t).Thresholds())
+}
+
 func testEngine(t *testing.T) *face.Engine {
 	t.Helper()
 	engineOnce.Do(func() {
@@ -230,7 +235,7 @@ func newKiosk(t *testing.T, s *setup) (*Kiosk, *fakeActuator, *fakeCard) {
 	card := newCard()
 	r := &fakeReader{cards: make(chan Card, 1)}
 	r.cards <- card
-	pol := DefaultPolicy(0.5253, 0.5854)
+	pol := enginePolicy(t)
 	pol.CaptureTimeout = 3 * time.Second
 	pol.CaptureWindow = 50 * time.Millisecond
 	pol.RemoveTimeout = 10 * time.Millisecond
@@ -311,7 +316,7 @@ func TestDocumentCheck(t *testing.T) {
 			if rec.IssuingState != "" && r.DocumentNumber != "C01X00T47" {
 				t.Errorf("the auditor got document number %q, want it to hash C01X00T47", r.DocumentNumber)
 			}
-			if tt.outcome == Accepted && (r.FaceDistance <= 0 || r.FaceDistance > r.FaceAccept) {
+			if tt.outcome == Accepted && (!r.FaceMatched || r.FaceDistance > r.FaceAccept) {
 				t.Errorf("accepted with distance %v and threshold %v", r.FaceDistance, r.FaceAccept)
 			}
 		})
@@ -330,9 +335,9 @@ func TestNewRefuses(t *testing.T) {
 	if _, err := New(Parts{}, Opts{Policy: DefaultPolicy(0.5, 0.6)}); err == nil {
 		t.Error("New without parts succeeded")
 	}
-	p := DefaultPolicy(0, 0)
+	p := DefaultPolicy(math.NaN(), math.NaN())
 	if err := p.validate(); err == nil {
-		t.Error("zero threshold accepted")
+		t.Error("NaN threshold accepted")
 	}
 	p = DefaultPolicy(0.5, 0.6)
 	p.CaptureWindow = time.Hour
@@ -502,9 +507,9 @@ func TestEnrolledFlow(t *testing.T) {
 		return match.Entry{ID: id, Template: a.Template}
 	}
 	astronaut, cameraman := enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png")
-	both, _ := match.NewGallery(face.RecognizerModel, 128, []match.Entry{astronaut, cameraman})
-	onlyOther, _ := match.NewGallery(face.RecognizerModel, 128, []match.Entry{cameraman})
-	empty, _ := match.NewGallery(face.RecognizerModel, 128, nil)
+	both, _ := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{astronaut, cameraman})
+	onlyOther, _ := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{cameraman})
+	empty, _ := match.NewFusedGallery(testEngine(t).Fusion(), nil)
 	tests := []struct {
 		name     string
 		g        *match.Gallery
@@ -521,7 +526,7 @@ func TestEnrolledFlow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			act, audit := &fakeActuator{}, &fakeAudit{}
-			pol := DefaultPolicy(0.5253, 0.5854)
+			pol := enginePolicy(t)
 			pol.CaptureWindow, pol.RemoveTimeout = 50*time.Millisecond, time.Millisecond
 			k, err := New(Parts{Revocations: identityRevocations{tt.revoked}, Camera: folderCamera(t, "astronaut-shifted.jpg"), Faces: eng,
 				Actuator: act, Audit: audit, Gallery: fakeGallery{tt.g}},

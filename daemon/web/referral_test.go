@@ -159,15 +159,15 @@ func TestKioskPageInBrowserReferral(t *testing.T) {
 	reader := cardReader{cards: make(chan kiosk.Card, 1)}
 	reader.cards <- card
 	doc := holderDocument{photo: chip}
-	// The holder's distance to the chip photo is about 0.44: thresholds around it refer.
-	pol := kiosk.DefaultPolicy(0.30, 0.60)
+	// Thresholds on either side of any fused distance the holder can have: the check is referred.
+	pol := kiosk.DefaultPolicy(-10, 10)
 	pol.CaptureWindow, pol.RemoveTimeout = 100*time.Millisecond, 10*time.Millisecond
 	k, err := kiosk.New(kiosk.Parts{Reader: reader, Keys: doc, Documents: doc, Revocations: noRevocations{}, Camera: cam, Faces: eng, Actuator: relay, Audit: auditor},
 		kiosk.Opts{Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const token = "s3cret-token"
+	const token = testToken
 	s, err := New(k, kiosk.NewKeyPad(), Opts{Health: health.New(), AttendantToken: token, Referrals: k})
 	if err != nil {
 		t.Fatal(err)

@@ -380,7 +380,7 @@ func (f *fakeReferrals) Resolve(id string, approve bool, by string) error {
 func TestReferralAPI(t *testing.T) {
 	ref := &fakeReferrals{open: true}
 	tr := health.New()
-	s, err := New(&fakeSource{cur: kiosk.Event{Stage: kiosk.StageReferred}}, kiosk.NewKeyPad(), Opts{Health: tr, AttendantToken: "s3cret-token", Referrals: ref})
+	s, err := New(&fakeSource{cur: kiosk.Event{Stage: kiosk.StageReferred}}, kiosk.NewKeyPad(), Opts{Health: tr, AttendantToken: testToken, Referrals: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
