@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -385,10 +386,10 @@ func TestReferralAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := s.Handler()
-	sum := sha256.Sum256([]byte("s3cret-token"))
+	sum := sha256.Sum256([]byte(testToken))
 	tokenID := "token:" + hex.EncodeToString(sum[:4])
 	const local, remote = "127.0.0.1:5000", "192.0.2.7:5000"
-	bearer := map[string]string{"Authorization": "Bearer s3cret-token"}
+	bearer := map[string]string{"Authorization": "Bearer " + testToken}
 	tests := []struct {
 		name, method, target, remote, body string
 		hdr                                map[string]string
@@ -397,7 +398,7 @@ func TestReferralAPI(t *testing.T) {
 	}{
 		{"pending in the attendant data", "GET", "/api/attendant", local, "", nil, 200, `"referral":{"check_id":"c9"`},
 		{"image without token from afar", "GET", "/api/referral/c9/chip", remote, "", nil, 401, "token required"},
-		{"chip image", "GET", "/api/referral/c9/chip?token=s3cret-token", remote, "", nil, 200, "\xff\xd8"},
+		{"chip image", "GET", "/api/referral/c9/chip?token=" + url.QueryEscape(testToken), remote, "", nil, 200, "\xff\xd8"},
 		{"live image", "GET", "/api/referral/c9/live", local, "", nil, 200, "\xff\xd8"},
 		{"no such image", "GET", "/api/referral/c9/passport", local, "", nil, 404, "no such image"},
 		{"no such check", "GET", "/api/referral/c8/chip", local, "", nil, 404, "no such referral"},
