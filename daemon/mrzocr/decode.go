@@ -113,12 +113,15 @@ type DecodeOpts struct {
 	MinMargin  float32 // lead over the runner-up where no check digit guards the character
 	MaxSwap    float32 // a correction may take a runner-up at most this far below the best
 	MaxChanges int     // corrections per check-digit field
+	// PairMargin is the lead a character in a mixed letter-and-digit field needs over its
+	// look-alike (0/O, 1/I, 2/Z, 5/S, 8/B), which check digits cannot always tell apart.
+	PairMargin float32
 }
 
 // DefaultDecodeOpts are measured on synthetic sets (`edgeid mrz eval`), never on the real
 // specimens alone.
 func DefaultDecodeOpts() DecodeOpts {
-	return DecodeOpts{MinScore: 0.45, MinMargin: 0.03, MaxSwap: 0.12, MaxChanges: 2}
+	return DecodeOpts{MinScore: 0.45, MinMargin: 0.03, MaxSwap: 0.12, MaxChanges: 2, PairMargin: 0.05}
 }
 
 // ErrUnsure is wrapped by refusals: the MRZ was found but not read with certainty.
@@ -147,19 +150,39 @@ func decode(format string, sc [][]scoreRow, o DecodeOpts) ([]string, error) {
 			lines[l][c] = ch
 		}
 	}
+	// A position only the composite guards (optional data) is checked like one no digit
+	// guards: the composite is one digit over some thirty characters, too weak to correct by.
+	// Letters and digits mixed in one field (document numbers, optional data) can hide two
+	// compensating misreads from a check digit ("00" and "OO" weigh alike at weights 7 and 3),
+	// so their characters need a clear lead too, unless a correction chose them.
 	guarded := map[pos]bool{}
+	fixed := map[pos]bool{}
 	for _, ck := range checks(format) {
-		for _, p := range ck.field {
-			guarded[p] = true
+		if ck.name != "composite" {
+			for _, p := range ck.field {
+				guarded[p] = lay[p.l][p.c] != tAny
+			}
 		}
 		guarded[ck.digit] = true
-		if err := correct(lines, sc, lay, ck, o); err != nil {
+		changed, err := correct(lines, sc, lay, ck, o)
+		if err != nil {
 			return nil, err
+		}
+		for _, p := range changed {
+			fixed[p] = true
 		}
 	}
 	for l, types := range lay {
 		for c := range types {
-			if guarded[pos{l, c}] {
+			if types[c] == tAny && !fixed[pos{l, c}] {
+				if p, ok := lookAlike[lines[l][c]]; ok {
+					s := sc[l][c]
+					if s[strings.IndexByte(Alphabet, lines[l][c])]-s[strings.IndexByte(Alphabet, p)] < o.PairMargin {
+						return nil, fmt.Errorf("%w: line %d col %d: a letter and a digit look alike there", ErrUnsure, l+1, c+1)
+					}
+				}
+			}
+			if guarded[pos{l, c}] || fixed[pos{l, c}] {
 				continue
 			}
 			b, s1 := best(sc[l][c], types[c], 0)
@@ -182,6 +205,9 @@ func decode(format string, sc [][]scoreRow, o DecodeOpts) ([]string, error) {
 	}
 	return out, nil
 }
+
+// lookAlike pairs the OCR-B letters and digits a blurred camera confuses.
+var lookAlike = map[byte]byte{'0': 'O', 'O': '0', '1': 'I', 'I': '1', '2': 'Z', 'Z': '2', '5': 'S', 'S': '5', '8': 'B', 'B': '8'}
 
 // best returns the highest-scoring character allowed by type t, other than not.
 func best(s scoreRow, t byte, not byte) (byte, float32) {
@@ -219,16 +245,21 @@ type swap struct {
 
 // correct makes the check digit of ck pass with the fewest, cheapest runner-up substitutions
 // within o.MaxSwap of each position's best; a field that cannot be made to pass is refused.
-func correct(lines [][]byte, sc [][]scoreRow, lay []string, ck checked, o DecodeOpts) error {
+func correct(lines [][]byte, sc [][]scoreRow, lay []string, ck checked, o DecodeOpts) ([]pos, error) {
 	if passes(lines, ck) {
-		return nil
+		return nil, nil
 	}
 	// TD1/TD2 long document numbers put '<' at the check digit: the parser checks those.
 	if ck.name == "document number" && lines[ck.digit.l][ck.digit.c] == '<' {
-		return nil
+		return nil, nil
+	}
+	// The composite may only correct its own digit (see decode).
+	cand := append(append([]pos(nil), ck.field...), ck.digit)
+	if ck.name == "composite" {
+		cand = []pos{ck.digit}
 	}
 	var alts []swap
-	for _, p := range append(append([]pos(nil), ck.field...), ck.digit) {
+	for _, p := range cand {
 		cur := lines[p.l][p.c]
 		s := sc[p.l][p.c]
 		top := s[strings.IndexByte(Alphabet, cur)]
@@ -293,11 +324,15 @@ func correct(lines [][]byte, sc [][]scoreRow, lay []string, ck checked, o Decode
 		}
 		if fix != nil {
 			if second-bestLoss < 0.02 {
-				return fmt.Errorf("%w: %s: more than one correction fits its check digit", ErrUnsure, ck.name)
+				return nil, fmt.Errorf("%w: %s: more than one correction fits its check digit", ErrUnsure, ck.name)
 			}
 			apply(fix)
-			return nil
+			var changed []pos
+			for _, f := range fix {
+				changed = append(changed, f.p)
+			}
+			return changed, nil
 		}
 	}
-	return fmt.Errorf("%w: %s: check digit fails and no close reading passes", ErrUnsure, ck.name)
+	return nil, fmt.Errorf("%w: %s: check digit fails and no close reading passes", ErrUnsure, ck.name)
 }

@@ -140,3 +140,31 @@ func TestDecodeWrongLength(t *testing.T) {
 		t.Fatal("accepted an unknown format")
 	}
 }
+
+// TestVoteAverages: two frames, each with a different name character nearly tied (refused
+// alone), vote to the right read.
+func TestVoteAverages(t *testing.T) {
+	o := DefaultDecodeOpts()
+	f1 := scoresFor(td3, map[pos]map[byte]float32{{0, 6}: {'F': 0.895}})
+	f2 := scoresFor(td3, map[pos]map[byte]float32{{0, 8}: {'L': 0.895}})
+	for i, f := range [][][]scoreRow{f1, f2} {
+		if _, err := decode(emrtd.TD3, f, o); !errors.Is(err, ErrUnsure) {
+			t.Fatalf("frame %d alone: %v, want a refusal", i+1, err)
+		}
+	}
+	s := &Session{frames: [][]candidate{
+		{{format: emrtd.TD3, scores: f1, mean: 0.9}},
+		{{format: emrtd.TD3, scores: f2, mean: 0.9}, {format: emrtd.TD2, mean: 0.5}},
+	}}
+	avg, n := s.vote(emrtd.TD3)
+	if n != 2 {
+		t.Fatalf("%d frames voted, want 2", n)
+	}
+	got, err := decode(emrtd.TD3, avg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "\n") != strings.Join(td3, "\n") {
+		t.Error("the vote read it wrong")
+	}
+}

@@ -198,7 +198,7 @@ const cropWidth = 880
 // above and below for a line the grouping missed.
 func rectify(g *grey, r region) *grey {
 	k := cropWidth / r.w
-	mx := 0.05 * cropWidth
+	mx := 0.1 * cropWidth // the blob may miss a faint last character
 	my := math.Max(30, 0.45*r.h*k)
 	cw := int(cropWidth + 2*mx)
 	ch := int(r.h*k + 2*my)

@@ -154,3 +154,20 @@ func (m *Model) scores(f []float32, out []float32) {
 		}
 	}
 }
+
+// Classify returns the class (index into Alphabet) whose prototypes correlate best with f, a
+// normalised feature vector; training uses it to check its own labels.
+func (m *Model) Classify(f []float32) int {
+	var row scoreRow
+	for i := range row {
+		row[i] = -1
+	}
+	m.scores(f, row[:])
+	bi := 0
+	for i, v := range row {
+		if v > row[bi] {
+			bi = i
+		}
+	}
+	return bi
+}

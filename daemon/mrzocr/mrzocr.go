@@ -122,7 +122,7 @@ func (r *Reader) scan(img gocv.Mat) ([]candidate, error) {
 
 // shifts are the offsets, in pitches, at which a cell is tried: the pitch grid is found from
 // the ink, a glyph may sit a little off it.
-var shifts = [...]float64{-0.12, 0, 0.12}
+var shifts = [...]float64{-0.07, 0, 0.07}
 
 func (r *Reader) score(crop *grey, ink []bool, set []textLine, format string) candidate {
 	n := lineLen(format)
@@ -137,8 +137,10 @@ func (r *Reader) score(crop *grey, ink []bool, set []textLine, format string) ca
 			for k := range row {
 				row[k] = -1
 			}
+			cw := gr.width(i)
+			cx := recentre(crop, ink, l, gr.centre(i, 0), cw)
 			for _, d := range shifts {
-				if feature(crop, l, gr.centre(i, d), gr.width(i), f) {
+				if feature(crop, l, cx+d*cw, cw, f) {
 					r.o.Model.scores(f, row[:])
 				}
 			}
@@ -290,9 +292,11 @@ func TrainingSamples(img gocv.Mat, truth []string) ([]Sample, error) {
 		gr := cells(crop, ink, lines, len(truth[0]))
 		for li, l := range lines {
 			for i := 0; i < len(truth[li]); i++ {
+				cw := gr.width(i)
+				cx := recentre(crop, ink, l, gr.centre(i, 0), cw)
 				for _, d := range shifts {
 					f := make([]float32, dims)
-					if feature(crop, l, gr.centre(i, d), gr.width(i), f) {
+					if feature(crop, l, cx+d*cw, cw, f) {
 						out = append(out, Sample{Class: uint8(strings.IndexByte(Alphabet, truth[li][i])), Features: f})
 					}
 				}

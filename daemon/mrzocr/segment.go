@@ -1,7 +1,6 @@
 package mrzocr
 
 import (
-	"errors"
 	"math"
 	"sort"
 )
@@ -12,8 +11,6 @@ type textLine struct {
 	mid, slope  float64 // centre row at x = 0 and its change per column
 	top, bot    float64 // ink above and below the centre row (top < 0 < bot)
 }
-
-var errNoLines = errors.New("no text lines of MRZ length in the located block")
 
 // inkMap marks pixels darker than their neighbourhood: robust to glare and uneven light.
 func inkMap(g *grey) []bool {
@@ -37,6 +34,7 @@ func inkMap(g *grey) []bool {
 			ink[y*w+x] = float64(g.pix[y*w+x]) < mean-math.Max(10, 0.12*mean)
 		}
 	}
+	dropEdges(w, h, ink)
 	return ink
 }
 
@@ -108,8 +106,13 @@ func measureLine(g *grey, ink []bool, y0, y1 int) (textLine, bool) {
 	// The longest cluster of inked columns with gaps shorter than about two characters.
 	gap := int(0.045 * float64(w))
 	bestL, bestR, l, last := -1, -1, -1, -1
+	// A column inked over nearly the whole band is the edge of the page against a dark
+	// background, not a character (whose ink never fills the band: it has room above and below).
+	full := int(0.8 * float64(b1-b0))
+	// Noise specks ink a pixel or two of a column; a character's stroke inks more.
+	least := max(2, int(0.1*float64(b1-b0)))
 	for x := 0; x < w; x++ {
-		if cols[x] < 1 {
+		if cols[x] < least || cols[x] >= full {
 			continue
 		}
 		if l < 0 || x-last > gap {
@@ -119,6 +122,11 @@ func measureLine(g *grey, ink []bool, y0, y1 int) (textLine, bool) {
 		if last-l > bestR-bestL {
 			bestL, bestR = l, last
 		}
+	}
+	// Lines start with a letter or digit, whose strokes ink a good part of a column; specks of
+	// noise before it do not.
+	for bestL >= 0 && bestL < bestR && cols[bestL] < int(0.25*float64(b1-b0)) {
+		bestL++
 	}
 	if bestL < 0 || bestR-bestL < w/3 {
 		return textLine{}, false
@@ -244,10 +252,73 @@ func feature(g *grey, l textLine, cx, pitch float64, f []float32) bool {
 	for j := 0; j < FeatH; j++ {
 		dy := y0 + (float64(j)+0.5)/FeatH*(y1-y0)
 		for i := 0; i < FeatW; i++ {
-			x := cx + ((float64(i)+0.5)/FeatW-0.5)*pitch
+			x := cx + ((float64(i)+0.5)/FeatW-0.5)*0.9*pitch
 			y := l.mid + l.slope*x + dy
 			f[j*FeatW+i] = 255 - g.at(x, y)
 		}
 	}
 	return normalise(f)
+}
+
+// recentre moves a cell's centre to the ink centroid of its glyph: the centroid of the ink
+// columns within the cell, weighted toward the middle so a neighbour's edge pulls little,
+// and moved at most a fifth of the pitch.
+func recentre(g *grey, ink []bool, l textLine, cx, pitch float64) float64 {
+	var s, n float64
+	half := 0.5 * pitch
+	for x := int(cx - half); x <= int(cx+half); x++ {
+		if x < 0 || x >= g.w {
+			continue
+		}
+		wt := 1 - math.Abs(float64(x)-cx)/half
+		if wt <= 0 {
+			continue
+		}
+		c := l.mid + l.slope*float64(x)
+		for y := int(c + l.top); y <= int(c+l.bot); y++ {
+			if y >= 0 && y < g.h && ink[y*g.w+x] {
+				s += wt * float64(x)
+				n += wt
+			}
+		}
+	}
+	if n == 0 {
+		return cx
+	}
+	d := s/n - cx
+	return cx + math.Max(-0.2*pitch, math.Min(0.2*pitch, d))
+}
+
+// dropEdges removes ink components far taller or wider than characters (the page's edges
+// against the background, rules) and specks of noise, which would otherwise widen a line.
+func dropEdges(w, h int, ink []bool) {
+	seen := make([]bool, len(ink))
+	var stack, comp []int
+	for i := range ink {
+		if !ink[i] || seen[i] {
+			continue
+		}
+		stack, comp = append(stack[:0], i), comp[:0]
+		seen[i] = true
+		x0, x1, y0, y1 := w, -1, h, -1
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			comp = append(comp, p)
+			x, y := p%w, p/w
+			x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+			for _, q := range [4]int{p - 1, p + 1, p - w, p + w} {
+				if q < 0 || q >= len(ink) || seen[q] || !ink[q] || (q == p-1 && x == 0) || (q == p+1 && x == w-1) {
+					continue
+				}
+				seen[q] = true
+				stack = append(stack, q)
+			}
+		}
+		if float64(y1-y0) > 0.4*float64(h) || float64(x1-x0) > 0.25*float64(w) || len(comp) < 6 {
+			for _, p := range comp {
+				ink[p] = false
+			}
+		}
+	}
 }

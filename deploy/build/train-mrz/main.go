@@ -21,7 +21,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 300, "documents to render")
-	k := flag.Int("k", 16, "prototypes per character")
+	k := flag.Int("k", 10, "prototypes per character")
 	seed := flag.Uint64("seed", 7, "random seed")
 	fonts := flag.String("fonts", mrzsynth.FontDir, "folder of the OCR-B fonts")
 	out := flag.String("o", "models/mrz_ocrb_protos.bin", "model file to write")
@@ -38,8 +38,7 @@ func run(n, k int, seed uint64, fonts, out string) error {
 		return err
 	}
 	r := rand.New(rand.NewPCG(seed, 0x747261696e))
-	byClass := make([][][]float32, len(mrzocr.Alphabet))
-	used := 0
+	var docs [][]mrzocr.Sample
 	formats := []string{emrtd.TD3, emrtd.TD1, emrtd.TD2}
 	for i := 0; i < n; i++ {
 		d := mrzsynth.RandomDoc(r, formats[i%3])
@@ -53,24 +52,61 @@ func run(n, k int, seed uint64, fonts, out string) error {
 		if err != nil {
 			continue // not located: the reader would refuse it too
 		}
-		used++
+		docs = append(docs, ss)
+	}
+	// A document whose cells the segmentation misplaced teaches wrong labels. Round one keeps
+	// the documents whose cells mostly lie nearest their own class's mean and clusters them;
+	// round two keeps those the round-one prototypes mostly classify right.
+	means := classMeans(docs)
+	keep := func(ss []mrzocr.Sample) bool {
+		agree := 0
 		for _, s := range ss {
-			byClass[s.Class] = append(byClass[s.Class], s.Features)
+			if nearest(means, s.Features) == int(s.Class) {
+				agree++
+			}
 		}
+		return float64(agree) >= 0.85*float64(len(ss))
 	}
 	var classes []uint8
 	var protos [][]float32
-	for c, xs := range byClass {
-		if len(xs) == 0 {
-			return fmt.Errorf("no sample of %q in %d documents: render more", mrzocr.Alphabet[c], n)
+	used := 0
+	for round := 1; round <= 2; round++ {
+		byClass := make([][][]float32, len(mrzocr.Alphabet))
+		used = 0
+		for _, ss := range docs {
+			if !keep(ss) {
+				continue
+			}
+			used++
+			for _, s := range ss {
+				byClass[s.Class] = append(byClass[s.Class], s.Features)
+			}
 		}
-		for _, p := range kmeans(r, xs, k) {
-			classes = append(classes, uint8(c))
-			protos = append(protos, p)
+		classes, protos = nil, nil
+		for c, xs := range byClass {
+			if len(xs) == 0 {
+				return fmt.Errorf("no sample of %q in %d documents: render more", mrzocr.Alphabet[c], n)
+			}
+			for _, p := range kmeans(r, xs, k) {
+				classes = append(classes, uint8(c))
+				protos = append(protos, p)
+			}
 		}
-		fmt.Fprintf(os.Stderr, "%c:%d ", mrzocr.Alphabet[c], len(xs))
+		fmt.Fprintf(os.Stderr, "train-mrz: round %d: %d of %d documents located, %d of them segmented cleanly and used, %d prototypes\n", round, len(docs), n, used, len(protos))
+		m1, err := mrzocr.NewModel(classes, protos)
+		if err != nil {
+			return err
+		}
+		keep = func(ss []mrzocr.Sample) bool {
+			agree := 0
+			for _, s := range ss {
+				if m1.Classify(s.Features) == int(s.Class) {
+					agree++
+				}
+			}
+			return float64(agree) >= 0.9*float64(len(ss))
+		}
 	}
-	fmt.Fprintf(os.Stderr, "\ntrain-mrz: %d of %d documents located, %d prototypes\n", used, n, len(protos))
 	m, err := mrzocr.NewModel(classes, protos)
 	if err != nil {
 		return err
@@ -135,4 +171,44 @@ func kmeans(r *rand.Rand, xs [][]float32, k int) [][]float32 {
 		}
 	}
 	return cent
+}
+
+// classMeans is the mean feature vector of each class over all documents.
+func classMeans(docs [][]mrzocr.Sample) [][]float32 {
+	means := make([][]float32, len(mrzocr.Alphabet))
+	counts := make([]int, len(means))
+	for _, ss := range docs {
+		for _, s := range ss {
+			if means[s.Class] == nil {
+				means[s.Class] = make([]float32, len(s.Features))
+			}
+			for i, v := range s.Features {
+				means[s.Class][i] += v
+			}
+			counts[s.Class]++
+		}
+	}
+	for c, m := range means {
+		for i := range m {
+			m[i] /= float32(counts[c])
+		}
+	}
+	return means
+}
+
+func nearest(means [][]float32, f []float32) int {
+	bi, bs := -1, float32(math.Inf(-1))
+	for c, m := range means {
+		if m == nil {
+			continue
+		}
+		var s float32
+		for i, v := range f {
+			s += v * m[i]
+		}
+		if s > bs {
+			bi, bs = c, s
+		}
+	}
+	return bi
 }
