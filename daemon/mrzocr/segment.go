@@ -128,6 +128,10 @@ func measureLine(g *grey, ink []bool, y0, y1 int) (textLine, bool) {
 	for bestL >= 0 && bestL < bestR && cols[bestL] < int(0.25*float64(b1-b0)) {
 		bestL++
 	}
+	// ...then back over the glyph's own thinner columns (a serif) that touch it.
+	for bestL > 0 && cols[bestL-1] > 0 {
+		bestL--
+	}
 	if bestL < 0 || bestR-bestL < w/3 {
 		return textLine{}, false
 	}

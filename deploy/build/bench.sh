@@ -33,8 +33,8 @@ echo "bench: MRZ reader, one thread (GOMAXPROCS=1, OPENCV_FOR_THREADS_NUM=1), $c
 (cd daemon/mrzocr && GOMAXPROCS=1 OPENCV_FOR_THREADS_NUM=1 go test -run '^$' -bench '^BenchmarkMRZ$' -count "$count" .) | tee -a "$out/go.txt" >&2
 
 echo "bench: MRZ accuracy next to Tesseract 5 (tesseract-ocr, MRZ whitelist, one thread) on the same images" >&2
-go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 1 "$out/mrz-synth" >/dev/null
-go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 2 -width 1280 -height 720 "$out/mrz-synth-720" >/dev/null
+go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 101 "$out/mrz-synth" >/dev/null
+go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 102 -width 1280 -height 720 "$out/mrz-synth-720" >/dev/null
 {
   for set in "$out/mrz-synth" "$out/mrz-synth-720" ../shared/datasets/mrz-dev; do
     [ -f "$set/truth.tsv" ] || { echo "($set absent: skipped)"; continue; }

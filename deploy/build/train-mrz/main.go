@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 300, "documents to render")
+	n := flag.Int("n", 400, "documents to render")
 	k := flag.Int("k", 10, "prototypes per character")
 	seed := flag.Uint64("seed", 7, "random seed")
 	fonts := flag.String("fonts", mrzsynth.FontDir, "folder of the OCR-B fonts")
