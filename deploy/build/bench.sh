@@ -38,7 +38,7 @@ go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 102 -width 1280 -h
 {
   for set in "$out/mrz-synth" "$out/mrz-synth-720" ../shared/datasets/mrz-dev; do
     [ -f "$set/truth.tsv" ] || { echo "($set absent: skipped)"; continue; }
-    echo "set: $(basename "$set")"
+    echo "set: $(basename "$set")"  # mrz-synth: seed 101, 640x480..1920x1080; mrz-synth-720: seed 102
     OPENCV_FOR_THREADS_NUM=1 bin/edgeid mrz eval --peer tesseract "$set"
   done
 } | tee "$out/mrz.txt" >&2
