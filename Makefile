@@ -18,11 +18,13 @@ FUZZTIME ?= 10s
 DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev libjpeg62-turbo-dev
 DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
              debian-archive-keyring qemu-user-static
-DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd postgresql-15
-DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15
+DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd \
+             postgresql-15 fonts-ocr-b
+# The MRZ reader's tests and its training render OCR-B (fonts-ocr-b); Tesseract is its benchmark peer only.
+DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15 fonts-ocr-b tesseract-ocr tesseract-ocr-eng
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
-        calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
+        mrz-model calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -111,6 +113,12 @@ fuzz:
 
 bench: deps-bench build
 	deploy/build/bench.sh
+
+# Retrain the MRZ reader's glyph prototypes (models/mrz_ocrb_protos.bin) from OCR-B rendered on
+# synthetic document photos, and record its size and SHA-256 in the manifest. Same seed, same file.
+mrz-model: deps-test
+	$(GO) run ./deploy/build/train-mrz -o models/mrz_ocrb_protos.bin
+	/usr/bin/python3 deploy/build/set-model-hash.py models/MANIFEST.json mrz-ocrb-protos models/mrz_ocrb_protos.bin
 
 # Re-measure the recognizers and the fused decision on the dev face sets: each model's impostor
 # statistics (the fusion's z-normalisation) and operating points from all pairs of the union, the

@@ -12,8 +12,8 @@ func TestBuiltinManifestMatchesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Models) != 3 {
-		t.Fatalf("got %d models, want 3", len(m.Models))
+	if len(m.Models) != 4 { // three face models and the MRZ glyph classifier
+		t.Fatalf("got %d models, want 4", len(m.Models))
 	}
 	for _, md := range m.Models {
 		if _, err := md.Load("."); err != nil {

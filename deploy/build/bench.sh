@@ -10,7 +10,7 @@ trap 'rm -rf "$out"' EXIT
 root=$(pwd)
 
 echo "bench: Go benchmarks without a peer, $count runs each" >&2
-go test -run '^$' -bench . -skip '^Benchmark(Face|Gallery)' -count "$count" ./... | tee "$out/go.txt" >&2
+go test -run '^$' -bench . -skip '^Benchmark(Face|Gallery|MRZ)' -count "$count" ./... | tee "$out/go.txt" >&2
 
 echo "bench: face pipeline and its python3-opencv peer, $count alternating rounds, one OpenCV thread" >&2
 go test -c -o "$out/face.test" ./daemon/face
@@ -28,6 +28,21 @@ for i in $(seq "$count"); do
   (cd daemon/match && EDGEID_BENCH_VECDIR="$out/vectors" "$out/match.test" -test.run '^$' -test.bench '^BenchmarkGallery$' -test.count 1) | tee -a "$out/go.txt" >&2
   /usr/bin/python3 deploy/build/gallery_peer.py "$out/vectors" >> "$out/gallery_peer.jsonl"
 done
+
+echo "bench: MRZ reader, one thread (GOMAXPROCS=1, OPENCV_FOR_THREADS_NUM=1), $count runs" >&2
+(cd daemon/mrzocr && GOMAXPROCS=1 OPENCV_FOR_THREADS_NUM=1 go test -run '^$' -bench '^BenchmarkMRZ$' -count "$count" .) | tee -a "$out/go.txt" >&2
+
+echo "bench: MRZ accuracy next to Tesseract 5 (tesseract-ocr, MRZ whitelist, one thread) on the same images" >&2
+go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 101 "$out/mrz-synth" >/dev/null
+go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 102 -width 1280 -height 720 "$out/mrz-synth-720" >/dev/null
+{
+  for set in "$out/mrz-synth" "$out/mrz-synth-720" ../shared/datasets/mrz-dev; do
+    [ -f "$set/truth.tsv" ] || { echo "($set absent: skipped)"; continue; }
+    echo "set: $(basename "$set")"  # mrz-synth: seed 101, 640x480..1920x1080; mrz-synth-720: seed 102
+    OPENCV_FOR_THREADS_NUM=1 bin/edgeid mrz eval --peer tesseract "$set"
+  done
+} | tee "$out/mrz.txt" >&2
+/usr/bin/python3 deploy/build/readme-block.py README.md mrz "$out/mrz.txt"
 
 go run ./deploy/build/benchtab -go "$out/go.txt" \
   -peers "face=$out/face_peer.jsonl,faceLoad=$out/face_peer.jsonl,gallery=$out/gallery_peer.jsonl" \

@@ -98,6 +98,8 @@ func commands() []cli.Command {
 		{Path: "doc verify", Summary: "Passive Authentication of a document dump folder", Run: runDocVerify},
 		{Path: "trust import", Summary: "add CSCA certificates, master lists or CRLs to the trust store", Run: runTrustImport},
 		{Path: "trust list", Summary: "list the trusted CSCA certificates", Run: runTrustList},
+		{Path: "mrz read", Summary: "read the MRZ of documents in images", Run: runMRZRead},
+		{Path: "mrz eval", Summary: "MRZ reading over a folder with truth.tsv: right, refused, wrong-but-accepted", Run: runMRZEval},
 		{Path: "enroll delete", Summary: "erase an enrolled identity's templates from the local store", Run: runEnrollDelete},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Path < cmds[j].Path })
