@@ -15,7 +15,7 @@ FUZZTIME ?= 10s
 # Debian packages: to build and test; the benchmark peer needs python3-opencv as well. The
 # cross builds need Debian's cross compilers (their libc and libstdc++ headers come with them),
 # the archive keyring for the sysroot's downloads and qemu-user to run the results.
-DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev libjpeg62-turbo-dev
+DEB_BUILD := pkg-config libopencv-dev libpcsclite-dev libjpeg62-turbo-dev libpng-dev
 DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf \
              debian-archive-keyring qemu-user-static
 DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd \
@@ -83,8 +83,8 @@ unit-arm64 unit-armhf: unit-%: deps-cross
 # - SYSROOT_RUN: the libraries the binary loads, with the closure of what they load in turn,
 #   for the linker's checks and for running under qemu (`make smoke-cross`).
 CV_MODULES   := core imgproc imgcodecs dnn objdetect videoio highgui calib3d features2d photo video
-SYSROOT_DEV  := libpcsclite-dev libjpeg62-turbo-dev $(patsubst %,libopencv-%-dev,$(CV_MODULES) flann ml stitching)
-SYSROOT_RUN  := libc6 libgcc-s1 libstdc++6 libpcsclite1 libjpeg62-turbo $(patsubst %,libopencv-%406,$(CV_MODULES))
+SYSROOT_DEV  := libpcsclite-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev $(patsubst %,libopencv-%-dev,$(CV_MODULES) flann ml stitching)
+SYSROOT_RUN  := libc6 libgcc-s1 libstdc++6 libpcsclite1 libjpeg62-turbo libpng16-16 $(patsubst %,libopencv-%406,$(CV_MODULES))
 SYSROOT      := $(GO) run ./deploy/build/sysroot -dev '$(SYSROOT_DEV)' -run '$(SYSROOT_RUN)' -opencv '$(CV_MODULES)'
 CROSS_ARCHES := arm64 armhf
 
