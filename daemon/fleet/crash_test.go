@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/store"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 const crashEntries = 20000
@@ -33,34 +32,20 @@ func TestKillDuringSnapshotApply(t *testing.T) {
 	key := ed25519.NewKeyFromSeed(seed)
 	deadline := time.Now().Add(12 * time.Second)
 	for round := 0; round < 10 && time.Now().Before(deadline); round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringSnapshotApply$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "EDGEID_FLEET_CHILD_DIR="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		watchdog := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
-		sc := bufio.NewScanner(out)
 		var applied uint64
-		for sc.Scan() {
-			v, err := strconv.ParseUint(strings.TrimPrefix(sc.Text(), "applied "), 10, 64)
+		testenv.KillChild(t, testenv.Child{Env: []string{"EDGEID_FLEET_CHILD_DIR=" + dir}, Stderr: os.Stderr}, func(line string) bool {
+			v, err := strconv.ParseUint(strings.TrimPrefix(line, "applied "), 10, 64)
 			if err != nil {
-				continue
+				return false
 			}
 			applied = v
-			if v >= uint64(2+round) {
-				// Let the next apply get under way, a different distance in each round.
-				time.Sleep(time.Duration(round%5*4) * time.Millisecond)
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				break
+			if v < uint64(2+round) {
+				return false
 			}
-		}
-		watchdog.Stop()
-		_ = cmd.Wait()
+			// Let the next apply get under way, a different distance in each round.
+			time.Sleep(time.Duration(round%5*4) * time.Millisecond)
+			return true
+		})
 		if applied == 0 {
 			t.Fatalf("round %d: the child applied nothing", round)
 		}
@@ -82,7 +67,7 @@ func TestKillDuringSnapshotApply(t *testing.T) {
 		}
 		keys := 0
 		pfx := r.gs.prefix(r.hdr.Gen)
-		err = db.Iterate(context.Background(), store.Revocations.Key(), func(k, _ []byte) error {
+		err := db.Iterate(context.Background(), store.Revocations.Key(), func(k, _ []byte) error {
 			keys++
 			if !strings.HasPrefix(string(k), string(pfx)) {
 				return fmt.Errorf("key %x outside the live generation %d", k, r.hdr.Gen)

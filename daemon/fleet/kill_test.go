@@ -9,17 +9,16 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
 	"github.com/edgeid/edgeid/daemon/store"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 var (
@@ -71,31 +70,14 @@ func TestKioskKilledLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	cert, key, ca := b.ClientFiles("kiosk-1")
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKioskKilledLosesNothing$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "EDGEID_KIOSK_CHILD_DIR="+dir, "EDGEID_KIOSK_CHILD_BROKER="+b.URL,
-		"EDGEID_KIOSK_CHILD_TLS="+strings.Join([]string{cert, key, ca}, ","))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	watchdog := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
-	sc := bufio.NewScanner(out)
 	var acked uint64
-	for sc.Scan() {
-		if v, err := strconv.ParseUint(strings.TrimPrefix(sc.Text(), "acked "), 10, 64); err == nil {
+	testenv.KillChild(t, testenv.Child{Stderr: os.Stderr, Env: []string{"EDGEID_KIOSK_CHILD_DIR=" + dir, "EDGEID_KIOSK_CHILD_BROKER=" + b.URL,
+		"EDGEID_KIOSK_CHILD_TLS=" + strings.Join([]string{cert, key, ca}, ",")}}, func(line string) bool {
+		if v, err := strconv.ParseUint(strings.TrimPrefix(line, "acked "), 10, 64); err == nil {
 			acked = v
-			if acked >= 400 {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				break
-			}
 		}
-	}
-	watchdog.Stop()
-	_ = cmd.Wait()
+		return acked >= 400
+	})
 	if acked < 400 {
 		t.Fatalf("child stopped after %d records", acked)
 	}

@@ -1,6 +1,15 @@
 // Package match holds face templates and the arithmetic on them: 1:1 distance, score fusion,
 // decisions and the ROC statistics that calibrate thresholds. It is pure Go (no cgo), so the
 // fleet side and the gallery can use it without OpenCV.
+//
+// A Template carries one embedding per recogniser of the model set (version 2 encoding); a
+// Fusion turns their per-model distances into one fused distance, z-normalised by each model's
+// impostor statistics, on which the accept and reject thresholds are set. The Gallery is the
+// 1:N search: every enrolled template in one float32 slab plus an int8 copy, scanned without
+// locks and swapped whole through an Index on updates; a fused gallery shortlists on the
+// primary model's int8 slab and reranks the shortlist by the fused distance. The scan's dot
+// products run on SIMD kernels chosen by the CPU (AVX2 with FMA on amd64, NEON on arm64), with
+// portable Go as the fallback and as the tests' reference.
 package match
 
 import (

@@ -1,20 +1,18 @@
 package node
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/kiosk"
+	"github.com/edgeid/edgeid/internal/testenv"
 )
 
 // TestNodeKilledLosesNothing: the daemon as it runs (the node's own wiring: store key, store,
@@ -37,28 +35,15 @@ func TestNodeKilledLosesNothing(t *testing.T) {
 	}
 	state := t.TempDir()
 	collected := filepath.Join(state, "collected-audit.jsonl")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNodeKilledLosesNothing$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "EDGEID_NODE_CHILD_STATE="+state)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	watchdog := time.AfterFunc(90*time.Second, func() { _ = cmd.Process.Kill() })
 	decided := 0
-	sc := bufio.NewScanner(out)
-	for decided < 3 && sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "decided ") {
-			decided++
-		}
-	}
 	// Killed right after its third decision was audited: that record has most likely not
 	// reached the collector yet.
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	watchdog.Stop()
-	_ = cmd.Wait()
+	testenv.KillChild(t, testenv.Child{Env: []string{"EDGEID_NODE_CHILD_STATE=" + state}, Limit: 90 * time.Second}, func(line string) bool {
+		if strings.HasPrefix(line, "decided ") {
+			decided++
+		}
+		return decided >= 3
+	})
 	if decided < 3 {
 		t.Fatalf("the child stopped after %d decisions", decided)
 	}

@@ -1,6 +1,7 @@
 // Package testenv holds what tests need from their environment: a missing install (mosquitto,
 // the ../shared data sets) skips a test on a developer's machine but fails it in CI, so that a
-// missing install step cannot hide behind a skip; and a small disk to fill.
+// missing install step cannot hide behind a skip; a small disk to fill; and the test binary
+// re-executed as a child to kill (KillChild).
 package testenv
 
 import (

@@ -89,22 +89,7 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 	opts.Access = emrtd.Access(*access)
 	opts.ExtendedLength = *extended
 	opts.MaxLe = *maxLe
-	var rec *emrtdsim.Record
-	if *record != "" {
-		rec = &emrtdsim.Record{T: t}
-		t = rec
-		opts.Rand = rec.RecordRand(rand.Reader)
-	}
-	files, info, err := emrtd.Read(ctx, t, key, &opts)
-	if rec != nil {
-		var buf bytes.Buffer
-		if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
-			werr = atomicfile.WriteFile(*record, buf.Bytes(), 0o600)
-			if werr != nil && err == nil {
-				err = werr
-			}
-		}
-	}
+	files, info, err := readRecorded(ctx, t, key, &opts, *record)
 	if err != nil {
 		if errors.Is(err, emrtd.ErrAccessDenied) || errors.Is(err, emrtd.ErrChipAuth) {
 			// Negative outcomes, not faults: the key is wrong, or the chip failed to prove
@@ -119,6 +104,25 @@ func runDocRead(ctx context.Context, e env, args []string) error {
 		}
 	}
 	return printReadResult(e, files, info, *dump, *asJSON)
+}
+
+// readRecorded reads the chip; with a path, it records the session (APDUs and the reader's
+// randomness) there, failed reads included.
+func readRecorded(ctx context.Context, t emrtd.Transceiver, key mrz.AccessKey, opts *emrtd.ReadOpts, path string) (lds.Files, *emrtd.ReadInfo, error) {
+	if path == "" {
+		return emrtd.Read(ctx, t, key, opts)
+	}
+	rec := &emrtdsim.Record{T: t}
+	opts.Rand = rec.RecordRand(rand.Reader)
+	files, info, err := emrtd.Read(ctx, rec, key, opts)
+	var buf bytes.Buffer
+	if _, werr := rec.Transcript().WriteTo(&buf); werr == nil {
+		werr = atomicfile.WriteFile(path, buf.Bytes(), 0o600)
+		if werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return files, info, err
 }
 
 // accessKeyFromFlags takes exactly one of --mrz, --doc/--dob/--expiry or --can.

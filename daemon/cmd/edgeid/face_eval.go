@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -149,61 +150,10 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-
 	rep := evalReport{Sets: pos, Protocol: *protocol, Model: *model, Gates: ff.gates, Unusable: []evalUnusable{}}
-	var gallery, probes []evalSample
-	for _, dir := range pos {
-		ids, err := identityFolders(dir)
-		if err != nil {
-			return err
-		}
-		rep.Identities += len(ids)
-		for _, id := range ids {
-			files, err := regularFiles(filepath.Join(dir, id))
-			if err != nil {
-				return err
-			}
-			chipDone := false
-			for _, f := range files {
-				if err := stopped(ctx); err != nil {
-					return err
-				}
-				rep.Images++
-				s := evalSample{set: filepath.Base(dir), identity: filepath.Base(dir) + "/" + id, file: f}
-				switch {
-				case *protocol == protocolChip && !chipDone:
-					t, err := chipTemplate(eng, f, ff.gates)
-					if err != nil {
-						rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: "as chip photo: " + strings.TrimPrefix(err.Error(), f+": ")})
-						continue
-					}
-					chipDone = true
-					s.tmpl = t
-					gallery = append(gallery, s)
-					continue
-				case *protocol == protocolLighting:
-					t, err := relitTemplate(eng, f, rep.Images, ff.gates)
-					if err != nil {
-						rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: "re-lit: " + strings.TrimPrefix(err.Error(), f+": ")})
-					} else {
-						p := s
-						p.tmpl = t
-						probes = append(probes, p)
-					}
-				}
-				t, err := evalTemplate(eng, f, ff.gates, *scaleTo)
-				if err != nil {
-					rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: strings.TrimPrefix(err.Error(), f+": ")})
-					continue
-				}
-				s.tmpl = t
-				if *protocol == protocolChip {
-					probes = append(probes, s)
-				} else {
-					gallery = append(gallery, s)
-				}
-			}
-		}
+	gallery, probes, err := evalSamples(ctx, eng, pos, *protocol, ff.gates, *scaleTo, &rep)
+	if err != nil {
+		return err
 	}
 	rep.Usable = len(gallery) + len(probes)
 
@@ -212,6 +162,101 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	pairs, err := evalPairs(raw, *protocol, gallery, probes)
+	if err != nil {
+		return err
+	}
+	rep.ImpostorStats = impostorStats(recs, pairs)
+	fusion, source, err := evalFusion(eng, man, recs, *statsFile, rep.ImpostorStats)
+	if err != nil {
+		return err
+	}
+	rep.FusionStats = source
+	if rep.GalleryAgreement, rep.GalleryProbes, err = galleryAgreement(fusion, gallery); err != nil {
+		return err
+	}
+	top, err := scoreEvalSlices(&rep, evalSlices(pos, groups), pairs, recs, fusion, man)
+	if err != nil {
+		return err
+	}
+	if top.GenuinePairs == 0 {
+		return fmt.Errorf("face eval: need genuine and impostor pairs (%d usable images)", rep.Usable)
+	}
+	if *rocPath != "" {
+		if err := writeEvalROC(*rocPath, rep, top); err != nil {
+			return err
+		}
+	}
+	if ff.asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printEvalReport(e.Stdout, rep, eng.ModelID())
+	return nil
+}
+
+// evalSamples analyses every image of the identity folders under pos; by protocol, an image
+// becomes a gallery sample, a probe, or both (the lighting protocol's re-lit probe).
+func evalSamples(ctx context.Context, eng *face.Engine, pos []string, protocol string, gates bool, scaleTo int, rep *evalReport) (gallery, probes []evalSample, err error) {
+	for _, dir := range pos {
+		ids, err := identityFolders(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.Identities += len(ids)
+		for _, id := range ids {
+			files, err := regularFiles(filepath.Join(dir, id))
+			if err != nil {
+				return nil, nil, err
+			}
+			chipDone := false
+			for _, f := range files {
+				if err := stopped(ctx); err != nil {
+					return nil, nil, err
+				}
+				rep.Images++
+				s := evalSample{set: filepath.Base(dir), identity: filepath.Base(dir) + "/" + id, file: f}
+				switch {
+				case protocol == protocolChip && !chipDone:
+					t, err := chipTemplate(eng, f, gates)
+					if err != nil {
+						rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: "as chip photo: " + strings.TrimPrefix(err.Error(), f+": ")})
+						continue
+					}
+					chipDone = true
+					s.tmpl = t
+					gallery = append(gallery, s)
+					continue
+				case protocol == protocolLighting:
+					t, err := relitTemplate(eng, f, rep.Images, gates)
+					if err != nil {
+						rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: "re-lit: " + strings.TrimPrefix(err.Error(), f+": ")})
+					} else {
+						p := s
+						p.tmpl = t
+						probes = append(probes, p)
+					}
+				}
+				t, err := evalTemplate(eng, f, gates, scaleTo)
+				if err != nil {
+					rep.Unusable = append(rep.Unusable, evalUnusable{File: f, Reason: strings.TrimPrefix(err.Error(), f+": ")})
+					continue
+				}
+				s.tmpl = t
+				if protocol == protocolChip {
+					probes = append(probes, s)
+				} else {
+					gallery = append(gallery, s)
+				}
+			}
+		}
+	}
+	return gallery, probes, nil
+}
+
+// evalPairs is every comparison the protocol makes, with each recognizer's raw distance.
+func evalPairs(raw *match.Fusion, protocol string, gallery, probes []evalSample) ([]evalPair, error) {
 	var pairs []evalPair
 	add := func(a, b evalSample) error {
 		d, err := raw.PartDistances(a.tmpl, b.tmpl)
@@ -225,12 +270,12 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 		pairs = append(pairs, p)
 		return nil
 	}
-	switch *protocol {
+	switch protocol {
 	case protocolAll:
 		for i := range gallery {
 			for j := i + 1; j < len(gallery); j++ {
 				if err := add(gallery[i], gallery[j]); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
@@ -238,7 +283,7 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 		for _, g := range gallery {
 			for _, p := range probes {
 				if err := add(g, p); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
@@ -250,13 +295,18 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 					continue
 				}
 				if err := add(g, p); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
 
-	rep.ImpostorStats = map[string]models.Stats{}
+	return pairs, nil
+}
+
+// impostorStats is each recognizer's mean and deviation of the impostor distances.
+func impostorStats(recs []face.RecognizerInfo, pairs []evalPair) map[string]models.Stats {
+	st := map[string]models.Stats{}
 	for k, r := range recs {
 		var xs []float64
 		for _, p := range pairs {
@@ -264,18 +314,35 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 				xs = append(xs, p.d[k])
 			}
 		}
-		rep.ImpostorStats[r.ID] = meanStd(xs)
+		st[r.ID] = meanStd(xs)
 	}
-	fusion, source, err := evalFusion(eng, man, recs, *statsFile, rep.ImpostorStats)
-	if err != nil {
-		return err
-	}
-	rep.FusionStats = source
+	return st
+}
 
-	if rep.GalleryAgreement, rep.GalleryProbes, err = galleryAgreement(fusion, gallery); err != nil {
-		return err
-	}
+// evalSlice is a subset of the pairs reported on its own: the union, one set, or a group.
+type evalSlice struct {
+	name string
+	in   func(evalPair) bool
+}
 
+// evalSlices is the union, each set when there are several, and each -group.
+func evalSlices(pos []string, groups groupFlags) []evalSlice {
+	slices := []evalSlice{{"union", func(evalPair) bool { return true }}}
+	if len(pos) > 1 {
+		for _, dir := range pos {
+			set := filepath.Base(dir)
+			slices = append(slices, evalSlice{set, func(p evalPair) bool { return p.set == set }})
+		}
+	}
+	for _, g := range groups {
+		slices = append(slices, evalSlice{g.name, func(p evalPair) bool { return g.ids[p.a] && g.ids[p.b] }})
+	}
+	return slices
+}
+
+// scoreEvalSlices computes the ROC of every model on every slice into rep.Results, with the
+// shipped thresholds' rates, and copies the union's ROC of rep.Model to the top-level keys.
+func scoreEvalSlices(rep *evalReport, slices []evalSlice, pairs []evalPair, recs []face.RecognizerInfo, fusion *match.Fusion, man *models.Manifest) (match.ROC, error) {
 	// Shipped thresholds: each recognizer's far_1e-3 alone; the fused accept and reject.
 	shipped := map[string]float64{}
 	for _, r := range recs {
@@ -297,26 +364,6 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 		f, _ := fusion.Fuse(p.d)
 		return f
 	}
-	slices := []struct {
-		name string
-		in   func(evalPair) bool
-	}{{"union", func(evalPair) bool { return true }}}
-	if len(pos) > 1 {
-		for _, dir := range pos {
-			set := filepath.Base(dir)
-			slices = append(slices, struct {
-				name string
-				in   func(evalPair) bool
-			}{set, func(p evalPair) bool { return p.set == set }})
-		}
-	}
-	for _, g := range groups {
-		g := g
-		slices = append(slices, struct {
-			name string
-			in   func(evalPair) bool
-		}{g.name, func(p evalPair) bool { return g.ids[p.a] && g.ids[p.b] }})
-	}
 	var top match.ROC
 	for _, sl := range slices {
 		for m, name := range names {
@@ -336,7 +383,7 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 			}
 			roc, err := match.ComputeROC(sc, evalTargets[:]...)
 			if err != nil {
-				return err
+				return match.ROC{}, err
 			}
 			res := evalResult{Slice: sl.name, Model: name, Genuine: roc.GenuinePairs, Impostor: roc.ImpostorPairs,
 				EER: roc.EER, EERThresh: roc.EERThreshold, Points: roc.Points, FRR1: frrThreshold(sc.Genuine, 0.01)}
@@ -348,7 +395,7 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 				res.Shipped = atThreshold(sc, shipped[recs[m].ID])
 			}
 			rep.Results = append(rep.Results, res)
-			if sl.name == "union" && name == *model {
+			if sl.name == "union" && name == rep.Model {
 				top = roc
 				rep.Genuine, rep.Impostor = roc.GenuinePairs, roc.ImpostorPairs
 				rep.EER, rep.EERThresh, rep.Points = roc.EER, roc.EERThreshold, roc.Points
@@ -356,28 +403,23 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 			}
 		}
 	}
-	if top.GenuinePairs == 0 {
-		return fmt.Errorf("face eval: need genuine and impostor pairs (%d usable images)", rep.Usable)
-	}
+	return top, nil
+}
 
-	if *rocPath != "" {
-		full := rep
-		full.Curve = top.Curve
-		b, err := json.MarshalIndent(full, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.WriteFile(*rocPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+// writeEvalROC writes the report with the whole ROC curve of its top-level model.
+func writeEvalROC(path string, rep evalReport, top match.ROC) error {
+	full := rep
+	full.Curve = top.Curve
+	b, err := json.MarshalIndent(full, "", "  ")
+	if err != nil {
+		return err
 	}
-	if ff.asJSON {
-		enc := json.NewEncoder(e.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	w := e.Stdout
-	fmt.Fprintf(w, "sets %v, protocol %s, models %s, quality gates %v, fusion statistics %s\n", rep.Sets, rep.Protocol, eng.ModelID(), rep.Gates, rep.FusionStats)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// printEvalReport prints the report for people.
+func printEvalReport(w io.Writer, rep evalReport, modelID string) {
+	fmt.Fprintf(w, "sets %v, protocol %s, models %s, quality gates %v, fusion statistics %s\n", rep.Sets, rep.Protocol, modelID, rep.Gates, rep.FusionStats)
 	fmt.Fprintf(w, "identities %d, images %d, usable %d\n", rep.Identities, rep.Images, rep.Usable)
 	for _, r := range rep.Results {
 		fmt.Fprintf(w, "%s %s: %d genuine, %d impostor pairs; EER %.2f%% at %.4f", r.Slice, r.Model, r.Genuine, r.Impostor, 100*r.EER, r.EERThresh)
@@ -403,7 +445,6 @@ func runFaceEval(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(w, "  %s: %s\n", u.File, u.Reason)
 		}
 	}
-	return nil
 }
 
 // galleryAgreement enrols each identity's first sample and searches the others both ways.

@@ -102,16 +102,7 @@ func runFacePadEval(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return cli.Usagef("%v", err)
 	}
-	rep := padReport{Sets: pos, Required: suite.Required, Attacks: map[pad.Attack]*padAttackStats{}}
-	for _, c := range suite.Checks() {
-		rep.Checks = append(rep.Checks, c.Name())
-	}
-	rep.Genuine.MinParallax = math.Inf(1)
-	rep.Genuine.RefusedAlone = map[string]int{}
-	rep.Genuine.LargestCue = map[string]float64{}
-	for _, a := range append(pad.Attacks, pad.AttackReplay) {
-		rep.Attacks[a] = &padAttackStats{PassedAlone: map[string]int{}}
-	}
+	rep := newPadReport(pos, suite)
 	for _, dir := range pos {
 		ids, err := identityFolders(dir)
 		if err != nil {
@@ -133,17 +124,7 @@ func runFacePadEval(ctx context.Context, e env, args []string) error {
 	if err := padScenes(eng, suite, scenes, &rep.Scenes); err != nil {
 		return err
 	}
-	g := &rep.Genuine
-	if g.Subjects > 0 {
-		g.BPCER = float64(g.Refused) / float64(g.Subjects)
-		g.BPCERUpper95 = binomialUpper95(g.Refused, g.Subjects)
-	}
-	for _, a := range rep.Attacks {
-		if a.Attempts > 0 {
-			a.APCER = float64(a.Accepted) / float64(a.Attempts)
-			a.APCERUpper95 = binomialUpper95(a.Accepted, a.Attempts)
-		}
-	}
+	rep.rates()
 	if ff.asJSON {
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -226,6 +207,36 @@ func analyzeWithCues(eng *face.Engine, suite pad.Suite, img gocv.Mat, at time.Ti
 	return pad.Frame{At: at, Analysis: a, Cues: pad.MeasureCues(img, a.Face, suite.Cues)}, nil
 }
 
+// newPadReport is an empty report for the sets pos scored with suite.
+func newPadReport(pos []string, suite pad.Suite) padReport {
+	rep := padReport{Sets: pos, Required: suite.Required, Attacks: map[pad.Attack]*padAttackStats{}}
+	for _, c := range suite.Checks() {
+		rep.Checks = append(rep.Checks, c.Name())
+	}
+	rep.Genuine.MinParallax = math.Inf(1)
+	rep.Genuine.RefusedAlone = map[string]int{}
+	rep.Genuine.LargestCue = map[string]float64{}
+	for _, a := range append(pad.Attacks, pad.AttackReplay) {
+		rep.Attacks[a] = &padAttackStats{PassedAlone: map[string]int{}}
+	}
+	return rep
+}
+
+// rates turns the counts into error rates with their 95% upper bounds.
+func (rep *padReport) rates() {
+	g := &rep.Genuine
+	if g.Subjects > 0 {
+		g.BPCER = float64(g.Refused) / float64(g.Subjects)
+		g.BPCERUpper95 = binomialUpper95(g.Refused, g.Subjects)
+	}
+	for _, a := range rep.Attacks {
+		if a.Attempts > 0 {
+			a.APCER = float64(a.Accepted) / float64(a.Attempts)
+			a.APCERUpper95 = binomialUpper95(a.Accepted, a.Attempts)
+		}
+	}
+}
+
 // padSubject scores one identity: its own images as a genuine movement sequence, and its most
 // frontal image held up as each kind of attack.
 func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, rep *padReport) error {
@@ -260,20 +271,9 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 	if ch, ok := scoreGenuine(&rep.Genuine, name, sweep, suite); ok {
 		// The same movement replayed on a phone held before the camera, with the hand's
 		// small sway; the attacker is granted a video that shows exactly the moves asked.
-		var replay []pad.Frame
-		for i, k := range order {
-			img, _, err := loadImage(paths[k])
-			if err != nil {
-				return err
-			}
-			sway := pad.Pose{Yaw: 4 * math.Sin(float64(i)), Pitch: 3 * math.Cos(float64(i)), Roll: 1, Scale: 0.55}
-			shown := pad.RenderAttack(img, pad.AttackReplay, sway, 640, 480)
-			img.Close()
-			fr, err := analyzeWithCues(eng, suite, shown, start.Add(time.Duration(i)*time.Second))
-			shown.Close()
-			if err == nil {
-				replay = append(replay, fr)
-			}
+		replay, err := padReplay(eng, suite, paths, order, start)
+		if err != nil {
+			return err
 		}
 		tallyAttack(rep.Attacks[pad.AttackReplay], suite.Evaluate(replay, ch), len(replay) < len(order))
 	}
@@ -290,6 +290,33 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 		return err
 	}
 	defer still.Close()
+	padStillAttacks(eng, suite, still, start, rep)
+	return nil
+}
+
+// padReplay renders the genuine sweep (frames in order, files in paths) replayed on a phone.
+func padReplay(eng *face.Engine, suite pad.Suite, paths []string, order []int, start time.Time) ([]pad.Frame, error) {
+	var replay []pad.Frame
+	for i, k := range order {
+		img, _, err := loadImage(paths[k])
+		if err != nil {
+			return nil, err
+		}
+		sway := pad.Pose{Yaw: 4 * math.Sin(float64(i)), Pitch: 3 * math.Cos(float64(i)), Roll: 1, Scale: 0.55}
+		shown := pad.RenderAttack(img, pad.AttackReplay, sway, 640, 480)
+		img.Close()
+		fr, err := analyzeWithCues(eng, suite, shown, start.Add(time.Duration(i)*time.Second))
+		shown.Close()
+		if err == nil {
+			replay = append(replay, fr)
+		}
+	}
+	return replay, nil
+}
+
+// padStillAttacks holds the still image up as each kind of attack, moved as a plane to
+// imitate the challenge, and tallies the results.
+func padStillAttacks(eng *face.Engine, suite pad.Suite, still gocv.Mat, start time.Time, rep *padReport) {
 	attackChallenge := pad.Challenge{Moves: []pad.Move{pad.TurnLeft, pad.TurnRight}, Started: start}
 	for _, kind := range pad.Attacks {
 		s := rep.Attacks[kind]
@@ -307,7 +334,6 @@ func padSubject(eng *face.Engine, suite pad.Suite, name string, files []string, 
 		}
 		tallyAttack(s, suite.Evaluate(af, attackChallenge), missed)
 	}
-	return nil
 }
 
 // tallyAttack counts one attack attempt's result.

@@ -31,27 +31,55 @@ func runTrustImport(ctx context.Context, e env, args []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	type item struct {
-		src string
-		raw []byte
-		tf  *pki.TrustFile
+	items, err := readTrustItems(ctx, pos)
+	if err != nil {
+		return err
 	}
-	var items []item
+	if err := checkTrustItems(dir, items); err != nil {
+		return err
+	}
+	// Nothing is written once a signal has arrived; what is written is whole (atomic files).
+	if err := stopped(ctx); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := writeTrustItem(e, dir, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trustItem is one file to import: its path, bytes and what they parsed as.
+type trustItem struct {
+	src string
+	raw []byte
+	tf  *pki.TrustFile
+}
+
+// readTrustItems reads and parses every file before anything is checked or written.
+func readTrustItems(ctx context.Context, pos []string) ([]trustItem, error) {
+	var items []trustItem
 	for _, p := range pos {
 		if err := stopped(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		b, err := boundedfile.ReadFile(p, pki.MaxTrustFileSize)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tf, err := pki.ParseTrustFile(b)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		items = append(items, item{p, b, tf})
+		items = append(items, trustItem{p, b, tf})
 	}
-	// What is trusted already, plus the certificates of this import, vouch for master lists.
+	return items, nil
+}
+
+// checkTrustItems refuses the import when a master list or CRL is not vouched for by what is
+// trusted already in dir plus the certificates and master lists of this import.
+func checkTrustItems(dir string, items []trustItem) error {
 	var roots []*pki.Certificate
 	if hasEntries(dir) {
 		cur, err := pki.LoadTrustStore(dir)
@@ -94,38 +122,37 @@ func runTrustImport(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("%s: refused: no trusted CSCA named %s signed this CRL", it.src, it.tf.CRL.Issuer)
 		}
 	}
-	// Nothing is written once a signal has arrived; what is written is whole (atomic files).
-	if err := stopped(ctx); err != nil {
-		return err
-	}
-	for _, it := range items {
-		switch it.tf.Kind {
-		case pki.KindCertificates:
-			for _, c := range it.tf.Certificates {
-				name := fmt.Sprintf("%s-%s.cer", safeName(c.Subject.Country()), c.Fingerprint()[:16])
-				if err := atomicfile.WriteFile(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.Stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
-				if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&pki.KeyUsageCertSign == 0) {
-					fmt.Fprintf(e.Stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
-				}
-			}
-		case pki.KindMasterList:
-			name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"
-			if err := atomicfile.WriteFile(filepath.Join(dir, name), it.raw, 0o644); err != nil {
+	return nil
+}
+
+// writeTrustItem writes one checked item into the trust store and says what it wrote.
+func writeTrustItem(e env, dir string, it trustItem) error {
+	switch it.tf.Kind {
+	case pki.KindCertificates:
+		for _, c := range it.tf.Certificates {
+			name := fmt.Sprintf("%s-%s.cer", safeName(c.Subject.Country()), c.Fingerprint()[:16])
+			if err := atomicfile.WriteFile(filepath.Join(dir, name), c.Raw, 0o644); err != nil {
 				return err
 			}
-			ml := it.tf.MasterList
-			fmt.Fprintf(e.Stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
-		case pki.KindCRL:
-			crl := it.tf.CRL
-			name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
-			if err := atomicfile.WriteFile(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
-				return err
+			fmt.Fprintf(e.Stdout, "certificate %s\n  sha256 %s\n  -> %s\n", c.Subject, c.Fingerprint(), name)
+			if !c.IsCA || (c.HasKeyUsage && c.KeyUsage&pki.KeyUsageCertSign == 0) {
+				fmt.Fprintf(e.Stderr, "warning: %s is not marked as a CA that signs certificates; documents will only chain to it if it issued their DS certificates\n", c.Subject)
 			}
-			fmt.Fprintf(e.Stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
 		}
+	case pki.KindMasterList:
+		name := safeName(strings.TrimSuffix(filepath.Base(it.src), filepath.Ext(it.src))) + ".ml"
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), it.raw, 0o644); err != nil {
+			return err
+		}
+		ml := it.tf.MasterList
+		fmt.Fprintf(e.Stdout, "master list signed by %s: %d CSCAs, signature and chain verified\n  -> %s\n", ml.Signer.Subject, len(ml.CSCAs), name)
+	case pki.KindCRL:
+		crl := it.tf.CRL
+		name := fmt.Sprintf("%s-%s.crl", safeName(crl.Issuer.Country()), crl.ThisUpdate.UTC().Format("20060102T150405"))
+		if err := atomicfile.WriteFile(filepath.Join(dir, name), crl.Raw, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "CRL of %s (%d entries, %s)\n  -> %s\n", crl.Issuer, len(crl.Revoked), crl.ThisUpdate.UTC().Format("2006-01-02"), name)
 	}
 	return nil
 }

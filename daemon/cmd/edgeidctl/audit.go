@@ -61,29 +61,11 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 		// while it is dead (mosquitto queues them for it): replicas start clean, so a killed
 		// one leaves the group at once and the kiosks' re-sends reach the live ones.
 		CleanSession: *share != ""}
-	var f *os.File
-	if *db != "" {
-		w, err := warehouse.Open(ctx, *db, &warehouse.Opts{KioskKeys: keys})
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		if err := setSites(ctx, w, sites); err != nil {
-			return err
-		}
-		co.Sink = sink{w}
-	} else {
-		start, err := fleet.ResumePositions(*out)
-		if err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		f, err = os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		co.Out, co.Sync, co.Start = f, f.Sync, start
+	f, done, err := collectorSink(ctx, co, *db, *out, sites)
+	if err != nil {
+		return err
 	}
+	defer done()
 	c, err := fleet.NewCollector(co)
 	if err != nil {
 		return err
@@ -96,15 +78,7 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
-	pos2 := c.Positions()
-	ids := make([]string, 0, len(pos2))
-	for k := range pos2 {
-		ids = append(ids, k)
-	}
-	sort.Strings(ids)
-	for _, k := range ids {
-		fmt.Fprintf(e.Stdout, "%s: collected through %d\n", k, pos2[k].Seq)
-	}
+	printPositions(e, c)
 	if n := c.Problems(); n > 0 {
 		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("%d chain problems seen while collecting (logged above); run audit verify", n)}
 	}
@@ -112,6 +86,46 @@ func runAuditCollect(ctx context.Context, e env, args []string) error {
 		return nil
 	}
 	return f.Sync()
+}
+
+// collectorSink points co at the warehouse (db set) or appends to the JSON-lines file out,
+// resuming from what it holds; f is that file (nil with db), done releases what was opened.
+func collectorSink(ctx context.Context, co *fleet.CollectorOpts, db, out string, sites cli.Multi) (f *os.File, done func(), err error) {
+	if db != "" {
+		w, err := warehouse.Open(ctx, db, &warehouse.Opts{KioskKeys: co.KioskKeys})
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := setSites(ctx, w, sites); err != nil {
+			w.Close()
+			return nil, nil, err
+		}
+		co.Sink = sink{w}
+		return nil, func() { w.Close() }, nil
+	}
+	start, err := fleet.ResumePositions(out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume: %w", err)
+	}
+	f, err = os.OpenFile(out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	co.Out, co.Sync, co.Start = f, f.Sync, start
+	return f, func() { f.Close() }, nil
+}
+
+// printPositions reports, kiosk by kiosk, the last record collected.
+func printPositions(e env, c *fleet.Collector) {
+	pos := c.Positions()
+	ids := make([]string, 0, len(pos))
+	for k := range pos {
+		ids = append(ids, k)
+	}
+	sort.Strings(ids)
+	for _, k := range ids {
+		fmt.Fprintf(e.Stdout, "%s: collected through %d\n", k, pos[k].Seq)
+	}
 }
 
 func runAuditVerify(ctx context.Context, e env, args []string) error {

@@ -252,25 +252,7 @@ func runRevokePublish(ctx context.Context, e env, args []string) error {
 		top = fleet.NewTopics(*cf.fleet)
 	}
 	if s.Version > 0 && !*full {
-		d := fleet.RevocationList{Version: next, Base: s.Version, Issued: now, Expires: now.Add(*validity)}
-		pub := make(map[string]bool, len(s.Published))
-		for _, h := range s.Published {
-			pub[h] = true
-		}
-		cur := make(map[string]bool, len(s.Current))
-		for _, h := range s.Current {
-			cur[h] = true
-			if !pub[h] {
-				en, _ := decodeEntry(h)
-				d.Add = append(d.Add, en)
-			}
-		}
-		for _, h := range s.Published {
-			if !cur[h] {
-				en, _ := decodeEntry(h)
-				d.Remove = append(d.Remove, en)
-			}
-		}
+		d := revDelta(s, next, now, *validity)
 		msgs = append(msgs, outMsg{fmt.Sprintf("revocations-delta-%d-%d.bin", s.Version, next), top.RevDelta(), fleet.Seal(fleet.KindRevocations, d.Marshal(), key), false})
 		fmt.Fprintf(e.Stdout, "delta %d->%d: %d added, %d removed\n", s.Version, next, len(d.Add), len(d.Remove))
 	}
@@ -284,26 +266,58 @@ func runRevokePublish(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if !*offline {
-		conn, err := cf.conn()
-		if err != nil {
+		if err := publishAll(ctx, cf, msgs); err != nil {
 			return err
-		}
-		cl, err := fleet.Dial(ctx, conn)
-		if err != nil {
-			return err
-		}
-		defer cl.Disconnect(250)
-		// The retained snapshot first, so that a kiosk that sees a gap in the delta finds it.
-		for _, m := range msgs {
-			if err := fleet.Publish(ctx, cl, m.topic, m.body, m.retain); err != nil {
-				return err
-			}
 		}
 	}
 	s.Version = next
 	s.Published = append(s.Published[:0], s.Current...)
 	if err := s.save(*state); err != nil {
 		return fmt.Errorf("published version %d but could not save the state: %w", next, err)
+	}
+	return nil
+}
+
+// revDelta is the change from the published list to the current one.
+func revDelta(s *revState, next uint64, now time.Time, validity time.Duration) fleet.RevocationList {
+	d := fleet.RevocationList{Version: next, Base: s.Version, Issued: now, Expires: now.Add(validity)}
+	pub := make(map[string]bool, len(s.Published))
+	for _, h := range s.Published {
+		pub[h] = true
+	}
+	cur := make(map[string]bool, len(s.Current))
+	for _, h := range s.Current {
+		cur[h] = true
+		if !pub[h] {
+			en, _ := decodeEntry(h)
+			d.Add = append(d.Add, en)
+		}
+	}
+	for _, h := range s.Published {
+		if !cur[h] {
+			en, _ := decodeEntry(h)
+			d.Remove = append(d.Remove, en)
+		}
+	}
+	return d
+}
+
+// publishAll sends msgs in order: the retained snapshot first, so that a kiosk that sees a
+// gap in the delta finds it.
+func publishAll(ctx context.Context, cf connFlags, msgs []outMsg) error {
+	conn, err := cf.conn()
+	if err != nil {
+		return err
+	}
+	cl, err := fleet.Dial(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer cl.Disconnect(250)
+	for _, m := range msgs {
+		if err := fleet.Publish(ctx, cl, m.topic, m.body, m.retain); err != nil {
+			return err
+		}
 	}
 	return nil
 }

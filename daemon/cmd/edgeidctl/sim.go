@@ -17,11 +17,11 @@ import (
 	"math/big"
 	"os"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/cmd/internal/cli"
@@ -106,11 +106,52 @@ type arrival struct {
 	at      time.Time
 }
 
+// simRun is one simulation: its settings and the fleet identity it publishes under.
+type simRun struct {
+	e                             env
+	n, records, rounds, deltaSize int
+	timeout                       time.Duration
+	broker, fleetName, colSession string
+	mint                          *minter // nil: plain TCP broker
+	top                           fleet.Topics
+	fleetKey                      ed25519.PrivateKey
+	keys                          fleet.Keyring
+}
+
 // runSim simulates kiosks on one broker. Each simulated kiosk is a real MQTT client with its
 // own certificate that verifies and parses every revocation delta (signature included) and
 // publishes a hash-chained, checkpointed audit stream; it keeps no store (500 Badger instances
 // would measure this machine's memory, not the fleet link). A real collector ingests and acks.
 func runSim(ctx context.Context, e env, args []string) error {
+	s, err := parseSim(e, args)
+	if err != nil {
+		return err
+	}
+	col, ingested, ingestDone, stop, err := s.startCollector(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	arrivals := make(chan arrival, s.n*s.rounds+16)
+	kiosks, chains, err := s.connectKiosks(ctx, arrivals)
+	defer func() {
+		for _, k := range kiosks {
+			if k != nil {
+				k.Disconnect(50)
+			}
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	if err := s.fanOut(ctx, arrivals); err != nil {
+		return err
+	}
+	return s.ingest(ctx, col, kiosks, chains, ingested, ingestDone)
+}
+
+// parseSim reads the flags and loads the certificate minter when the broker speaks TLS.
+func parseSim(e env, args []string) (*simRun, error) {
 	fs := newFlags(e, "sim", "")
 	n := fs.Int("kiosks", 500, "number of simulated kiosks")
 	records := fs.Int("records", 20, "audit records per kiosk for the ingest measurement")
@@ -123,201 +164,218 @@ func runSim(ctx context.Context, e env, args []string) error {
 	cf := addConnFlags(fs, "sim")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) > 0 {
-		return cli.Usagef("unexpected arguments %q", pos)
+		return nil, cli.Usagef("unexpected arguments %q", pos)
 	}
 	if *n < 1 || *records < 1 || *rounds < 1 || *deltaSize < 0 {
-		return cli.Usagef("-kiosks, -records and -rounds must be at least 1")
+		return nil, cli.Usagef("-kiosks, -records and -rounds must be at least 1")
 	}
 	if *cf.broker == "" || *cf.fleet == "" {
-		return cli.Usagef("-broker and -fleet are required")
+		return nil, cli.Usagef("-broker and -fleet are required")
 	}
-	var mint *minter
+	s := &simRun{e: e, n: *n, records: *records, rounds: *rounds, deltaSize: *deltaSize, timeout: *timeout,
+		broker: *cf.broker, fleetName: *cf.fleet, colSession: *colSession, top: fleet.NewTopics(*cf.fleet)}
 	if *caCert != "" || *caKey != "" {
-		if mint, err = newMinter(*caCert, *caKey); err != nil {
-			return err
-		}
-		if *cf.ca != "" { // the broker's CA, when it differs from the one that signs clients
-			b, err := os.ReadFile(*cf.ca)
-			if err != nil {
-				return err
-			}
-			mint.pool = x509.NewCertPool()
-			if !mint.pool.AppendCertsFromPEM(b) {
-				return fmt.Errorf("%s: no PEM certificate", *cf.ca)
-			}
+		if s.mint, err = newSimMinter(*caCert, *caKey, *cf.ca); err != nil {
+			return nil, err
 		}
 	}
-	tlsFor := func(cn string) (*tls.Config, error) {
-		if mint == nil {
-			return nil, nil
-		}
-		return mint.tls(cn)
-	}
-	top := fleet.NewTopics(*cf.fleet)
-	_, fleetKey, _ := ed25519.GenerateKey(rand.Reader)
-	_, colKey, _ := ed25519.GenerateKey(rand.Reader)
-	keys := fleet.NewKeyring(fleetKey.Public().(ed25519.PublicKey))
+	_, s.fleetKey, _ = ed25519.GenerateKey(rand.Reader)
+	s.keys = fleet.NewKeyring(s.fleetKey.Public().(ed25519.PublicKey))
+	return s, nil
+}
 
-	// Collector.
-	total := int64(*n * *records)
-	var ingested atomic.Int64
-	ingestDone := make(chan struct{})
-	colTLS, err := tlsFor("collector")
+// newSimMinter loads the client-signing CA; brokerCA, when set, is the CA of the broker's
+// certificate if it differs from the one that signs clients.
+func newSimMinter(caCert, caKey, brokerCA string) (*minter, error) {
+	mint, err := newMinter(caCert, caKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	col, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: *cf.broker, TLS: colTLS, Fleet: *cf.fleet, ClientID: "collector",
-		SessionDir: *colSession, CleanSession: true, Key: colKey, Out: io.Discard, OnRecord: func(*audit.Record) {
+	if brokerCA != "" {
+		b, err := os.ReadFile(brokerCA)
+		if err != nil {
+			return nil, err
+		}
+		mint.pool = x509.NewCertPool()
+		if !mint.pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s: no PEM certificate", brokerCA)
+		}
+	}
+	return mint, nil
+}
+
+func (s *simRun) tlsFor(cn string) (*tls.Config, error) {
+	if s.mint == nil {
+		return nil, nil
+	}
+	return s.mint.tls(cn)
+}
+
+// startCollector runs a real collector until stop is called; ingestDone closes when it has
+// ingested every record the kiosks will publish.
+func (s *simRun) startCollector(ctx context.Context) (col *fleet.Collector, ingested *atomic.Int64, ingestDone chan struct{}, stop func(), err error) {
+	_, colKey, _ := ed25519.GenerateKey(rand.Reader)
+	total := int64(s.n * s.records)
+	ingested = new(atomic.Int64)
+	ingestDone = make(chan struct{})
+	colTLS, err := s.tlsFor("collector")
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	col, err = fleet.NewCollector(&fleet.CollectorOpts{Broker: s.broker, TLS: colTLS, Fleet: s.fleetName, ClientID: "collector",
+		SessionDir: s.colSession, CleanSession: true, Key: colKey, Out: io.Discard, OnRecord: func(*audit.Record) {
 			if ingested.Add(1) == total {
 				close(ingestDone)
 			}
 		}})
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	cctx, ccancel := context.WithCancel(ctx)
 	colErr := make(chan error, 1)
 	go func() { colErr <- col.Run(cctx) }()
-	defer func() { ccancel(); <-colErr }()
+	stop = func() { ccancel(); <-colErr }
 	select {
 	case <-col.Ready():
-	case <-time.After(*timeout):
-		return fmt.Errorf("sim: collector not subscribed within %v", *timeout)
+		return col, ingested, ingestDone, stop, nil
+	case <-time.After(s.timeout):
+		err = fmt.Errorf("sim: collector not subscribed within %v", s.timeout)
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	stop()
+	return nil, nil, nil, nil, err
+}
 
-	// Kiosks.
-	arrivals := make(chan arrival, *n**rounds+16)
-	kiosks := make([]mqtt.Client, *n)
-	chains := make([]*audit.Chain, *n)
+// connectKiosks connects the simulated kiosks, 32 at a time. The clients that did connect are
+// returned even with an error, for the caller to disconnect.
+func (s *simRun) connectKiosks(ctx context.Context, arrivals chan<- arrival) ([]mqtt.Client, []*audit.Chain, error) {
+	kiosks := make([]mqtt.Client, s.n)
+	chains := make([]*audit.Chain, s.n)
 	start := time.Now()
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
+	var g errgroup.Group
+	g.SetLimit(32)
 	for i := range kiosks {
 		id := fmt.Sprintf("sim-%04d", i)
 		_, sk, _ := ed25519.GenerateKey(rand.Reader)
+		var err error
 		chains[i], err = audit.NewChain(&audit.Opts{Kiosk: id, SigningKey: sk, DocKey: make([]byte, 32), CheckpointEvery: 10})
 		if err != nil {
-			return err
+			_ = g.Wait() // the ones already started; their clients are disconnected by the caller
+			return kiosks, nil, err
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, id string) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			t, err := tlsFor(id)
+		g.Go(func() error {
+			t, err := s.tlsFor(id)
 			if err == nil {
-				kiosks[i], err = simConnect(ctx, *cf.broker, id, t, top.RevDelta(), keys, arrivals)
+				kiosks[i], err = simConnect(ctx, s.broker, id, t, s.top.RevDelta(), s.keys, arrivals)
 			}
 			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("kiosk %s: %w", id, err)
-				}
-				mu.Unlock()
+				return fmt.Errorf("kiosk %s: %w", id, err)
 			}
-		}(i, id)
+			return nil
+		})
 	}
-	wg.Wait()
-	defer func() {
-		for _, k := range kiosks {
-			if k != nil {
-				k.Disconnect(50)
-			}
-		}
-	}()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return kiosks, nil, err
 	}
-	fmt.Fprintf(e.Stdout, "sim: %d kiosks connected in %v\n", *n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(s.e.Stdout, "sim: %d kiosks connected in %v\n", s.n, time.Since(start).Round(time.Millisecond))
+	return kiosks, chains, nil
+}
 
-	// Revocation fan-out.
-	pubTLS, err := tlsFor("publisher")
+// fanOut publishes the revocation deltas one round at a time and reports how long each took
+// to reach every kiosk.
+func (s *simRun) fanOut(ctx context.Context, arrivals <-chan arrival) error {
+	pubTLS, err := s.tlsFor("publisher")
 	if err != nil {
 		return err
 	}
-	pub, err := fleet.Dial(ctx, fleet.Conn{Broker: *cf.broker, TLS: pubTLS, ClientID: "publisher"})
+	pub, err := fleet.Dial(ctx, fleet.Conn{Broker: s.broker, TLS: pubTLS, ClientID: "publisher"})
 	if err != nil {
 		return err
 	}
 	defer pub.Disconnect(100)
 	var lat []time.Duration
-	for r := 1; r <= *rounds; r++ {
+	for r := 1; r <= s.rounds; r++ {
 		d := fleet.RevocationList{Version: uint64(r + 1), Base: uint64(r), Issued: time.Now(), Expires: time.Now().Add(time.Hour)}
-		for j := 0; j < *deltaSize; j++ {
+		for j := 0; j < s.deltaSize; j++ {
 			d.Add = append(d.Add, fleet.DocumentEntry("UTO", fmt.Sprintf("SIM%03d%06d", r, j)))
 		}
-		msg := fleet.Seal(fleet.KindRevocations, d.Marshal(), fleetKey)
+		msg := fleet.Seal(fleet.KindRevocations, d.Marshal(), s.fleetKey)
 		t0 := time.Now()
-		if err := fleet.Publish(ctx, pub, top.RevDelta(), msg, false); err != nil {
+		if err := fleet.Publish(ctx, pub, s.top.RevDelta(), msg, false); err != nil {
 			return err
 		}
-		deadline := time.After(*timeout)
-		for got := 0; got < *n; {
-			select {
-			case a := <-arrivals:
-				if a.version == d.Version {
-					lat = append(lat, a.at.Sub(t0))
-					got++
-				}
-			case <-deadline:
-				return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: round %d: only %d of %d kiosks got the delta within %v", r, got, *n, *timeout)}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if lat, err = s.awaitRound(ctx, arrivals, r, d.Version, t0, lat); err != nil {
+			return err
 		}
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	fmt.Fprintf(e.Stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v\n",
-		*rounds, *deltaSize, *n, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	fmt.Fprintf(s.e.Stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v\n",
+		s.rounds, s.deltaSize, s.n, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	return nil
+}
 
-	// Audit ingest.
+// awaitRound waits until every kiosk has verified delta version, appending the latencies.
+func (s *simRun) awaitRound(ctx context.Context, arrivals <-chan arrival, r int, version uint64, t0 time.Time, lat []time.Duration) ([]time.Duration, error) {
+	deadline := time.After(s.timeout)
+	for got := 0; got < s.n; {
+		select {
+		case a := <-arrivals:
+			if a.version == version {
+				lat = append(lat, a.at.Sub(t0))
+				got++
+			}
+		case <-deadline:
+			return lat, &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: round %d: only %d of %d kiosks got the delta within %v", r, got, s.n, s.timeout)}
+		case <-ctx.Done():
+			return lat, ctx.Err()
+		}
+	}
+	return lat, nil
+}
+
+// ingest has every kiosk publish its audit records and measures how fast the collector takes them.
+func (s *simRun) ingest(ctx context.Context, col *fleet.Collector, kiosks []mqtt.Client, chains []*audit.Chain, ingested *atomic.Int64, ingestDone <-chan struct{}) error {
+	total := int64(s.n * s.records)
 	t0 := time.Now()
-	var perr atomic.Value
+	var g errgroup.Group
 	for i, k := range kiosks {
-		wg.Add(1)
-		go func(i int, k mqtt.Client) {
-			defer wg.Done()
+		g.Go(func() error {
 			var last mqtt.Token
-			for j := 0; j < *records; j++ {
-				r, b, err := chains[i].Next(audit.Decision{Flow: "enrolled", Outcome: "accept", Identity: fmt.Sprintf("id-%d", j)})
+			for j := 0; j < s.records; j++ {
+				_, b, err := chains[i].Next(audit.Decision{Flow: "enrolled", Outcome: "accept", Identity: fmt.Sprintf("id-%d", j)})
 				if err != nil {
-					perr.Store(err)
-					return
+					return err
 				}
-				_ = r
-				last = k.Publish(top.Audit(fmt.Sprintf("sim-%04d", i)), 1, false, b)
+				last = k.Publish(s.top.Audit(fmt.Sprintf("sim-%04d", i)), 1, false, b)
 			}
 			if last != nil {
-				last.WaitTimeout(*timeout)
+				last.WaitTimeout(s.timeout)
 			}
-		}(i, k)
+			return nil
+		})
 	}
-	wg.Wait()
-	if err, _ := perr.Load().(error); err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	select {
 	case <-ingestDone:
-	case <-time.After(*timeout):
-		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v", ingested.Load(), total, *timeout)}
+	case <-time.After(s.timeout):
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v", ingested.Load(), total, s.timeout)}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	el := time.Since(t0)
 	store := "memory"
-	if *colSession != "" {
+	if s.colSession != "" {
 		store = "file"
 	}
-	fmt.Fprintf(e.Stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d)\n",
-		total, *n, el.Round(time.Millisecond), float64(total)/el.Seconds(), store, col.Problems())
+	fmt.Fprintf(s.e.Stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d)\n",
+		total, s.n, el.Round(time.Millisecond), float64(total)/el.Seconds(), store, col.Problems())
 	if col.Problems() > 0 {
 		return &cli.ExitStatus{Code: 1, Msg: "sim: the collector saw chain problems"}
 	}
