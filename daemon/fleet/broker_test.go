@@ -399,7 +399,7 @@ func TestCollectorsSplitFleet(t *testing.T) {
 // must not make it delete new records, and the collector must write the new chain, naming the
 // restart once, instead of taking its records for re-sends of the old one.
 func TestKioskStoreReset(t *testing.T) {
-	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "publisher"}})
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "collector-b"}})
 	fleetKey, collKey := newKey(t), newKey(t)
 	col := startCollector(t, b, collKey, nil)
 
@@ -419,8 +419,9 @@ func TestKioskStoreReset(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Two acks of the old chain wait in kiosk-1's broker session.
-	pub, err := Dial(context.Background(), Conn{Broker: b.URL, TLS: b.ClientTLS("publisher"), ClientID: "publisher"})
+	// Two acks of the old chain wait in kiosk-1's broker session (sent by a second collector:
+	// only collectors may write acks, and the running one's client id is taken).
+	pub, err := Dial(context.Background(), Conn{Broker: b.URL, TLS: b.ClientTLS("collector-b"), ClientID: "collector-b"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-// Package fleettest starts Debian's mosquitto for tests: on 127.0.0.1 at a free port, with a
-// temporary config and data directory, TLS with a test CA and per-client certificates
-// (the certificate's common name is the MQTT user name and client id), and topic ACLs that let
-// a kiosk publish only its own audit topic. The broker is stopped by PID.
+// Package fleettest starts Debian's mosquitto for tests with the configuration and ACL that
+// ship in deploy/fleet, installed as their comments say, with only what a test must change
+// moved: the fleet name, the listener (127.0.0.1, a free port), the certificate, ACL and data
+// paths (a temporary directory, a test CA and per-client certificates). The broker is stopped
+// by PID.
 package fleettest
 
 import (
@@ -29,8 +30,11 @@ import (
 
 // Opts configures StartMosquitto.
 type Opts struct {
-	Fleet  string   // topic root is edgeid/v1/<Fleet>/; default "test"
-	Admins []string // certificate names with full access to edgeid/# (the fleet back end)
+	Fleet string // topic root is edgeid/v1/<Fleet>/; default "test"
+	// Admins are the certificate names of the fleet back end. The shipped ACL's own user blocks
+	// (publisher, collector, ...) are used as they are; any other name gets a copy of the
+	// collector's block, as deploy/fleet/acl tells an operator to add for each further collector.
+	Admins []string
 }
 
 // Broker is a running (or stopped) mosquitto.
@@ -85,42 +89,41 @@ func StartMosquitto(t testing.TB, o Opts) *Broker {
 	port := freePort(t)
 	b.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	b.URL = "ssl://" + b.Addr
-	var acl strings.Builder
-	for _, a := range o.Admins {
-		fmt.Fprintf(&acl, "user %s\ntopic readwrite edgeid/#\n\n", a)
-	}
-	root := "edgeid/v1/" + o.Fleet
-	fmt.Fprintf(&acl, "pattern read %s/revocations/#\npattern read %s/templates/#\n", root, root)
-	fmt.Fprintf(&acl, "pattern write %s/audit/%%u\npattern read %s/audit-ack/%%u\n", root, root)
-	write(t, filepath.Join(dir, "acl"), acl.String())
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`# written by fleettest
+	shipped := shippedDir(t)
+	conf, err := shippedConf(readFile(t, filepath.Join(shipped, "mosquitto.conf")), map[string]string{
+		"listener": fmt.Sprintf("%d 127.0.0.1", port),
+		"cafile":   b.caPath,
+		"certfile": srvCert,
+		"keyfile":  srvKey,
+		"acl_file": filepath.Join(dir, "acl"),
+	})
+	if err != nil {
+		t.Fatalf("fleettest: deploy/fleet/mosquitto.conf: %v", err)
+	}
+	acl, err := shippedACL(readFile(t, filepath.Join(shipped, "acl")), o.Fleet, o.Admins)
+	if err != nil {
+		t.Fatalf("fleettest: deploy/fleet/acl: %v", err)
+	}
+	write(t, filepath.Join(dir, "acl"), acl)
+	if err := os.MkdirAll(filepath.Join(dir, "conf.d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "conf.d", "edgeid.conf"), conf)
+	// What Debian's /etc/mosquitto/mosquitto.conf gives the shipped file (persistence, a log
+	// file, conf.d), moved to the temporary directory; "user root" keeps the broker able to
+	// read the test's 0600 files when the tests run as root.
+	main := fmt.Sprintf(`# written by fleettest: Debian's mosquitto.conf, moved
 user root
 persistence true
 persistence_location %[1]s/data/
-autosave_interval 1
 log_dest file %[1]s/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-log_type information
-connection_messages true
-max_queued_messages 200000
-max_inflight_messages 100
-listener %[2]d 127.0.0.1
-cafile %[3]s
-certfile %[4]s
-keyfile %[5]s
-require_certificate true
-use_identity_as_username true
-use_username_as_clientid true
-allow_anonymous false
-acl_file %[1]s/acl
-`, dir, port, b.caPath, srvCert, srvKey)
+include_dir %[1]s/conf.d
+`, dir)
 	b.conf = filepath.Join(dir, "mosquitto.conf")
-	write(t, b.conf, conf)
+	write(t, b.conf, main)
 	b.Start()
 	t.Cleanup(func() {
 		b.Stop()
