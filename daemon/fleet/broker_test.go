@@ -533,3 +533,85 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestShippedBrokerRules checks what deploy/fleet's files promise that the tests above do not:
+// no client without TLS or without a certificate; a kiosk reads its own acks, not another
+// kiosk's; and a $share group deals one kiosk's records round robin among its members (why a
+// file collector never shares a kiosk, deploy/fleet/README.md).
+func TestShippedBrokerRules(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"collector", "collector-b"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	noCert := b.ClientTLS("kiosk-1")
+	noCert.Certificates = nil
+	if c, err := Dial(ctx, Conn{Broker: b.URL, TLS: noCert, ClientID: "kiosk-1"}); err == nil {
+		c.Disconnect(0)
+		t.Error("a client without a certificate connected")
+	}
+	if c, err := Dial(ctx, Conn{Broker: "tcp://" + b.Addr, ClientID: "kiosk-1"}); err == nil {
+		c.Disconnect(0)
+		t.Error("a client without TLS connected")
+	}
+
+	dial := func(cn string) mqtt.Client {
+		t.Helper()
+		c, err := Dial(ctx, Conn{Broker: b.URL, TLS: b.ClientTLS(cn), ClientID: cn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Disconnect(100) })
+		return c
+	}
+	top := NewTopics(fleetName)
+	col := dial("collector")
+	for _, k := range []string{"kiosk-1", "kiosk-2"} {
+		if err := Publish(ctx, col, top.AuditAck(k), []byte("ack-for-"+k), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan string, 4)
+	k1 := dial("kiosk-1")
+	for _, k := range []string{"kiosk-2", "kiosk-1"} { // kiosk-1's own last: once it arrives, kiosk-2's had its turn
+		if err := wait(ctx, k1.Subscribe(top.AuditAck(k), 1, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case p := <-got:
+		if p != "ack-for-kiosk-1" {
+			t.Errorf("kiosk-1 read %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("kiosk-1 did not get its own retained ack")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if len(got) != 0 {
+		t.Errorf("kiosk-1 read another kiosk's ack: %q", <-got)
+	}
+	for _, k := range []string{"kiosk-1", "kiosk-2"} { // drop the retained acks
+		if err := Publish(ctx, col, top.AuditAck(k), nil, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var n [2]atomic.Int32
+	for i, cn := range []string{"collector", "collector-b"} {
+		c := col
+		if i == 1 {
+			c = dial(cn)
+		}
+		if err := wait(ctx, c.Subscribe("$share/g/"+top.AuditAll(), 1, func(mqtt.Client, mqtt.Message) { n[i].Add(1) })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		if err := Publish(ctx, k1, top.Audit("kiosk-1"), []byte(fmt.Sprint(i)), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "kiosk-1's 8 records at the group", 10*time.Second, func() bool { return n[0].Load()+n[1].Load() == 8 })
+	if n[0].Load() == 0 || n[1].Load() == 0 {
+		t.Errorf("$share group: %d and %d of kiosk-1's 8 records, want them dealt between both", n[0].Load(), n[1].Load())
+	}
+	t.Logf("$share group: %d and %d of kiosk-1's 8 records", n[0].Load(), n[1].Load())
+}
