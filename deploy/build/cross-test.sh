@@ -27,6 +27,6 @@ echo "cross-test: $arch: $(echo "$pkgs" | wc -l) packages without cgo, under $qe
 # These tests re-execute their own test binary and kill it mid-write. qemu-user cannot start an
 # ARM child unless binfmt_misc hands ARM binaries to qemu, a machine-wide setting this build
 # does not make; they run natively in make unit.
-skip='^(TestKillDuringWrites|TestKillDuringSnapshotApply|TestKioskKilledLosesNothing|TestWarehouseFailover|TestClusterKillNode)$'
+skip='^(TestKillDuringWrites|TestKillDuringSnapshotApply|TestKioskKilledLosesNothing|TestWarehouseFailover|TestClusterKillNode|TestKillChildKills)$'
 # shellcheck disable=SC2086 # one package per word
 GOARCH=$goarch GOARM=$goarm CGO_ENABLED=0 go test -count=1 -timeout 20m -exec "$qemu" -skip "$skip" $pkgs
