@@ -65,7 +65,7 @@ func BenchmarkCheckFlow(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pol := kiosk.DefaultPolicy(0.5253, 0.5253)
+	pol := kiosk.DefaultPolicy(eng.Thresholds())
 	pol.CaptureWindow, pol.RemoveTimeout = 0, time.Millisecond
 	k, err := kiosk.New(kiosk.Parts{Reader: kiosk.FromNFC(d.Reader), Keys: d, Documents: docs, Revocations: noRevocations{}, Camera: cam,
 		Faces: eng, Actuator: quietActuator{}, Audit: discardAudit{}}, kiosk.Opts{Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

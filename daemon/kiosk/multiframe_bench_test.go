@@ -11,7 +11,6 @@ import (
 
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/match"
-	"github.com/edgeid/edgeid/models"
 	"gocv.io/x/gocv"
 )
 
@@ -148,15 +147,7 @@ func BenchmarkMultiFrame(b *testing.B) {
 			}
 		}
 	}()
-	man, err := models.Builtin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec, err := man.Get(face.RecognizerModel)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pol := DefaultPolicy(rec.Thresholds["far_1e-3"], rec.Thresholds["far_1e-2"])
+	pol := DefaultPolicy(eng.Thresholds()) // the shipped fused accept and reject thresholds
 	for _, k := range []int{1, 3, 5} {
 		seqs := sequences(people, k, 5)
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
@@ -168,6 +159,7 @@ func BenchmarkMultiFrame(b *testing.B) {
 				for _, s := range seqs {
 					ds := make([]float64, len(s.frames))
 					for i, f := range s.frames {
+						var err error
 						if ds[i], err = eng.Compare(f.template, s.chip); err != nil {
 							b.Fatal(err)
 						}
