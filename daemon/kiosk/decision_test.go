@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/match"
 )
 
@@ -338,18 +337,7 @@ func TestMultiFrameDecision(t *testing.T) {
 // admits the nearest.
 func TestEnrolledReferral(t *testing.T) {
 	eng := testEngine(t)
-	enroll := func(id, file string) match.Entry {
-		img, _, err := face.Decode(readFile(t, file), face.DefaultLimits(), file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer img.Close()
-		a, err := eng.Analyze(img, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return match.Entry{ID: id, Template: a.Template}
-	}
+	enroll := func(id, file string) match.Entry { return enrollFile(t, eng, id, file) }
 	g, err := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png"), enroll("staff-003", "astronaut-320.pgm")})
 	if err != nil {
 		t.Fatal(err)

@@ -492,20 +492,24 @@ func (r identityRevocations) Check(q RevocationQuery) (RevocationResult, error) 
 	return RevocationResult{IdentityRevoked: q.Identity != "" && q.Identity == r.revoked}, nil
 }
 
+// enrollFile is the gallery entry of the face in testdata/face/file.
+func enrollFile(t *testing.T, eng *face.Engine, id, file string) match.Entry {
+	t.Helper()
+	img, _, err := face.Decode(readFile(t, file), face.DefaultLimits(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	a, err := eng.Analyze(img, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return match.Entry{ID: id, Template: a.Template}
+}
+
 func TestEnrolledFlow(t *testing.T) {
 	eng := testEngine(t)
-	enroll := func(id, file string) match.Entry {
-		img, _, err := face.Decode(readFile(t, file), face.DefaultLimits(), file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer img.Close()
-		a, err := eng.Analyze(img, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return match.Entry{ID: id, Template: a.Template}
-	}
+	enroll := func(id, file string) match.Entry { return enrollFile(t, eng, id, file) }
 	astronaut, cameraman := enroll("staff-001", "astronaut.png"), enroll("staff-002", "camera.png")
 	both, _ := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{astronaut, cameraman})
 	onlyOther, _ := match.NewFusedGallery(testEngine(t).Fusion(), []match.Entry{cameraman})

@@ -249,16 +249,9 @@ func TestKioskPageInBrowser(t *testing.T) {
 		testenv.Missing(t, "chromium is not installed (make test installs Debian's chromium)")
 	}
 	s, src, pad, _ := newTestServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.Serve(ctx, ln)
-	base := "http://" + ln.Addr().String()
-
-	bctx, shots := startBrowser(t, ctx, chromium)
+	base, bctx, shots := serveToBrowser(t, ctx, s, chromium)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {
@@ -434,6 +427,19 @@ func TestReferralAPI(t *testing.T) {
 
 // startBrowser starts headless Chromium for a test; screenshots go to EDGEID_SCREENSHOTS when
 // set, else to a temporary directory.
+// serveToBrowser serves s on a loopback port until ctx ends and starts a headless Chromium
+// for it: the page's base URL, the browser's context and the screenshot folder.
+func serveToBrowser(t *testing.T, ctx context.Context, s *Server, chromium string) (string, context.Context, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ctx, ln)
+	bctx, shots := startBrowser(t, ctx, chromium)
+	return "http://" + ln.Addr().String(), bctx, shots
+}
+
 func startBrowser(t *testing.T, ctx context.Context, chromium string) (context.Context, string) {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -191,24 +191,10 @@ func TestClusterKillNode(t *testing.T) {
 	for i := 0; i < nk; i++ {
 		id := fmt.Sprintf("kiosk-%02d", i)
 		_, key, _ := ed25519.GenerateKey(nil)
-		o := store.DefaultOpts()
-		o.Dir, o.EncryptionKey, o.SyncWrites = t.TempDir(), make([]byte, 32), false
-		o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 8<<20, 1<<20, 1<<20, 2<<20
-		db, err := store.Open(&o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Halt() })
-		ro := fleet.DefaultRevocationOpts()
-		ro.Keys = fleet.NewKeyring(fleetPub)
-		revs, err := fleet.NewRevocations(ctx, db, &ro)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, err := audit.New(db, &audit.Opts{Kiosk: id, SigningKey: key, DocKey: make([]byte, 32), CheckpointEvery: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
+		revs, log := kioskState(t, ctx, id, key, fleetPub, func(o *store.Opts) {
+			o.SyncWrites = false // fifty kiosks in one process: small, unsynced stores
+			o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 8<<20, 1<<20, 1<<20, 2<<20
+		})
 		cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: rotated(i), Fleet: "f1", Kiosk: id, SessionDir: t.TempDir(),
 			Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 3 * time.Second})
 		if err != nil {

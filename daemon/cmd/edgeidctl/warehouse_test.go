@@ -44,6 +44,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// kioskState is a test kiosk's store (tuned by tune, when given), revocation list and audit log.
+func kioskState(t *testing.T, ctx context.Context, id string, key ed25519.PrivateKey, fleetPub ed25519.PublicKey, tune func(*store.Opts)) (*fleet.Revocations, *audit.Log) {
+	t.Helper()
+	o := store.DefaultOpts()
+	o.Dir, o.EncryptionKey = t.TempDir(), make([]byte, 32)
+	if tune != nil {
+		tune(&o)
+	}
+	db, err := store.Open(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Halt() })
+	ro := fleet.DefaultRevocationOpts()
+	ro.Keys = fleet.NewKeyring(fleetPub)
+	revs, err := fleet.NewRevocations(ctx, db, &ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.New(db, &audit.Opts{Kiosk: id, SigningKey: key, DocKey: make([]byte, 32), CheckpointEvery: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return revs, log
+}
+
 // replica starts `edgeidctl args...` as a child process.
 func replica(t *testing.T, name string, args []string) *exec.Cmd {
 	t.Helper()
@@ -114,23 +140,7 @@ func TestWarehouseFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 		kioskKeyArgs = append(kioskKeyArgs, "-kiosk-key", id+"="+kf+".pub")
-		o := store.DefaultOpts()
-		o.Dir, o.EncryptionKey = t.TempDir(), make([]byte, 32)
-		db, err := store.Open(&o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Halt() })
-		ro := fleet.DefaultRevocationOpts()
-		ro.Keys = fleet.NewKeyring(fleetPub)
-		revs, err := fleet.NewRevocations(ctx, db, &ro)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log, err := audit.New(db, &audit.Opts{Kiosk: id, SigningKey: key, DocKey: make([]byte, 32), CheckpointEvery: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
+		revs, log := kioskState(t, ctx, id, key, fleetPub, nil)
 		cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS(id), Fleet: "f1", Kiosk: id,
 			SessionDir: t.TempDir(), Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 2 * time.Second})
 		if err != nil {
