@@ -38,8 +38,17 @@ type Opts struct {
 	MaxStore int64
 	// Loopback refuses any listener address that is not loopback (no TLS, no auth here).
 	Loopback bool
-	Logger   *slog.Logger
+	// AckWait is how long a QoS 1 message sent to a client waits for its PUBACK before NATS
+	// sends it again (0: DefaultAckWait). NATS does not resend on reconnect as MQTT brokers
+	// usually do, so a revocation delta in flight to a connection that just dropped arrives
+	// only after this.
+	AckWait time.Duration
+	Logger  *slog.Logger
 }
+
+// DefaultAckWait replaces NATS's 30 s: a kiosk that reconnects after a dropped link gets the
+// delta it missed within seconds; a duplicate costs a kiosk nothing (versions are idempotent).
+const DefaultAckWait = 10 * time.Second
 
 // Server is a running node.
 type Server struct {
@@ -89,6 +98,10 @@ func Start(o *Opts) (*Server, error) {
 		}
 		srv.tmp = dir
 	}
+	ackWait := o.AckWait
+	if ackWait == 0 {
+		ackWait = DefaultAckWait
+	}
 	maxStore := o.MaxStore
 	if maxStore == 0 {
 		maxStore = 1 << 30
@@ -103,7 +116,7 @@ func Start(o *Opts) (*Server, error) {
 		JetStreamMaxMemory: 256 << 20,
 		NoSigs:             true,
 		MaxPayload:         8 << 20, // revocation snapshots and template sets are larger than NATS's 1 MiB default
-		MQTT:               server.MQTTOpts{Host: mh, Port: mp, StreamReplicas: o.Replicas},
+		MQTT:               server.MQTTOpts{Host: mh, Port: mp, StreamReplicas: o.Replicas, AckWait: ackWait},
 	}
 	if o.Cluster != "" {
 		ch, cp, err := hostPort(o.Cluster, false)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 func dial(t *testing.T, url, id string, clean bool, onMsg mqtt.MessageHandler) mqtt.Client {
@@ -30,10 +31,26 @@ func recv(t *testing.T, ch chan mqtt.Message, what string) mqtt.Message {
 	select {
 	case m := <-ch:
 		return m
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // generous: the cross tests run under qemu
 		t.Fatalf("no %s", what)
 		return nil
 	}
+}
+
+// gone waits until the server has closed the MQTT client id's connection: a message published
+// before that may be sent to the closing connection and come back only after AckWait.
+func gone(t *testing.T, s *Server, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		cz, err := s.s.Connz(&server.ConnzOptions{MQTTClient: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cz.NumConns == 0 {
+			return
+		}
+	}
+	t.Fatalf("the server still holds %s's connection", id)
 }
 
 // TestFeatures checks the MQTT features the fleet link relies on, on the NATS server: a
@@ -59,6 +76,7 @@ func TestFeatures(t *testing.T) {
 		t.Fatalf("retained: got %q retained=%v", m.Payload(), m.Retained())
 	}
 	k.Disconnect(100)
+	gone(t, s, "kiosk-1")
 
 	wait(t, pub.Publish("edgeid/v1/f/revocations/delta", 1, false, []byte("delta-2")))
 	k = dial(t, url, "kiosk-1", false, h)
@@ -66,6 +84,7 @@ func TestFeatures(t *testing.T) {
 		t.Fatalf("persistent session: got %q", m.Payload())
 	}
 	k.Disconnect(100)
+	gone(t, s, "kiosk-1")
 	wait(t, pub.Publish("edgeid/v1/f/revocations/delta", 1, false, []byte("delta-3")))
 	pub.Disconnect(100)
 
