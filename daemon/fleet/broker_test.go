@@ -317,6 +317,37 @@ func TestRevocationsOverBroker(t *testing.T) {
 	}
 }
 
+// TestRestartTakesNewerSnapshot: a kiosk restarts with a list that is still fresh (v1) on a
+// broker that holds no session of it (a new broker: the deltas it missed are gone) and whose
+// retained snapshot is v2. It must take v2 at start, not wait for the next delta or for v1 to
+// expire: the simulation once let a revoked document in after a restart this way.
+func TestRestartTakesNewerSnapshot(t *testing.T) {
+	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: fleetName, Admins: []string{"publisher"}})
+	fleetKey, collKey := newKey(t), newKey(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now()
+	fresh := func(v uint64, add []Entry) []byte {
+		l := RevocationList{Version: v, Issued: now, Expires: now.Add(24 * time.Hour), Add: add}
+		return Seal(KindRevocations, l.Marshal(), fleetKey)
+	}
+	k := newKiosk(t, b, "kiosk-1", fleetKey, collKey)
+	a, c := DocumentEntry("UTO", "A0001"), DocumentEntry("UTO", "C0003")
+	if err := k.revs.Apply(ctx, fresh(1, []Entry{a})); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := Dial(ctx, Conn{Broker: b.URL, TLS: b.ClientTLS("publisher"), ClientID: "publisher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect(100)
+	if err := Publish(ctx, pub, NewTopics(fleetName).RevSnapshot(), fresh(2, []Entry{a, c}), true); err != nil {
+		t.Fatal(err)
+	}
+	run(t, k.client.Run)
+	waitFor(t, "the newer retained snapshot", 10*time.Second, func() bool { return errors.Is(k.revs.Check(c, now), ErrRevoked) })
+}
+
 // TestCollectorsSplitFleet: two collectors, each given one of two kiosks, collect and ack
 // their own kiosk's records and nothing else, even when one's persistent session was
 // subscribed to every kiosk by an earlier run and the other's file holds the other kiosk's

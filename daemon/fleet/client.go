@@ -145,7 +145,7 @@ func NewClient(o *ClientOpts) (*Client, error) {
 }
 
 // subscriptions returns the topics to subscribe on connect. Snapshot topics are subscribed
-// only while the kiosk needs a snapshot (no list yet, a gap, or a stale list): the retained
+// only while the kiosk needs a snapshot (just started, a gap, or a stale list): the retained
 // snapshot can be large, and deltas keep a kiosk current.
 func (c *Client) subscriptions() map[string]byte {
 	s := map[string]byte{c.topics.RevDelta(): 1}
@@ -185,8 +185,12 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		ps = c.session
 	}
-	c.needRev.Store(c.o.Revocations.Stale(time.Now()))
-	c.needTmpl.Store(c.o.Templates != nil && c.o.Templates.Version() == 0)
+	// At start the kiosk takes the retained snapshots once, whatever it holds: deltas queued
+	// while it was down are gone if the broker lost its session (a new or restarted broker, an
+	// expired session), and a fresh list would otherwise not be renewed until its expiry or the
+	// next delta's gap. A snapshot it already holds costs one download and is dropped as a replay.
+	c.needRev.Store(true)
+	c.needTmpl.Store(c.o.Templates != nil)
 	opts := addBrokers(mqtt.NewClientOptions(), c.o.Broker).
 		SetClientID(c.o.Kiosk).
 		SetCleanSession(false).
