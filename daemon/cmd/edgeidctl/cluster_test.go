@@ -105,6 +105,198 @@ func startCluster(t *testing.T) []*natsNode {
 	return nodes
 }
 
+// clusterFleet is TestClusterKillNode's world: the NATS nodes, the fleet's keys, the
+// revocation state file, and the kiosks once started.
+type clusterFleet struct {
+	t        *testing.T
+	ctx      context.Context
+	nodes    []*natsNode
+	dsn      string
+	ck, fk   string // collector and fleet key paths (without .key/.pub)
+	state    string // the revocation publisher's state file
+	fleetPub ed25519.PublicKey
+	kiosks   []clusterKiosk
+}
+
+type clusterKiosk struct {
+	id   string
+	log  *audit.Log
+	revs *fleet.Revocations
+}
+
+func newClusterFleet(t *testing.T, ctx context.Context, dsn string, nodes []*natsNode) *clusterFleet {
+	dir := t.TempDir()
+	f := &clusterFleet{t: t, ctx: ctx, nodes: nodes, dsn: dsn, ck: filepath.Join(dir, "collector"), fk: filepath.Join(dir, "fleet"),
+		state: filepath.Join(dir, "rev.json")}
+	ctl(t, ctx, 0, "keygen", f.ck)
+	ctl(t, ctx, 0, "keygen", f.fk)
+	f.fleetPub, _ = fleet.LoadPublicKey(f.fk + ".pub")
+	return f
+}
+
+// brokers lists every node's URL, starting at node i: each client starts at another node.
+func (f *clusterFleet) brokers(i int) string {
+	var u []string
+	for j := range f.nodes {
+		u = append(u, "tcp://"+f.nodes[(i+j)%len(f.nodes)].opts.MQTT)
+	}
+	return strings.Join(u, ",")
+}
+
+// revoke adds a document to the list and publishes it. Right after a node dies the cluster
+// elects new stream leaders for a few seconds and refuses MQTT connections meanwhile; an
+// operator publishes again, and so does this.
+func (f *clusterFleet) revoke(doc string) {
+	ctl(f.t, f.ctx, 0, "revoke", "add", "-state", f.state, "-doc", doc)
+	var out, errOut bytes.Buffer
+	for try := 0; ; try++ {
+		out.Reset()
+		errOut.Reset()
+		code := run(f.ctx, []string{"revoke", "publish", "-state", f.state, "-key", f.fk + ".key", "-broker", f.brokers(1), "-fleet", "f1", "-client-id", "publisher"}, &out, &errOut)
+		if code == 0 {
+			return
+		}
+		if try == 30 || f.ctx.Err() != nil {
+			f.t.Fatalf("revoke publish: exit %d: %s %s", code, out.String(), errOut.String())
+		}
+		f.t.Logf("revoke publish failed (try %d): %s", try+1, strings.TrimSpace(errOut.String()))
+		time.Sleep(time.Second)
+	}
+}
+
+// startCollectors starts two collectors, each subscribed to every kiosk (NATS's MQTT has no
+// $share): the warehouse keeps each record once whichever writes it first.
+func (f *clusterFleet) startCollectors() {
+	t := f.t
+	colKey, _ := fleet.LoadPrivateKey(f.ck + ".key")
+	keys := map[string]ed25519.PublicKey{}
+	for i := 0; i < 2; i++ {
+		w, err := warehouse.Open(f.ctx, f.dsn, &warehouse.Opts{KioskKeys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Close)
+		c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: f.brokers(i), Fleet: "f1", ClientID: fmt.Sprintf("collector-%d", i),
+			Key: colKey, Sink: sink{w}, AckInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, ccancel := context.WithCancel(f.ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(cctx) }()
+		t.Cleanup(func() { ccancel(); <-done })
+		select {
+		case <-c.Ready():
+		case <-f.ctx.Done():
+			t.Fatal("collector never subscribed")
+		}
+	}
+}
+
+// startKiosks starts n kiosk fleet clients, each with its own store and audit log.
+func (f *clusterFleet) startKiosks(n int) {
+	t := f.t
+	colPub, _ := fleet.LoadPublicKey(f.ck + ".pub")
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("kiosk-%02d", i)
+		_, key, _ := ed25519.GenerateKey(nil)
+		revs, log := kioskState(t, f.ctx, id, key, f.fleetPub, func(o *store.Opts) {
+			o.SyncWrites = false // fifty kiosks in one process: small, unsynced stores
+			o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 8<<20, 1<<20, 1<<20, 2<<20
+		})
+		runClient(t, f.ctx, &fleet.ClientOpts{Broker: f.brokers(i), Fleet: "f1", Kiosk: id, SessionDir: t.TempDir(),
+			Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 3 * time.Second})
+		f.kiosks = append(f.kiosks, clusterKiosk{id: id, log: log, revs: revs})
+	}
+}
+
+// waitAll waits until ok holds for every kiosk, or fails when the test's time is up.
+func (f *clusterFleet) waitAll(what string, ok func(k clusterKiosk) bool) {
+	f.t.Helper()
+	for _, k := range f.kiosks {
+		waitFor(f.t, f.ctx, k.id+": "+what, func() bool { return ok(k) })
+	}
+}
+
+// missingList1 lists the kiosks that have not got revocation list 1 within 30 s. Every kiosk
+// should get it as the retained snapshot when it subscribes. Once, on a loaded machine, NATS's
+// MQTT side never delivered it to one kiosk of 50 (unexplained). Such a kiosk must catch up
+// through the gap path (delta 1->2 makes it ask for the retained snapshot again), which the
+// list-2 wait checks; more than a few misses is a broken cluster.
+func (f *clusterFleet) missingList1() []string {
+	var missed []string
+	settle := time.Now().Add(30 * time.Second)
+	for _, k := range f.kiosks {
+		for v, _ := k.revs.Version(); v != 1; v, _ = k.revs.Version() {
+			if time.Now().After(settle) || f.ctx.Err() != nil {
+				missed = append(missed, k.id)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return missed
+}
+
+// burst appends perKiosk decisions on every kiosk at once, 20 ms apart, and SIGKILLs node 0
+// a third of the way in. It returns when the node was killed.
+func (f *clusterFleet) burst(perKiosk int) time.Time {
+	var wg sync.WaitGroup
+	var killed time.Time
+	var once sync.Once
+	var mu sync.Mutex
+	n, total := 0, len(f.kiosks)*perKiosk
+	for _, k := range f.kiosks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < perKiosk; j++ {
+				if _, err := k.log.Append(f.ctx, audit.Decision{Flow: "document", Outcome: "accept"}); err != nil {
+					f.t.Error(err)
+					return
+				}
+				mu.Lock()
+				n++
+				kill := n == total/3
+				mu.Unlock()
+				if kill {
+					once.Do(func() {
+						killed = time.Now()
+						_ = f.nodes[0].cmd.Process.Signal(syscall.SIGKILL)
+					})
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	return killed
+}
+
+// checkWarehouse: want records in all, each (kiosk, seq) once, all on verified chains, from
+// every kiosk, and no chain problem.
+func (f *clusterFleet) checkWarehouse(want int) {
+	t := f.t
+	conn, err := pgx.Connect(f.ctx, f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, distinct, verified, kiosks int
+	if err := conn.QueryRow(f.ctx, `SELECT count(*), count(DISTINCT (kiosk, seq)), count(*) FILTER (WHERE chain = 1), count(DISTINCT kiosk) FROM records`).
+		Scan(&rows, &distinct, &verified, &kiosks); err != nil {
+		t.Fatal(err)
+	}
+	if rows != want || distinct != rows || verified != rows || kiosks != len(f.kiosks) {
+		t.Fatalf("warehouse: %d rows, %d distinct (kiosk, seq), %d on the verified chain, %d kiosks; want %d, %d, %d, %d",
+			rows, distinct, verified, kiosks, want, want, want, len(f.kiosks))
+	}
+	var probs int
+	if err := conn.QueryRow(f.ctx, `SELECT count(*) FROM problems`).Scan(&probs); err != nil || probs != 0 {
+		t.Fatalf("problems: %d (%v)", probs, err)
+	}
+}
+
 // TestClusterKillNode: three NATS nodes (MQTT + JetStream, replicas 3), 50 kiosks connected
 // round robin with every node's URL, two collectors writing to PostgreSQL. During a burst of
 // 1,000 decisions and a revocation publish one node is SIGKILLed. Every record must reach
@@ -116,184 +308,25 @@ func TestClusterKillNode(t *testing.T) {
 	nodes := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	ck, fk := filepath.Join(dir, "collector"), filepath.Join(dir, "fleet")
-	ctl(t, ctx, 0, "keygen", ck)
-	ctl(t, ctx, 0, "keygen", fk)
-	colPub, _ := fleet.LoadPublicKey(ck + ".pub")
-	colKey, _ := fleet.LoadPrivateKey(ck + ".key")
-	fleetPub, _ := fleet.LoadPublicKey(fk + ".pub")
-	urls := make([]string, len(nodes))
-	for i, n := range nodes {
-		urls[i] = "tcp://" + n.opts.MQTT
-	}
-	rotated := func(i int) string { // each kiosk starts at another node
-		var u []string
-		for j := range urls {
-			u = append(u, urls[(i+j)%len(urls)])
-		}
-		return strings.Join(u, ",")
-	}
-	state := filepath.Join(dir, "rev.json")
-	// Right after a node dies the cluster elects new stream leaders for a few seconds and
-	// refuses MQTT connections meanwhile; an operator publishes again, and so does this.
-	publish := func() {
-		var out, errOut bytes.Buffer
-		for try := 0; ; try++ {
-			out.Reset()
-			errOut.Reset()
-			code := run(ctx, []string{"revoke", "publish", "-state", state, "-key", fk + ".key", "-broker", rotated(1), "-fleet", "f1", "-client-id", "publisher"}, &out, &errOut)
-			if code == 0 {
-				return
-			}
-			if try == 30 || ctx.Err() != nil {
-				t.Fatalf("revoke publish: exit %d: %s %s", code, out.String(), errOut.String())
-			}
-			t.Logf("revoke publish failed (try %d): %s", try+1, strings.TrimSpace(errOut.String()))
-			time.Sleep(time.Second)
-		}
-	}
-	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:AAA000001")
-	publish()
-
-	// Two collectors, each subscribed to every kiosk (NATS's MQTT has no $share): the
-	// warehouse keeps each record once whichever writes it first.
-	keys := map[string]ed25519.PublicKey{}
-	for i := 0; i < 2; i++ {
-		w, err := warehouse.Open(ctx, dsn, &warehouse.Opts{KioskKeys: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		c, err := fleet.NewCollector(&fleet.CollectorOpts{Broker: rotated(i), Fleet: "f1", ClientID: fmt.Sprintf("collector-%d", i),
-			Key: colKey, Sink: sink{w}, AckInterval: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, ccancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- c.Run(cctx) }()
-		defer func() { ccancel(); <-done }()
-		select {
-		case <-c.Ready():
-		case <-ctx.Done():
-			t.Fatal("collector never subscribed")
-		}
-	}
-
+	f := newClusterFleet(t, ctx, dsn, nodes)
+	f.revoke("UTO:AAA000001")
+	f.startCollectors()
 	const nk, perKiosk = 50, 20
-	type kio struct {
-		id   string
-		log  *audit.Log
-		revs *fleet.Revocations
-	}
-	var ks []kio
-	for i := 0; i < nk; i++ {
-		id := fmt.Sprintf("kiosk-%02d", i)
-		_, key, _ := ed25519.GenerateKey(nil)
-		revs, log := kioskState(t, ctx, id, key, fleetPub, func(o *store.Opts) {
-			o.SyncWrites = false // fifty kiosks in one process: small, unsynced stores
-			o.MemTableSize, o.BlockCacheSize, o.IndexCacheSize, o.ValueLogFileSize = 8<<20, 1<<20, 1<<20, 2<<20
-		})
-		cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: rotated(i), Fleet: "f1", Kiosk: id, SessionDir: t.TempDir(),
-			Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 3 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		kctx, kcancel := context.WithCancel(ctx)
-		kdone := make(chan error, 1)
-		go func() { kdone <- cl.Run(kctx) }()
-		t.Cleanup(func() { kcancel(); <-kdone })
-		ks = append(ks, kio{id: id, log: log, revs: revs})
-	}
-	waitAll := func(what string, ok func(k kio) bool) {
-		t.Helper()
-		for _, k := range ks {
-			for !ok(k) {
-				if ctx.Err() != nil {
-					t.Fatalf("%s: %s never happened", k.id, what)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
-	}
-	// Every kiosk should get list 1 as the retained snapshot when it subscribes. Once, on a loaded
-	// machine, NATS's MQTT side never delivered it to one kiosk of 50 (unexplained). Such a kiosk
-	// must catch up through the gap path (delta 1->2 makes it ask for the retained snapshot
-	// again), which the list-2 wait below checks; more than a few misses is a broken cluster.
-	var missed []string
-	settle := time.Now().Add(30 * time.Second)
-	for _, k := range ks {
-		for v, _ := k.revs.Version(); v != 1; v, _ = k.revs.Version() {
-			if time.Now().After(settle) || ctx.Err() != nil {
-				missed = append(missed, k.id)
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	if len(missed) > nk/10 {
+	f.startKiosks(nk)
+	if missed := f.missingList1(); len(missed) > nk/10 {
 		t.Fatalf("%d kiosks never got revocation list 1: %v", len(missed), missed)
 	} else if len(missed) > 0 {
 		t.Logf("retained list 1 not delivered to %v within 30 s; they must catch up at list 2", missed)
 	}
 
-	// The burst: 1,000 decisions; node 0 is killed a third of the way in, and the revocation
-	// list 2 is published right after.
-	var wg sync.WaitGroup
-	var killed time.Time
-	var once sync.Once
-	var mu sync.Mutex
-	n := 0
-	for _, k := range ks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < perKiosk; j++ {
-				if _, err := k.log.Append(ctx, audit.Decision{Flow: "document", Outcome: "accept"}); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				n++
-				kill := n == nk*perKiosk/3
-				mu.Unlock()
-				if kill {
-					once.Do(func() {
-						killed = time.Now()
-						_ = nodes[0].cmd.Process.Signal(syscall.SIGKILL)
-					})
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Wait()
-	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:BBB000002")
-	publish()
-	waitAll("revocation list 2", func(k kio) bool { v, _ := k.revs.Version(); return v == 2 })
-	waitAll("an empty outbox", func(k kio) bool { n, _ := k.log.OutboxLen(ctx); return n == 0 })
+	killed := f.burst(perKiosk)
+	f.revoke("UTO:BBB000002")
+	f.waitAll("revocation list 2", func(k clusterKiosk) bool { v, _ := k.revs.Version(); return v == 2 })
+	f.waitAll("an empty outbox", func(k clusterKiosk) bool { n, _ := k.log.OutboxLen(ctx); return n == 0 })
 	t.Logf("node n0 SIGKILLed; all %d records acked and list 2 everywhere %v later", nk*perKiosk, time.Since(killed).Round(time.Millisecond))
 
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var rows, distinct, verified, kiosks int
-	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT (kiosk, seq)), count(*) FILTER (WHERE chain = 1), count(DISTINCT kiosk) FROM records`).
-		Scan(&rows, &distinct, &verified, &kiosks); err != nil {
-		t.Fatal(err)
-	}
-	if rows != nk*perKiosk || distinct != rows || verified != rows || kiosks != nk {
-		t.Fatalf("warehouse: %d rows, %d distinct (kiosk, seq), %d on the verified chain, %d kiosks; want %d, %d, %d, %d",
-			rows, distinct, verified, kiosks, nk*perKiosk, nk*perKiosk, nk*perKiosk, nk)
-	}
-	var probs int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM problems`).Scan(&probs); err != nil || probs != 0 {
-		t.Fatalf("problems: %d (%v)", probs, err)
-	}
-	if !errors.Is(ks[7].revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked) {
+	f.checkWarehouse(nk * perKiosk)
+	if !errors.Is(f.kiosks[7].revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked) {
 		t.Error("kiosk-07: BBB000002 not revoked")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,6 @@ import (
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/fleet/fleettest"
-	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/drivers/emrtd/emrtdsim"
 	"github.com/edgeid/edgeid/drivers/emrtd/pki"
 )
@@ -74,19 +74,8 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := store.DefaultOpts()
-	o.Dir, o.EncryptionKey = t.TempDir(), make([]byte, 32)
-	db, err := store.Open(&o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Halt()
-	ro := fleet.DefaultRevocationOpts()
-	ro.Keys = fleet.NewKeyring(pub)
-	revs, err := fleet.NewRevocations(ctx, db, &ro)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, kioskKey, _ := ed25519.GenerateKey(nil)
+	revs, _ := kioskState(t, ctx, "kiosk-1", kioskKey, pub, nil)
 	for _, name := range []string{"revocations-snapshot-1.bin", "revocations-delta-1-2.bin"} {
 		b, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
@@ -113,6 +102,41 @@ func TestOfflinePublishAndVerify(t *testing.T) {
 	}
 }
 
+// checkCollected checks the collected file: 25 records that verify, and the same file without
+// record 13 fails verification with the gap named.
+func checkCollected(t *testing.T, ctx context.Context, out, kioskPub, dir string) {
+	got := ctl(t, ctx, 0, "audit", "verify", out, "-kiosk-key", "kiosk-1="+kioskPub)
+	if !strings.Contains(got, "kiosk-1: 25 records, last 25, 2 checkpoints, signed through 20") {
+		t.Errorf("verify: got %q", got)
+	}
+	raw, _ := os.ReadFile(out)
+	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	if len(lines) != 25 {
+		t.Fatalf("collected lines: got %d, want 25", len(lines))
+	}
+	lines = append(lines[:12:12], lines[13:]...) // drop record 13
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, bytes.Join(lines, []byte("\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got = ctl(t, ctx, 1, "audit", "verify", bad, "-kiosk-key", "kiosk-1="+kioskPub)
+	if !strings.Contains(got, "kiosk kiosk-1 record 14: gap: record 13 is missing") {
+		t.Errorf("verify of a file without record 13: got %q", got)
+	}
+}
+
+// pushTemplate pushes one template for identity alice (model m1) to site lobby.
+func pushTemplate(t *testing.T, ctx context.Context, dir, fleetKey string, conn []string) {
+	if err := os.WriteFile(filepath.Join(dir, "alice.tmpl"), []byte("opaque-template-bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	man, _ := json.Marshal(manifest{Site: "lobby", Version: 1, Upsert: []manifestEntry{{Identity: "alice", Model: "m1", File: "alice.tmpl"}}})
+	if err := os.WriteFile(filepath.Join(dir, "m.json"), man, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, ctx, 0, append([]string{"enroll", "push", filepath.Join(dir, "m.json"), "-key", fleetKey}, conn...)...)
+}
+
 // TestFleetRoundTrip runs the fleet tools against mosquitto with a kiosk client: revocations
 // published by edgeidctl reach the kiosk, templates are pushed, audit records are collected,
 // verified, and a tampered copy fails verification with the problem named.
@@ -131,8 +155,11 @@ func TestFleetRoundTrip(t *testing.T) {
 		return []string{"-broker", b.URL, "-fleet", "f1", "-ca", ca, "-cert", cert, "-cert-key", key}
 	}
 	state := filepath.Join(dir, "rev.json")
-	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:AAA000001")
-	ctl(t, ctx, 0, append([]string{"revoke", "publish", "-state", state, "-key", fk + ".key"}, conn(pubCert, pubKey)...)...)
+	publish := func(doc string) {
+		ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", doc)
+		ctl(t, ctx, 0, append([]string{"revoke", "publish", "-state", state, "-key", fk + ".key"}, conn(pubCert, pubKey)...)...)
+	}
+	publish("UTO:AAA000001")
 
 	// The kiosk.
 	fleetPub, _ := fleet.LoadPublicKey(fk + ".pub")
@@ -141,64 +168,22 @@ func TestFleetRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := store.DefaultOpts()
-	o.Dir, o.EncryptionKey = t.TempDir(), make([]byte, 32)
-	db, err := store.Open(&o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Halt()
-	ro := fleet.DefaultRevocationOpts()
-	ro.Keys = fleet.NewKeyring(fleetPub)
-	revs, err := fleet.NewRevocations(ctx, db, &ro)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, revs, log := kioskStore(t, ctx, "kiosk-1", kioskKey, fleetPub, nil)
 	tmpls, err := fleet.NewTemplates(ctx, db, &fleet.TemplateOpts{Site: "lobby", Keys: fleet.NewKeyring(fleetPub)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := audit.New(db, &audit.Opts{Kiosk: "kiosk-1", SigningKey: kioskKey, DocKey: make([]byte, 32), CheckpointEvery: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS("kiosk-1"), Fleet: "f1", Kiosk: "kiosk-1", Site: "lobby",
+	runClient(t, ctx, &fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS("kiosk-1"), Fleet: "f1", Kiosk: "kiosk-1", Site: "lobby",
 		SessionDir: t.TempDir(), Revocations: revs, Templates: tmpls, Audit: log, AckKeys: fleet.NewKeyring(colPub),
 		ResendAfter: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, kcancel := context.WithCancel(ctx)
-	kdone := make(chan error, 1)
-	go func() { kdone <- cl.Run(kctx) }()
-	defer func() { kcancel(); <-kdone }()
 
-	wait := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			if ctx.Err() != nil {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	wait("snapshot 1", func() bool { v, _ := revs.Version(); return v == 1 })
-	ctl(t, ctx, 0, "revoke", "add", "-state", state, "-doc", "UTO:BBB000002")
-	ctl(t, ctx, 0, append([]string{"revoke", "publish", "-state", state, "-key", fk + ".key"}, conn(pubCert, pubKey)...)...)
-	wait("delta 1->2", func() bool {
+	waitFor(t, ctx, "snapshot 1", func() bool { v, _ := revs.Version(); return v == 1 })
+	publish("UTO:BBB000002")
+	waitFor(t, ctx, "delta 1->2", func() bool {
 		return errors.Is(revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked)
 	})
-
-	// Templates.
-	if err := os.WriteFile(filepath.Join(dir, "alice.tmpl"), []byte("opaque-template-bytes"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	man, _ := json.Marshal(manifest{Site: "lobby", Version: 1, Upsert: []manifestEntry{{Identity: "alice", Model: "m1", File: "alice.tmpl"}}})
-	if err := os.WriteFile(filepath.Join(dir, "m.json"), man, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctl(t, ctx, 0, append([]string{"enroll", "push", filepath.Join(dir, "m.json"), "-key", fk + ".key"}, conn(pubCert, pubKey)...)...)
-	wait("templates", func() bool { return len(tmpls.Snapshot(time.Now(), "m1")) == 1 })
+	pushTemplate(t, ctx, dir, fk+".key", conn(pubCert, pubKey))
+	waitFor(t, ctx, "templates", func() bool { return len(tmpls.Snapshot(time.Now(), "m1")) == 1 })
 
 	// Audit: the collector runs (its persistent session subscribed) while the kiosk records.
 	out := filepath.Join(dir, "audit.jsonl")
@@ -213,28 +198,11 @@ func TestFleetRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait("acks to empty the outbox", func() bool { n, _ := log.OutboxLen(ctx); return n == 0 })
+	waitFor(t, ctx, "acks to empty the outbox", func() bool { n, _ := log.OutboxLen(ctx); return n == 0 })
 	if code := <-colCode; code != 0 || !strings.Contains(colOut.String(), "kiosk-1: collected through 25") {
 		t.Fatalf("collect: exit %d, output %q %q; want 0 and kiosk-1 collected through 25", code, colOut.String(), colErr.String())
 	}
-	got := ctl(t, ctx, 0, "audit", "verify", out, "-kiosk-key", "kiosk-1="+kk+".pub")
-	if !strings.Contains(got, "kiosk-1: 25 records, last 25, 2 checkpoints, signed through 20") {
-		t.Errorf("verify: got %q", got)
-	}
-	raw, _ := os.ReadFile(out)
-	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
-	if len(lines) != 25 {
-		t.Fatalf("collected lines: got %d, want 25", len(lines))
-	}
-	lines = append(lines[:12:12], lines[13:]...) // drop record 13
-	bad := filepath.Join(dir, "bad.jsonl")
-	if err := os.WriteFile(bad, bytes.Join(lines, []byte("\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got = ctl(t, ctx, 1, "audit", "verify", bad, "-kiosk-key", "kiosk-1="+kk+".pub")
-	if !strings.Contains(got, "kiosk kiosk-1 record 14: gap: record 13 is missing") {
-		t.Errorf("verify of a file without record 13: got %q", got)
-	}
+	checkCollected(t, ctx, out, kk+".pub", dir)
 }
 
 func TestSim(t *testing.T) {

@@ -44,8 +44,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// kioskState is a test kiosk's store (tuned by tune, when given), revocation list and audit log.
+// kioskState is a test kiosk's revocation list and audit log, in a store of its own.
 func kioskState(t *testing.T, ctx context.Context, id string, key ed25519.PrivateKey, fleetPub ed25519.PublicKey, tune func(*store.Opts)) (*fleet.Revocations, *audit.Log) {
+	t.Helper()
+	_, revs, log := kioskStore(t, ctx, id, key, fleetPub, tune)
+	return revs, log
+}
+
+// kioskStore is kioskState with the store (tuned by tune, when given) itself.
+func kioskStore(t *testing.T, ctx context.Context, id string, key ed25519.PrivateKey, fleetPub ed25519.PublicKey, tune func(*store.Opts)) (*store.DB, *fleet.Revocations, *audit.Log) {
 	t.Helper()
 	o := store.DefaultOpts()
 	o.Dir, o.EncryptionKey = t.TempDir(), make([]byte, 32)
@@ -67,7 +74,31 @@ func kioskState(t *testing.T, ctx context.Context, id string, key ed25519.Privat
 	if err != nil {
 		t.Fatal(err)
 	}
-	return revs, log
+	return db, revs, log
+}
+
+// runClient starts a kiosk's fleet client until the test ends.
+func runClient(t *testing.T, ctx context.Context, o *fleet.ClientOpts) {
+	t.Helper()
+	cl, err := fleet.NewClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, kcancel := context.WithCancel(ctx)
+	kdone := make(chan error, 1)
+	go func() { kdone <- cl.Run(kctx) }()
+	t.Cleanup(func() { kcancel(); <-kdone })
+}
+
+// waitFor polls cond until it holds, or fails the test when ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if ctx.Err() != nil {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // replica starts `edgeidctl args...` as a child process.
@@ -109,6 +140,78 @@ type testKiosk struct {
 	pub ed25519.PublicKey
 }
 
+// failoverKiosks starts n kiosks on the broker, each with its own key file in dir; it returns
+// them and the -kiosk-key arguments that name their public keys.
+func failoverKiosks(t *testing.T, ctx context.Context, b *fleettest.Broker, dir string, n int, colPub, fleetPub ed25519.PublicKey) ([]testKiosk, []string) {
+	var kiosks []testKiosk
+	var keyArgs []string
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("kiosk-%d", i)
+		kf := filepath.Join(dir, id)
+		ctl(t, ctx, 0, "keygen", kf)
+		key, err := fleet.LoadPrivateKey(kf + ".key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyArgs = append(keyArgs, "-kiosk-key", id+"="+kf+".pub")
+		revs, log := kioskState(t, ctx, id, key, fleetPub, nil)
+		runClient(t, ctx, &fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS(id), Fleet: "f1", Kiosk: id,
+			SessionDir: t.TempDir(), Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 2 * time.Second})
+		kiosks = append(kiosks, testKiosk{id: id, log: log, pub: key.Public().(ed25519.PublicKey)})
+	}
+	return kiosks, keyArgs
+}
+
+// record appends perKiosk decisions on every kiosk at once, 10 ms apart, every fourth a
+// rejection; the returned WaitGroup is done when all are appended.
+func record(t *testing.T, ctx context.Context, kiosks []testKiosk, perKiosk int) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for _, k := range kiosks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < perKiosk; j++ {
+				d := audit.Decision{Flow: "document", Outcome: "accept", Scores: map[string]float64{"face_distance": 0.3}}
+				if j%4 == 3 {
+					d.Outcome, d.Reasons = "reject", []string{"revoked"}
+				}
+				if _, err := k.log.Append(ctx, d); err != nil {
+					t.Error(err)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	return &wg
+}
+
+// checkWarehouseTools checks the warehouse after the failover: every record once and verified,
+// and what verify -db, query and export make of it.
+func checkWarehouseTools(t *testing.T, ctx context.Context, conn *pgx.Conn, dsn, dir string, nk, perKiosk int, keyArgs []string) {
+	var rows, distinct, verified int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT (kiosk, seq)), count(*) FILTER (WHERE chain IS NOT NULL) FROM records`).Scan(&rows, &distinct, &verified); err != nil {
+		t.Fatal(err)
+	}
+	if rows != nk*perKiosk || distinct != rows || verified != rows {
+		t.Fatalf("warehouse: %d rows, %d distinct (kiosk, seq), %d verified; want %d each", rows, distinct, verified, nk*perKiosk)
+	}
+	got := ctl(t, ctx, 0, append([]string{"audit", "verify", "-db", dsn}, keyArgs...)...)
+	if !strings.Contains(got, fmt.Sprintf("kiosk-3: %d verified records, last %d, 12 checkpoints, signed through 120", perKiosk, perKiosk)) {
+		t.Errorf("verify -db: %s", got)
+	}
+	got = ctl(t, ctx, 0, "audit", "query", "-db", dsn, "-site", "lobby", "-outcome", "reject", "-json")
+	if n := strings.Count(got, "\n"); n != perKiosk/4 {
+		t.Errorf("query -site lobby -outcome reject: %d lines, want %d:\n%s", n, perKiosk/4, got)
+	}
+	exp := filepath.Join(dir, "export.jsonl")
+	ctl(t, ctx, 0, "audit", "export", "-db", dsn, "-out", exp)
+	got = ctl(t, ctx, 0, append([]string{"audit", "verify", exp}, keyArgs...)...)
+	if !strings.Contains(got, "ok: chains and checkpoints verify") {
+		t.Errorf("verify of the export: %s", got)
+	}
+}
+
 // TestWarehouseFailover runs two collector replicas as processes, sharing the kiosks'
 // audit topics with a mosquitto shared subscription and one PostgreSQL warehouse, while
 // five kiosks record decisions; one replica is killed with SIGKILL mid-stream. Every record
@@ -121,43 +224,19 @@ func TestWarehouseFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	ck := filepath.Join(dir, "collector")
+	ck, fk := filepath.Join(dir, "collector"), filepath.Join(dir, "fleet")
 	ctl(t, ctx, 0, "keygen", ck)
-	colPub, _ := fleet.LoadPublicKey(ck + ".pub")
-	fk := filepath.Join(dir, "fleet")
 	ctl(t, ctx, 0, "keygen", fk)
+	colPub, _ := fleet.LoadPublicKey(ck + ".pub")
 	fleetPub, _ := fleet.LoadPublicKey(fk + ".pub")
-
 	const nk, perKiosk = 5, 120
-	var kiosks []testKiosk
-	var kioskKeyArgs []string
-	for i := 0; i < nk; i++ {
-		id := fmt.Sprintf("kiosk-%d", i)
-		kf := filepath.Join(dir, id)
-		ctl(t, ctx, 0, "keygen", kf)
-		key, err := fleet.LoadPrivateKey(kf + ".key")
-		if err != nil {
-			t.Fatal(err)
-		}
-		kioskKeyArgs = append(kioskKeyArgs, "-kiosk-key", id+"="+kf+".pub")
-		revs, log := kioskState(t, ctx, id, key, fleetPub, nil)
-		cl, err := fleet.NewClient(&fleet.ClientOpts{Broker: b.URL, TLS: b.ClientTLS(id), Fleet: "f1", Kiosk: id,
-			SessionDir: t.TempDir(), Revocations: revs, Audit: log, AckKeys: fleet.NewKeyring(colPub), ResendAfter: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		kctx, kcancel := context.WithCancel(ctx)
-		kdone := make(chan error, 1)
-		go func() { kdone <- cl.Run(kctx) }()
-		t.Cleanup(func() { kcancel(); <-kdone })
-		kiosks = append(kiosks, testKiosk{id: id, log: log, pub: key.Public().(ed25519.PublicKey)})
-	}
+	kiosks, keyArgs := failoverKiosks(t, ctx, b, dir, nk, colPub, fleetPub)
 
 	start := func(name string) *exec.Cmd {
 		cert, key, ca := b.ClientFiles(name)
 		args := append([]string{"audit", "collect", "-db", dsn, "-share", "g", "-key", ck + ".key",
 			"-broker", b.URL, "-fleet", "f1", "-ca", ca, "-cert", cert, "-cert-key", key, "-client-id", name,
-			"-site", "kiosk-0=lobby"}, kioskKeyArgs...)
+			"-site", "kiosk-0=lobby"}, keyArgs...)
 		return replica(t, name, args)
 	}
 	a := start("collector-a")
@@ -172,74 +251,19 @@ func TestWarehouseFailover(t *testing.T) {
 		return total
 	}
 
-	var wg sync.WaitGroup
-	appended := make(chan int, nk*perKiosk)
-	for _, k := range kiosks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := 0; j < perKiosk; j++ {
-				d := audit.Decision{Flow: "document", Outcome: "accept", Scores: map[string]float64{"face_distance": 0.3}}
-				if j%4 == 3 {
-					d.Outcome, d.Reasons = "reject", []string{"revoked"}
-				}
-				if _, err := k.log.Append(ctx, d); err != nil {
-					t.Error(err)
-					return
-				}
-				appended <- 1
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
+	wg := record(t, ctx, kiosks, perKiosk)
 	// Kill replica a once the warehouse holds some records, mid-stream.
-	for heads() < nk*perKiosk/4 {
-		if ctx.Err() != nil {
-			t.Fatal("no records reached the warehouse")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	killed := time.Now()
-	before := heads()
+	waitFor(t, ctx, "records in the warehouse", func() bool { return heads() >= nk*perKiosk/4 })
+	killed, before := time.Now(), heads()
 	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for heads() == before && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, ctx, "a head advance after the SIGKILL", func() bool { return heads() != before })
 	t.Logf("first head advance after the SIGKILL: %v", time.Since(killed).Round(time.Millisecond))
 	wg.Wait()
 	for _, k := range kiosks {
-		for {
-			if n, _ := k.log.OutboxLen(ctx); n == 0 {
-				break
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("%s: outbox never emptied; warehouse heads total %d of %d", k.id, heads(), nk*perKiosk)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitFor(t, ctx, k.id+"'s outbox to empty", func() bool { n, _ := k.log.OutboxLen(ctx); return n == 0 })
 	}
 	t.Logf("all %d records acked %v after the SIGKILL", nk*perKiosk, time.Since(killed).Round(time.Millisecond))
-	var rows, distinct, verified int
-	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT (kiosk, seq)), count(*) FILTER (WHERE chain IS NOT NULL) FROM records`).Scan(&rows, &distinct, &verified); err != nil {
-		t.Fatal(err)
-	}
-	if rows != nk*perKiosk || distinct != rows || verified != rows {
-		t.Fatalf("warehouse: %d rows, %d distinct (kiosk, seq), %d verified; want %d each", rows, distinct, verified, nk*perKiosk)
-	}
-	got := ctl(t, ctx, 0, append([]string{"audit", "verify", "-db", dsn}, kioskKeyArgs...)...)
-	if !strings.Contains(got, fmt.Sprintf("kiosk-3: %d verified records, last %d, 12 checkpoints, signed through 120", perKiosk, perKiosk)) {
-		t.Errorf("verify -db: %s", got)
-	}
-	got = ctl(t, ctx, 0, "audit", "query", "-db", dsn, "-site", "lobby", "-outcome", "reject", "-json")
-	if n := strings.Count(got, "\n"); n != perKiosk/4 {
-		t.Errorf("query -site lobby -outcome reject: %d lines, want %d:\n%s", n, perKiosk/4, got)
-	}
-	exp := filepath.Join(dir, "export.jsonl")
-	ctl(t, ctx, 0, "audit", "export", "-db", dsn, "-out", exp)
-	got = ctl(t, ctx, 0, append([]string{"audit", "verify", exp}, kioskKeyArgs...)...)
-	if !strings.Contains(got, "ok: chains and checkpoints verify") {
-		t.Errorf("verify of the export: %s", got)
-	}
+	checkWarehouseTools(t, ctx, conn, dsn, dir, nk, perKiosk, keyArgs)
 }
