@@ -111,7 +111,7 @@ type arrival struct {
 type simRun struct {
 	e                             env
 	n, records, rounds, deltaSize int
-	timeout                       time.Duration
+	timeout, ackInterval          time.Duration
 	broker, fleetName, colSession string
 	mint                          *minter // nil: plain TCP broker
 	top                           fleet.Topics
@@ -174,6 +174,7 @@ func parseSim(e env, args []string) (*simRun, error) {
 	verify := fs.String("verify", "each", "each: every kiosk verifies every delta's signature; once: the first arrival is verified, the others are compared with its bytes (leaves the CPU to the broker when both run on one machine)")
 	deltaQoS := fs.Int("delta-qos", 1, "QoS of the kiosks' delta subscription (0 or 1)")
 	cpuProfile := fs.String("cpuprofile", "", "write the simulator's CPU profile to this file")
+	ackInterval := fs.Duration("ack-interval", 200*time.Millisecond, "the collector's ack interval (each round signs an ack for every kiosk heard from: 10,000 signatures)")
 	cf := addConnFlags(fs, "sim")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
@@ -193,7 +194,7 @@ func parseSim(e env, args []string) (*simRun, error) {
 	}
 	s := &simRun{e: e, n: *n, records: *records, rounds: *rounds, deltaSize: *deltaSize, timeout: *timeout,
 		broker: *cf.broker, fleetName: *cf.fleet, colSession: *colSession, top: fleet.NewTopics(*cf.fleet),
-		deltaQoS: byte(*deltaQoS), cpuProfile: *cpuProfile}
+		deltaQoS: byte(*deltaQoS), cpuProfile: *cpuProfile, ackInterval: *ackInterval}
 	if *caCert != "" || *caKey != "" {
 		if s.mint, err = newSimMinter(*caCert, *caKey, *cf.ca); err != nil {
 			return nil, err
@@ -243,7 +244,7 @@ func (s *simRun) startCollector(ctx context.Context) (col *fleet.Collector, inge
 		return nil, nil, nil, nil, err
 	}
 	col, err = fleet.NewCollector(&fleet.CollectorOpts{Broker: s.broker, TLS: colTLS, Fleet: s.fleetName, ClientID: "collector",
-		SessionDir: s.colSession, CleanSession: true, Key: colKey, Out: io.Discard, OnRecord: func(*audit.Record) {
+		SessionDir: s.colSession, CleanSession: true, Key: colKey, Out: io.Discard, AckInterval: s.ackInterval, OnRecord: func(*audit.Record) {
 			if ingested.Add(1) == total {
 				close(ingestDone)
 			}
