@@ -118,6 +118,7 @@ type simRun struct {
 	fleetKey                      ed25519.PrivateKey
 	check                         *deltaCheck
 	deltaQoS                      byte
+	refusals                      atomic.Int64 // delta subscriptions the broker refused, then granted
 	cpuProfile                    string
 }
 
@@ -299,7 +300,7 @@ func (s *simRun) connectKiosks(ctx context.Context, arrivals chan<- arrival) ([]
 	if err := g.Wait(); err != nil {
 		return kiosks, nil, err
 	}
-	fmt.Fprintf(s.e.Stdout, "sim: %d kiosks connected in %v (%s)\n", s.n, time.Since(start).Round(time.Millisecond), fdLimit())
+	fmt.Fprintf(s.e.Stdout, "sim: %d kiosks connected in %v (%s; refused subscriptions retried: %d)\n", s.n, time.Since(start).Round(time.Millisecond), fdLimit(), s.refusals.Load())
 	return kiosks, chains, nil
 }
 
@@ -430,21 +431,32 @@ func (s *simRun) connect(ctx context.Context, i int, id string, t *tls.Config, o
 	if tok.Error() != nil {
 		return nil, tok.Error()
 	}
-	st := cl.Subscribe(s.top.RevDelta(), s.deltaQoS, func(_ mqtt.Client, m mqtt.Message) {
+	onDelta := func(_ mqtt.Client, m mqtt.Message) {
 		if v, ok := s.check.version(m.Payload()); ok {
 			select {
 			case out <- arrival{version: v, at: time.Now()}: // verified and parsed
 			default:
 			}
 		}
-	})
-	if !st.WaitTimeout(30 * time.Second) {
-		cl.Disconnect(0)
-		return nil, errors.New("subscribe timed out")
 	}
-	if err := fleet.Granted(st); err != nil {
-		cl.Disconnect(0)
-		return nil, err
+	// A refusal (SUBACK 0x80: NATS while JetStream is busy) is retried, as a kiosk does.
+	deadline := time.Now().Add(s.timeout)
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		st := cl.Subscribe(s.top.RevDelta(), s.deltaQoS, onDelta)
+		if !st.WaitTimeout(30 * time.Second) {
+			cl.Disconnect(0)
+			return nil, errors.New("subscribe timed out")
+		}
+		err := fleet.Granted(st)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fleet.ErrSubscribeRefused) || time.Now().Add(wait).After(deadline) {
+			cl.Disconnect(0)
+			return nil, err
+		}
+		s.refusals.Add(1)
+		time.Sleep(wait)
 	}
 	return cl, nil
 }
