@@ -57,7 +57,6 @@ type Client struct {
 	needRev, needTmpl atomic.Bool // subscribe to the snapshot topic
 
 	connected   atomic.Bool
-	conns       atomic.Int64 // connections so far: a subscription retry stops with its connection
 	lastContact atomic.Int64 // unix nanoseconds of the last connect or message; 0: never
 	session     *sessionStore
 }
@@ -212,13 +211,8 @@ func (c *Client) Run(ctx context.Context) error {
 		c.o.Logger.Info("fleet: connected", "broker", c.o.Broker)
 		c.connected.Store(true)
 		c.contact()
-		// Subscribing from the handler must not block it; the token completes later. A
-		// filter the broker refuses (SUBACK 0x80: NATS while JetStream is busy) is subscribed
-		// again until granted, as long as this connection lasts.
-		gen := c.conns.Add(1)
-		subs := c.subscriptions()
-		tok := cl.SubscribeMultiple(subs, c.handler) // re-adds routes an Unsubscribe dropped
-		go keepGranted(ctx, cl, tok, subs, c.handler, func() bool { return c.conns.Load() == gen && cl.IsConnectionOpen() }, c.o.Logger)
+		// Subscribing from the handler must not block it; the token completes later.
+		cl.SubscribeMultiple(c.subscriptions(), c.handler) // re-adds routes an Unsubscribe dropped
 		select {
 		case c.connect <- struct{}{}:
 		default:

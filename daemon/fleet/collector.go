@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -80,7 +79,6 @@ type Collector struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	conns     atomic.Int64 // connections so far: a subscription retry stops with its connection
 
 	mu    sync.Mutex
 	pos   map[string]Position
@@ -134,8 +132,7 @@ func NewCollector(o *CollectorOpts) (*Collector, error) {
 	return c, nil
 }
 
-// Ready is closed once the broker has granted every filter of the collector's subscription
-// for the first time.
+// Ready is closed once the collector's subscription is in place for the first time.
 func (c *Collector) Ready() <-chan struct{} { return c.ready }
 
 // Positions returns a copy of the collected positions.
@@ -178,7 +175,6 @@ func (c *Collector) filters() map[string]byte {
 // Run collects until ctx is done.
 func (c *Collector) Run(ctx context.Context) error {
 	in := make(chan mqtt.Message, 256)
-	rctx, cancel := context.WithCancel(ctx) // ended when Run returns, before the disconnect
 	filters := c.filters()
 	opts := addBrokers(mqtt.NewClientOptions(), c.o.Broker).
 		SetClientID(c.o.ClientID).
@@ -204,12 +200,9 @@ func (c *Collector) Run(ctx context.Context) error {
 			// per kiosk in this case.
 			cl.Unsubscribe(c.top.AuditAll())
 		}
-		// A refused filter (SUBACK 0x80: an ACL, or NATS with JetStream busy) is subscribed
-		// again until granted: a collector must not run on without its records.
-		gen := c.conns.Add(1)
 		tok := cl.SubscribeMultiple(filters, nil)
 		go func() {
-			if keepGranted(rctx, cl, tok, filters, nil, func() bool { return c.conns.Load() == gen && cl.IsConnectionOpen() }, c.o.Logger) {
+			if tok.WaitTimeout(30*time.Second) && tok.Error() == nil {
 				c.readyOnce.Do(func() { close(c.ready) })
 			}
 		}()
@@ -224,6 +217,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.mu.Unlock()
 	})
 	cl := mqtt.NewClient(opts)
+	rctx, cancel := context.WithCancel(ctx)
 	for f := range filters {
 		cl.AddRoute(f, func(_ mqtt.Client, m mqtt.Message) {
 			select {
