@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,8 +61,8 @@ func freeAddr(t *testing.T) string {
 }
 
 // startCluster starts three NATS nodes as processes (the test binary), MQTT on each,
-// JetStream with the MQTT streams replicated three times.
-func startCluster(t *testing.T) []*natsNode {
+// JetStream with the MQTT streams replicated three times; tune, if set, changes each node's options.
+func startCluster(t *testing.T, tune func(*natsmqtt.Opts)) []*natsNode {
 	nodes := make([]*natsNode, 3)
 	var routes []string
 	for i := range nodes {
@@ -71,6 +72,9 @@ func startCluster(t *testing.T) []*natsNode {
 	}
 	for _, n := range nodes {
 		n.opts.Routes = routes
+		if tune != nil {
+			tune(&n.opts)
+		}
 		spec, _ := json.Marshal(n.opts)
 		c := exec.Command(os.Args[0], "-test.run=^$")
 		c.Env = append(os.Environ(), "EDGEIDCTL_TEST_NATS="+string(spec))
@@ -305,7 +309,7 @@ func (f *clusterFleet) checkWarehouse(want int) {
 func TestClusterKillNode(t *testing.T) {
 	pg := pgtest.Start(t)
 	dsn := pg.NewDB(t)
-	nodes := startCluster(t)
+	nodes := startCluster(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	f := newClusterFleet(t, ctx, dsn, nodes)
@@ -328,5 +332,29 @@ func TestClusterKillNode(t *testing.T) {
 	f.checkWarehouse(nk * perKiosk)
 	if !errors.Is(f.kiosks[7].revs.Check(fleet.DocumentEntry("UTO", "BBB000002"), time.Now()), fleet.ErrRevoked) {
 		t.Error("kiosk-07: BBB000002 not revoked")
+	}
+}
+
+// TestClusterSim runs edgeidctl sim on the three-node cluster, kiosks spread over the nodes:
+// a measurement, run by hand (EDGEIDCTL_CLUSTER_SIM_KIOSKS=2000; EDGEIDCTL_CLUSTER_MEM=1 keeps
+// the MQTT consumers in memory; EDGEIDCTL_SIM_ARGS adds sim flags such as -delta-qos 0).
+func TestClusterSim(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("EDGEIDCTL_CLUSTER_SIM_KIOSKS"))
+	if err != nil || n <= 0 {
+		t.Skip("EDGEIDCTL_CLUSTER_SIM_KIOSKS not set: a measurement, not a check")
+	}
+	mem := os.Getenv("EDGEIDCTL_CLUSTER_MEM") == "1"
+	nodes := startCluster(t, func(o *natsmqtt.Opts) { o.ConsumerMemoryStorage = mem })
+	var urls []string
+	for _, nd := range nodes {
+		urls = append(urls, "tcp://"+nd.opts.MQTT)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	args := append([]string{"sim", "-kiosks", strconv.Itoa(n), "-records", "20", "-rounds", "5", "-timeout", "120s",
+		"-broker", strings.Join(urls, ","), "-fleet", "c1"}, strings.Fields(os.Getenv("EDGEIDCTL_SIM_ARGS"))...)
+	t.Logf("consumers in memory: %t", mem)
+	if code := run(ctx, args, os.Stdout, os.Stderr); code != 0 { // as it goes: a stalled phase shows
+		t.Fail()
 	}
 }

@@ -209,21 +209,29 @@ func TestSim(t *testing.T) {
 	b := fleettest.StartMosquitto(t, fleettest.Opts{Fleet: "f1", Admins: []string{"collector", "publisher"}})
 	caCert, caKey := b.CAFiles()
 	_, _, ca := b.ClientFiles("unused")
-	// EDGEIDCTL_SIM_KIOSKS=500 gives the fleet simulation (the default keeps go test fast).
+	// EDGEIDCTL_SIM_KIOSKS=500 gives the fleet simulation (the default keeps go test
+	// fast); EDGEIDCTL_SIM_ARGS adds flags (e.g. "-verify once -delta-qos 0 -timeout 120s").
 	n, records := 20, 5
 	if v, err := strconv.Atoi(os.Getenv("EDGEIDCTL_SIM_KIOSKS")); err == nil && v > 0 {
 		n, records = v, 20
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	got := ctl(t, ctx, 0, "sim", "-kiosks", strconv.Itoa(n), "-records", strconv.Itoa(records), "-rounds", "5", "-timeout", "60s",
-		"-broker", b.URL, "-fleet", "f1", "-ca", ca, "-mint-ca-cert", caCert, "-mint-ca-key", caKey)
+	args := append([]string{"sim", "-kiosks", strconv.Itoa(n), "-records", strconv.Itoa(records), "-rounds", "5", "-timeout", "60s",
+		"-broker", b.URL, "-fleet", "f1", "-ca", ca, "-mint-ca-cert", caCert, "-mint-ca-key", caKey}, strings.Fields(os.Getenv("EDGEIDCTL_SIM_ARGS"))...)
+	if n == 20 {
+		args = append(args, "-verify", "once", "-delta-qos", "0") // the fast path's options, checked below
+	}
+	got := ctl(t, ctx, 0, args...)
 	t.Log(got)
 	for _, want := range []string{fmt.Sprintf("sim: %d kiosks connected", n), fmt.Sprintf("revocation fan-out: 5 deltas of 100 entries to %d kiosks: p50", n),
-		fmt.Sprintf("audit ingest: %d records from %d kiosks", n*records, n), "chain problems: 0)"} {
+		fmt.Sprintf("audit ingest: %d records from %d kiosks", n*records, n), "chain problems: 0;", "unacked publishes: 0;", "fan-out phase: "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("sim output %q lacks %q", got, want)
 		}
+	}
+	if n == 20 && !strings.Contains(got, "(delta QoS 0, verify once)") {
+		t.Errorf("sim output %q: -delta-qos 0 -verify once not taken", got)
 	}
 }
 

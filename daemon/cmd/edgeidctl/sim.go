@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"os"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -110,12 +111,15 @@ type arrival struct {
 type simRun struct {
 	e                             env
 	n, records, rounds, deltaSize int
-	timeout                       time.Duration
+	timeout, ackInterval          time.Duration
 	broker, fleetName, colSession string
 	mint                          *minter // nil: plain TCP broker
 	top                           fleet.Topics
 	fleetKey                      ed25519.PrivateKey
-	keys                          fleet.Keyring
+	check                         *deltaCheck
+	deltaQoS                      byte
+	refusals                      atomic.Int64 // delta subscriptions the broker refused, then granted
+	cpuProfile                    string
 }
 
 // runSim simulates kiosks on one broker. Each simulated kiosk is a real MQTT client with its
@@ -126,6 +130,13 @@ func runSim(ctx context.Context, e env, args []string) error {
 	s, err := parseSim(e, args)
 	if err != nil {
 		return err
+	}
+	if s.cpuProfile != "" {
+		stop, err := startCPUProfile(s.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	col, ingested, ingestDone, stop, err := s.startCollector(ctx)
 	if err != nil {
@@ -161,6 +172,10 @@ func parseSim(e env, args []string) (*simRun, error) {
 	caCert := fs.String("mint-ca-cert", "", "CA certificate to mint client certificates from (TLS brokers)")
 	caKey := fs.String("mint-ca-key", "", "CA private key to mint client certificates with")
 	colSession := fs.String("collector-session", "", "directory for the collector's paho file store (default: in memory)")
+	verify := fs.String("verify", "each", "each: every kiosk verifies every delta's signature; once: the first arrival is verified, the others are compared with its bytes (leaves the CPU to the broker when both run on one machine)")
+	deltaQoS := fs.Int("delta-qos", 1, "QoS of the kiosks' delta subscription (0 or 1)")
+	cpuProfile := fs.String("cpuprofile", "", "write the simulator's CPU profile to this file")
+	ackInterval := fs.Duration("ack-interval", 200*time.Millisecond, "the collector's ack interval (each round signs an ack for every kiosk heard from: 10,000 signatures)")
 	cf := addConnFlags(fs, "sim")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
@@ -172,18 +187,22 @@ func parseSim(e env, args []string) (*simRun, error) {
 	if *n < 1 || *records < 1 || *rounds < 1 || *deltaSize < 0 {
 		return nil, cli.Usagef("-kiosks, -records and -rounds must be at least 1")
 	}
+	if *verify != "each" && *verify != "once" || *deltaQoS != 0 && *deltaQoS != 1 {
+		return nil, cli.Usagef("-verify is each or once, -delta-qos 0 or 1")
+	}
 	if *cf.broker == "" || *cf.fleet == "" {
 		return nil, cli.Usagef("-broker and -fleet are required")
 	}
 	s := &simRun{e: e, n: *n, records: *records, rounds: *rounds, deltaSize: *deltaSize, timeout: *timeout,
-		broker: *cf.broker, fleetName: *cf.fleet, colSession: *colSession, top: fleet.NewTopics(*cf.fleet)}
+		broker: *cf.broker, fleetName: *cf.fleet, colSession: *colSession, top: fleet.NewTopics(*cf.fleet),
+		deltaQoS: byte(*deltaQoS), cpuProfile: *cpuProfile, ackInterval: *ackInterval}
 	if *caCert != "" || *caKey != "" {
 		if s.mint, err = newSimMinter(*caCert, *caKey, *cf.ca); err != nil {
 			return nil, err
 		}
 	}
 	_, s.fleetKey, _ = ed25519.GenerateKey(rand.Reader)
-	s.keys = fleet.NewKeyring(s.fleetKey.Public().(ed25519.PublicKey))
+	s.check = &deltaCheck{once: *verify == "once", keys: fleet.NewKeyring(s.fleetKey.Public().(ed25519.PublicKey))}
 	return s, nil
 }
 
@@ -226,7 +245,7 @@ func (s *simRun) startCollector(ctx context.Context) (col *fleet.Collector, inge
 		return nil, nil, nil, nil, err
 	}
 	col, err = fleet.NewCollector(&fleet.CollectorOpts{Broker: s.broker, TLS: colTLS, Fleet: s.fleetName, ClientID: "collector",
-		SessionDir: s.colSession, CleanSession: true, Key: colKey, Out: io.Discard, OnRecord: func(*audit.Record) {
+		SessionDir: s.colSession, CleanSession: true, Key: colKey, Out: io.Discard, AckInterval: s.ackInterval, OnRecord: func(*audit.Record) {
 			if ingested.Add(1) == total {
 				close(ingestDone)
 			}
@@ -270,7 +289,7 @@ func (s *simRun) connectKiosks(ctx context.Context, arrivals chan<- arrival) ([]
 		g.Go(func() error {
 			t, err := s.tlsFor(id)
 			if err == nil {
-				kiosks[i], err = simConnect(ctx, s.broker, id, t, s.top.RevDelta(), s.keys, arrivals)
+				kiosks[i], err = s.connect(ctx, i, id, t, arrivals)
 			}
 			if err != nil {
 				return fmt.Errorf("kiosk %s: %w", id, err)
@@ -281,7 +300,7 @@ func (s *simRun) connectKiosks(ctx context.Context, arrivals chan<- arrival) ([]
 	if err := g.Wait(); err != nil {
 		return kiosks, nil, err
 	}
-	fmt.Fprintf(s.e.Stdout, "sim: %d kiosks connected in %v\n", s.n, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(s.e.Stdout, "sim: %d kiosks connected in %v (%s; refused subscriptions retried: %d)\n", s.n, time.Since(start).Round(time.Millisecond), fdLimit(), s.refusals.Load())
 	return kiosks, chains, nil
 }
 
@@ -298,6 +317,7 @@ func (s *simRun) fanOut(ctx context.Context, arrivals <-chan arrival) error {
 	}
 	defer pub.Disconnect(100)
 	var lat []time.Duration
+	wall, cpu := time.Now(), cpuTime()
 	for r := 1; r <= s.rounds; r++ {
 		d := fleet.RevocationList{Version: uint64(r + 1), Base: uint64(r), Issued: time.Now(), Expires: time.Now().Add(time.Hour)}
 		for j := 0; j < s.deltaSize; j++ {
@@ -314,8 +334,10 @@ func (s *simRun) fanOut(ctx context.Context, arrivals <-chan arrival) error {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	fmt.Fprintf(s.e.Stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v\n",
-		s.rounds, s.deltaSize, s.n, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	fmt.Fprintf(s.e.Stdout, "revocation fan-out: %d deltas of %d entries to %d kiosks: p50 %v, p99 %v, max %v (delta QoS %d, verify %s)\n",
+		s.rounds, s.deltaSize, s.n, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond),
+		s.deltaQoS, s.check.mode())
+	fmt.Fprintf(s.e.Stdout, "fan-out phase: %v wall, simulator CPU %v\n", time.Since(wall).Round(time.Millisecond), (cpuTime() - cpu).Round(time.Millisecond))
 	return nil
 }
 
@@ -338,23 +360,28 @@ func (s *simRun) awaitRound(ctx context.Context, arrivals <-chan arrival, r int,
 	return lat, nil
 }
 
-// ingest has every kiosk publish its audit records and measures how fast the collector takes them.
+// ingest has every kiosk publish its audit records and measures how fast the collector takes
+// them. A publish whose PUBACK has not come back within the timeout counts as unacked.
 func (s *simRun) ingest(ctx context.Context, col *fleet.Collector, kiosks []mqtt.Client, chains []*audit.Chain, ingested *atomic.Int64, ingestDone <-chan struct{}) error {
 	total := int64(s.n * s.records)
-	t0 := time.Now()
+	t0, cpu := time.Now(), cpuTime()
+	deadline := t0.Add(s.timeout)
+	var unacked atomic.Int64
 	var g errgroup.Group
 	for i, k := range kiosks {
 		g.Go(func() error {
-			var last mqtt.Token
+			toks := make([]mqtt.Token, 0, s.records)
 			for j := 0; j < s.records; j++ {
 				_, b, err := chains[i].Next(audit.Decision{Flow: "enrolled", Outcome: "accept", Identity: fmt.Sprintf("id-%d", j)})
 				if err != nil {
 					return err
 				}
-				last = k.Publish(s.top.Audit(fmt.Sprintf("sim-%04d", i)), 1, false, b)
+				toks = append(toks, k.Publish(s.top.Audit(fmt.Sprintf("sim-%04d", i)), 1, false, b))
 			}
-			if last != nil {
-				last.WaitTimeout(s.timeout)
+			for _, t := range toks {
+				if !t.WaitTimeout(max(time.Until(deadline), time.Millisecond)) || t.Error() != nil {
+					unacked.Add(1)
+				}
 			}
 			return nil
 		})
@@ -364,8 +391,8 @@ func (s *simRun) ingest(ctx context.Context, col *fleet.Collector, kiosks []mqtt
 	}
 	select {
 	case <-ingestDone:
-	case <-time.After(s.timeout):
-		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v", ingested.Load(), total, s.timeout)}
+	case <-time.After(time.Until(deadline)):
+		return &cli.ExitStatus{Code: 1, Msg: fmt.Sprintf("sim: collector ingested %d of %d records within %v (unacked publishes: %d)", ingested.Load(), total, s.timeout, unacked.Load())}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -374,17 +401,23 @@ func (s *simRun) ingest(ctx context.Context, col *fleet.Collector, kiosks []mqtt
 	if s.colSession != "" {
 		store = "file"
 	}
-	fmt.Fprintf(s.e.Stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d)\n",
-		total, s.n, el.Round(time.Millisecond), float64(total)/el.Seconds(), store, col.Problems())
+	fmt.Fprintf(s.e.Stdout, "audit ingest: %d records from %d kiosks in %v: %.0f records/s (collector paho store: %s; chain problems: %d; unacked publishes: %d; simulator CPU %v)\n",
+		total, s.n, el.Round(time.Millisecond), float64(total)/el.Seconds(), store, col.Problems(), unacked.Load(), (cpuTime() - cpu).Round(time.Millisecond))
 	if col.Problems() > 0 {
 		return &cli.ExitStatus{Code: 1, Msg: "sim: the collector saw chain problems"}
 	}
 	return nil
 }
 
-func simConnect(ctx context.Context, broker, id string, t *tls.Config, deltaTopic string, keys fleet.Keyring, out chan<- arrival) (mqtt.Client, error) {
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(true).
-		SetAutoReconnect(true).SetConnectTimeout(30 * time.Second).SetOrderMatters(false)
+// connect connects kiosk i, starting at the i-th broker of a comma-separated list (the nodes
+// of a cluster), and subscribes it to the revocation deltas.
+func (s *simRun) connect(ctx context.Context, i int, id string, t *tls.Config, out chan<- arrival) (mqtt.Client, error) {
+	opts := mqtt.NewClientOptions().SetClientID(id).SetCleanSession(true).SetAutoReconnect(true).
+		SetConnectTimeout(30 * time.Second).SetOrderMatters(false).SetCustomOpenConnectionFn(bufferedDial)
+	urls := strings.Split(s.broker, ",")
+	for j := range urls {
+		opts.AddBroker(strings.TrimSpace(urls[(i+j)%len(urls)]))
+	}
 	if t != nil {
 		opts.SetTLSConfig(t)
 	}
@@ -398,26 +431,32 @@ func simConnect(ctx context.Context, broker, id string, t *tls.Config, deltaTopi
 	if tok.Error() != nil {
 		return nil, tok.Error()
 	}
-	st := cl.Subscribe(deltaTopic, 1, func(_ mqtt.Client, m mqtt.Message) {
-		kind, body, err := fleet.Unseal(m.Payload(), keys, 64<<20)
-		if err != nil || kind != fleet.KindRevocations {
-			return
+	onDelta := func(_ mqtt.Client, m mqtt.Message) {
+		if v, ok := s.check.version(m.Payload()); ok {
+			select {
+			case out <- arrival{version: v, at: time.Now()}: // verified and parsed
+			default:
+			}
 		}
-		l, err := fleet.ParseRevocationList(body)
-		if err != nil {
-			return
+	}
+	// A refusal (SUBACK 0x80: NATS while JetStream is busy) is retried, as a kiosk does.
+	deadline := time.Now().Add(s.timeout)
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		st := cl.Subscribe(s.top.RevDelta(), s.deltaQoS, onDelta)
+		if !st.WaitTimeout(30 * time.Second) {
+			cl.Disconnect(0)
+			return nil, errors.New("subscribe timed out")
 		}
-		select {
-		case out <- arrival{version: l.Version, at: time.Now()}: // verified and parsed
-		default:
+		err := fleet.Granted(st)
+		if err == nil {
+			break
 		}
-	})
-	if !st.WaitTimeout(30*time.Second) || st.Error() != nil {
-		cl.Disconnect(0)
-		if st.Error() != nil {
-			return nil, st.Error()
+		if !errors.Is(err, fleet.ErrSubscribeRefused) || time.Now().Add(wait).After(deadline) {
+			cl.Disconnect(0)
+			return nil, err
 		}
-		return nil, errors.New("subscribe timed out")
+		s.refusals.Add(1)
+		time.Sleep(wait)
 	}
 	return cl, nil
 }

@@ -43,7 +43,17 @@ type Opts struct {
 	// usually do, so a revocation delta in flight to a connection that just dropped arrives
 	// only after this.
 	AckWait time.Duration
-	Logger  *slog.Logger
+	// ConsumerMemoryStorage keeps the MQTT subscriptions' JetStream consumers (one per QoS 1
+	// subscription of a session) in memory instead of files: a fleet of thousands of kiosks
+	// creates thousands of consumers, each a file write on this store; in memory a node restart
+	// forgets what a kiosk had not yet acknowledged (the retained snapshots still bring it up
+	// to date). Off by default.
+	ConsumerMemoryStorage bool
+	// MaxAckPending is how many QoS 1 messages a subscription may have unacknowledged
+	// (0: NATS's 1,024). A session's subscriptions together may not exceed 65,535: NATS
+	// refuses (SUBACK 0x80) a subscription past that.
+	MaxAckPending uint16
+	Logger        *slog.Logger
 }
 
 // DefaultAckWait replaces NATS's 30 s: a kiosk that reconnects after a dropped link gets the
@@ -116,7 +126,8 @@ func Start(o *Opts) (*Server, error) {
 		JetStreamMaxMemory: 256 << 20,
 		NoSigs:             true,
 		MaxPayload:         8 << 20, // revocation snapshots and template sets are larger than NATS's 1 MiB default
-		MQTT:               server.MQTTOpts{Host: mh, Port: mp, StreamReplicas: o.Replicas, AckWait: ackWait},
+		MQTT: server.MQTTOpts{Host: mh, Port: mp, StreamReplicas: o.Replicas, AckWait: ackWait,
+			ConsumerMemoryStorage: o.ConsumerMemoryStorage, MaxAckPending: o.MaxAckPending},
 	}
 	if o.Cluster != "" {
 		ch, cp, err := hostPort(o.Cluster, false)

@@ -1,6 +1,7 @@
 package natsmqtt
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,51 @@ func TestFeatures(t *testing.T) {
 func TestRefusesNonLoopback(t *testing.T) {
 	if _, err := Start(&Opts{Loopback: true, MQTT: "0.0.0.0:0"}); err == nil {
 		t.Fatal("listening on 0.0.0.0 with Loopback set: want an error")
+	}
+}
+
+// TestConsumerOptions: ConsumerMemoryStorage and MaxAckPending reach the JetStream consumers
+// NATS creates for MQTT subscriptions, and a session's subscriptions past 65,535 pending acks
+// together are refused (SUBACK 0x80), as the option's comment says.
+func TestConsumerOptions(t *testing.T) {
+	s, err := Start(&Opts{Loopback: true, StoreDir: t.TempDir(), ConsumerMemoryStorage: true, MaxAckPending: 40000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := dial(t, s.URL(), "kiosk-1", false, func(mqtt.Client, mqtt.Message) {})
+	defer c.Disconnect(50)
+	tok := c.SubscribeMultiple(map[string]byte{"a/b": 1, "c/d": 1}, nil)
+	wait(t, tok)
+	codes := tok.(*mqtt.SubscribeToken).Result()
+	refused := 0
+	for _, q := range codes {
+		if q == 0x80 {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("granted %v: want one of the two filters refused (40,000 + 40,000 pending acks > 65,535)", codes)
+	}
+	info, err := s.s.Jsz(&server.JSzOptions{Accounts: true, Streams: true, Consumer: true, Config: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, a := range info.AccountDetails {
+		for _, st := range a.Streams {
+			for _, ci := range st.Consumer {
+				if ci.Config == nil || !strings.HasSuffix(ci.Config.FilterSubject, ".a.b") && !strings.HasSuffix(ci.Config.FilterSubject, ".c.d") {
+					continue
+				}
+				found++
+				if !ci.Config.MemoryStorage || ci.Config.MaxAckPending != 40000 {
+					t.Errorf("consumer %s: memory storage %t, max ack pending %d; want true, 40000", ci.Name, ci.Config.MemoryStorage, ci.Config.MaxAckPending)
+				}
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d consumers for the subscription, want 1", found)
 	}
 }
