@@ -170,5 +170,13 @@ func (c *Camera) pageFrame(doc int) (gocv.Mat, error) {
 	return mrzsynth.Scene(r, page, capt)
 }
 
-// Status is always up: the frames are made, not captured.
+// Close drops the rendered pages.
+func (c *Camera) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.pages)
+	return nil
+}
+
+// String names the camera for the log.
 func (c *Camera) String() string { return "demo (data pages, then " + c.o.FaceDir + ")" }

@@ -339,6 +339,7 @@ func (n *Node) openCamera(context.Context) error {
 			return err
 		}
 		n.cam = demoCamera{dc}
+		n.push("camera", dc.Close)
 		return nil
 	}
 	co := camera.DefaultOpts()
