@@ -42,9 +42,11 @@ build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./daemon/cmd/...
 
 # The main job on embedded defaults: the daemon in simulation (four generated passports on an
-# emulated PN532, the image-folder camera, an in-process MQTT broker and fleet back end); the
-# kiosk page is on http://127.0.0.1:8080/. Stop it with Ctrl-C.
+# emulated PN532, the demo camera showing each one's data page in OCR-B (fonts-ocr-b) and then
+# the face, an in-process MQTT broker and fleet back end); the kiosk page is on
+# http://127.0.0.1:8080/. Stop it with Ctrl-C.
 run: build
+	@deploy/build/deps.sh fonts-ocr-b
 	$(BIN)/edgeid run
 
 # The fleet back end with a local PostgreSQL warehouse (deploy/fleet/run-fleet.sh): the

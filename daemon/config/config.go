@@ -121,12 +121,29 @@ type Policy struct {
 	// LivenessChecks are the checks the decision requires: challenge, parallax, border, moire,
 	// glare. Every one is scored and audited; empty means all but glare.
 	LivenessChecks []string `json:"liveness_checks"`
-	// AccessKey: "keypad" (the person types MRZ data or the CAN) or "simulation".
-	AccessKey        string   `json:"access_key"`
+	// AccessKey: "camera" (the person holds the data page to the camera, the MRZ read opens
+	// the chip; the keypad stays as a fallback), "keypad" (the person types MRZ data or the
+	// CAN) or "simulation" (the demo types it). The enrolled flow reads no document and
+	// ignores it.
+	AccessKey string `json:"access_key"`
+	// CameraKeyTimeout: with access_key "camera", the keypad takes over after this long
+	// without a read (0: 20s). It must leave time within access_key_timeout to type.
+	CameraKeyTimeout Duration `json:"camera_key_timeout,omitempty"`
 	AccessKeyTimeout Duration `json:"access_key_timeout"`
 	ReadTimeout      Duration `json:"read_timeout"`
 	CaptureTimeout   Duration `json:"capture_timeout"`
 	CaptureWindow    Duration `json:"capture_window"`
+}
+
+// DefaultCameraKeyTimeout is policy.camera_key_timeout when it is 0.
+const DefaultCameraKeyTimeout = 20 * time.Second
+
+// CameraKeyWait is how long the camera looks for the MRZ before the keypad takes over.
+func (p Policy) CameraKeyWait() time.Duration {
+	if p.CameraKeyTimeout == 0 {
+		return DefaultCameraKeyTimeout
+	}
+	return time.Duration(p.CameraKeyTimeout)
 }
 
 // Fleet is the link to the fleet back end.
@@ -228,6 +245,9 @@ func (c *Config) Validate() error {
 	if c.Camera.Source == "" {
 		bad("camera.source is required")
 	}
+	if c.Camera.Source == "demo" && !c.Simulated() {
+		bad(`camera.source "demo" (the simulation's rendered pages and faces) only goes with reader "sim"`)
+	}
 	if c.Camera.Width < 0 || c.Camera.Height < 0 || c.Camera.FPS < 0 {
 		bad("camera width, height and fps must not be negative")
 	}
@@ -284,8 +304,13 @@ func (c *Config) validatePolicy(bad func(string, ...any)) {
 			bad("policy.liveness_checks: unknown check %q (known: %s)", n, strings.Join(livenessChecks, ", "))
 		}
 	}
-	if p.AccessKey != "keypad" && p.AccessKey != "simulation" {
-		bad(`policy.access_key must be "keypad" or "simulation"`)
+	if p.AccessKey != "camera" && p.AccessKey != "keypad" && p.AccessKey != "simulation" {
+		bad(`policy.access_key must be "camera", "keypad" or "simulation"`)
+	}
+	if p.CameraKeyTimeout < 0 || time.Duration(p.CameraKeyTimeout) > 10*time.Minute {
+		bad("policy.camera_key_timeout must be in [0, 10m] (0: 20s)")
+	} else if p.AccessKey == "camera" && p.CameraKeyWait() >= time.Duration(p.AccessKeyTimeout) && p.AccessKeyTimeout > 0 {
+		bad("policy.camera_key_timeout must be below policy.access_key_timeout, or the keypad fallback never comes")
 	}
 	if p.AccessKey == "simulation" && !c.Simulated() {
 		bad(`policy.access_key "simulation" only goes with reader "sim"`)

@@ -39,6 +39,9 @@ func TestParseRefuses(t *testing.T) {
 		{"many frames", `"face_frames": 11`, "face_frames"},
 		{"sim key on real reader", `"reader": "pcsc:0"`, "only goes with"},
 		{"negative retention", `"keep_days": -1}`, "audit.keep_days"},
+		{"unknown key source", `"access_key": "typed"`, `"camera", "keypad" or "simulation"`},
+		{"camera key outlasts the key time", `"camera_key_timeout": "60s"`, "below policy.access_key_timeout"},
+		{"negative camera key time", `"camera_key_timeout": "-1s"`, "camera_key_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +86,46 @@ func TestExampleConfigIsValid(t *testing.T) {
 	}
 	if c.Simulated() || !c.Policy.Liveness || c.GPIO == nil {
 		t.Errorf("example: %+v", c)
+	}
+}
+
+// TestCameraKeyWithEitherFlow: access_key "camera" validates with both flows (the enrolled
+// flow reads no document and ignores it), on the example config as chroot-test.sh edits it
+// (flow "enrolled") and on the simulation's defaults; the demo camera is the simulation's only.
+func TestCameraKeyWithEitherFlow(t *testing.T) {
+	ex, err := Load("../../deploy/config/edgeid.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Camera.Source != "demo" || def.Policy.AccessKey != "camera" || def.Policy.CameraKeyWait() != DefaultCameraKeyTimeout {
+		t.Errorf("defaults: camera %q, access key %q, camera key time %v", def.Camera.Source, def.Policy.AccessKey, def.Policy.CameraKeyWait())
+	}
+	for _, c := range []*Config{ex, def} {
+		for _, flow := range []string{"document", "enrolled"} {
+			for _, key := range []string{"camera", "keypad"} {
+				cc := *c
+				cc.Flow, cc.Policy.AccessKey = flow, key
+				if flow == "enrolled" && !cc.Simulated() {
+					cc.GPIO = nil // as chroot-test.sh does
+				}
+				if err := cc.Validate(); err != nil {
+					t.Errorf("%s flow, access key %s (simulated %v): %v", flow, key, cc.Simulated(), err)
+				}
+			}
+		}
+	}
+	ex.Camera.Source = "demo"
+	if err := ex.Validate(); err == nil || !strings.Contains(err.Error(), `camera.source "demo"`) {
+		t.Errorf("the demo camera on a real reader: %v", err)
+	}
+	ex.Camera.Source, ex.Policy.AccessKey, ex.Policy.CameraKeyTimeout = "v4l2:/dev/video0", "camera", 0
+	ex.Policy.AccessKeyTimeout = Duration(15 * time.Second)
+	if err := ex.Validate(); err == nil || !strings.Contains(err.Error(), "camera_key_timeout") {
+		t.Errorf("a 20s camera wait within a 15s key time: %v", err)
 	}
 }
 

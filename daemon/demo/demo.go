@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type Document struct {
 	Reason  string // the expected reason code, "" for accepted
 	card    *pn532sim.Card
 	revoked bool
+	mrz     []string // the printed MRZ of the data page (invented data)
 }
 
 // Demo holds the documents, the trust store that vouches for them and the emulated reader.
@@ -96,7 +98,7 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 			return nil, err
 		}
 		d.Docs = append(d.Docs, Document{Name: s.name, Key: key, State: "UTO", Number: s.number, Expect: s.expect, Reason: s.reason,
-			card: pn532sim.PassportA(chip), revoked: s.revoked})
+			card: pn532sim.PassportA(chip), revoked: s.revoked, mrz: strings.Split(line, "\n")})
 	}
 	r, field, err := readers.OpenSim(ctx, readers.Opts{})
 	if err != nil {
@@ -125,7 +127,16 @@ func (d *Demo) AccessKey(ctx context.Context) (kiosk.AccessKey, error) {
 	if d.current < 0 {
 		return kiosk.AccessKey{}, fmt.Errorf("demo: no document in the field")
 	}
-	return d.Docs[d.current].Key, nil
+	k := d.Docs[d.current].Key
+	k.Source = kiosk.KeyFromSimulation
+	return k, nil
+}
+
+// Current is the index in Docs of the document on the reader, -1 when there is none.
+func (d *Demo) Current() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current
 }
 
 // Present puts the documents on the reader one after another, forever: each stays until the

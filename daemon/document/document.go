@@ -102,7 +102,7 @@ func (r *Reader) authenticate(files lds.Files, info *emrtd.ReadInfo) (*kiosk.Doc
 		}
 		return nil, fmt.Errorf("document: %w", err)
 	}
-	doc.IssuingState, doc.DocumentNumber = mrz.IssuingState, mrz.DocumentNumber
+	doc.IssuingState, doc.DocumentNumber, doc.DateOfBirth = mrz.IssuingState, mrz.DocumentNumber, mrz.DateOfBirth
 	if exp, err := time.Parse("060102", mrz.DateOfExpiry); err == nil {
 		doc.DateOfExpiry = exp
 	}

@@ -17,6 +17,9 @@ type Event struct {
 	Reasons  []string  `json:"reasons,omitempty"`
 	Detail   string    `json:"detail,omitempty"` // e.g. the quality problem to show the person
 	Distance float64   `json:"distance,omitempty"`
+	// Progress (0 to 1) of what Detail asks: the MRZ vote while the camera reads the page, the
+	// fraction of the head-movement challenge done during the face capture.
+	Progress float64 `json:"progress,omitempty"`
 	// StageMillis is set on decisions: how long each stage took.
 	StageMillis map[Stage]float64 `json:"stage_ms,omitempty"`
 }

@@ -404,13 +404,11 @@ func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Documen
 		}
 		return []string{ReasonChipError}
 	}
-	k.show(c, StageAccessKey, "")
-	kctx, cancel := context.WithTimeout(ctx, k.o.Policy.AccessKeyTimeout)
-	key, err := k.p.Keys.AccessKey(kctx)
-	cancel()
+	key, err := k.accessKey(ctx, c)
 	if err != nil {
 		return nil, stageErr(err)
 	}
+	c.rec.AccessKey = key.Source
 	k.show(c, StageReading, "")
 	rctx, cancel := context.WithTimeout(ctx, k.o.Policy.ReadTimeout)
 	doc, err := k.p.Documents.ReadDocument(rctx, card, key)
@@ -423,6 +421,11 @@ func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Documen
 	c.rec.DocumentNumber = doc.DocumentNumber
 	c.rec.Checks = doc.Checks
 	var reasons []string
+	if fields := mrzChipMismatch(key, doc); len(fields) > 0 {
+		// The fields' names only: the values never reach a log.
+		k.o.Logger.Info("the MRZ read by the camera and the chip disagree", "check", c.rec.CheckID, "fields", fields)
+		reasons = append(reasons, ReasonMRZChipMismatch)
+	}
 	for _, ch := range doc.Checks {
 		if ch.Status != Fail {
 			continue
@@ -448,6 +451,59 @@ func (k *Kiosk) readDocument(ctx context.Context, card Card, c *check) (*Documen
 		reasons = append(reasons, ReasonPassiveAuth)
 	}
 	return doc, reasons
+}
+
+// accessKey waits for the key that opens the chip, within the access-key time limit. A key
+// source that watches the camera reports what to show; the kiosk publishes it at most five
+// times a second, but at once when the step changes to a read or the keypad.
+func (k *Kiosk) accessKey(ctx context.Context, c *check) (AccessKey, error) {
+	k.show(c, StageAccessKey, "")
+	kctx, cancel := context.WithTimeout(ctx, k.o.Policy.AccessKeyTimeout)
+	defer cancel()
+	rs, ok := k.p.Keys.(ReportingKeySource)
+	if !ok {
+		return k.p.Keys.AccessKey(kctx)
+	}
+	var mu sync.Mutex
+	var last Event
+	var at time.Time
+	report := func(detail string, progress float64) {
+		progress = min(max(progress, 0), 1)
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		final := detail == KeyRead || detail == KeyKeypad
+		if detail == last.Detail && progress == last.Progress || !final && now.Sub(at) < 200*time.Millisecond {
+			return
+		}
+		last, at = Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageAccessKey, Detail: detail, Progress: progress}, now
+		k.events.publish(last)
+	}
+	return rs.AccessKeyReporting(kctx, report)
+}
+
+// mrzChipMismatch names the fields in which the MRZ the camera read and the chip's DG1
+// disagree: document number, birth, expiry and issuer. Keys typed or given by configuration,
+// and chips whose DG1 could not be read (Passive Authentication says why), are not compared.
+func mrzChipMismatch(key AccessKey, doc *Document) []string {
+	if key.Source != KeyFromCamera || doc.DocumentNumber == "" {
+		return nil
+	}
+	var bad []string
+	norm := func(s string) string { return strings.ToUpper(strings.TrimRight(s, "<")) }
+	if norm(key.DocumentNumber) != norm(doc.DocumentNumber) {
+		bad = append(bad, "document_number")
+	}
+	if key.DateOfBirth != doc.DateOfBirth {
+		bad = append(bad, "date_of_birth")
+	}
+	if doc.DateOfExpiry.IsZero() || key.DateOfExpiry != doc.DateOfExpiry.Format("060102") {
+		bad = append(bad, "date_of_expiry")
+	}
+	if norm(key.IssuingState) != norm(doc.IssuingState) {
+		bad = append(bad, "issuing_state")
+	}
+	return bad
 }
 
 // cardGone asks the reader, briefly, whether the card has left the field. The reader is not
@@ -614,7 +670,7 @@ func (k *Kiosk) captureFace(ctx context.Context, c *check) (*capture, []string) 
 				if moves < len(ch.Moves) {
 					detail = "move_" + string(ch.Moves[moves])
 				}
-				k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: detail})
+				k.events.publish(Event{CheckID: c.rec.CheckID, Flow: c.rec.Flow, Stage: StageCapture, Detail: detail, Progress: float64(moves) / float64(len(ch.Moves))})
 			}
 		}
 		if len(problems) > 0 {
@@ -682,7 +738,7 @@ func (k *Kiosk) chipTemplate(photo []byte) (match.Template, gocv.Mat, error) {
 var rejecting = map[string]bool{
 	ReasonPassiveAuth: true, ReasonActiveAuth: true, ReasonChipAuth: true,
 	ReasonDocumentExpired: true, ReasonRevokedDocument: true, ReasonRevokedSigner: true,
-	ReasonRevocationsStale: true, ReasonNoChipPhoto: true, ReasonLiveness: true, ReasonFaceMismatch: true,
+	ReasonRevocationsStale: true, ReasonNoChipPhoto: true, ReasonLiveness: true, ReasonFaceMismatch: true, ReasonMRZChipMismatch: true,
 	ReasonUnknownPerson: true, ReasonRevokedIdentity: true, ReasonReferralDenied: true, ReasonReferralTimeout: true,
 }
 

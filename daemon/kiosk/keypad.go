@@ -16,10 +16,11 @@ import (
 type KeyPad struct {
 	mu      sync.Mutex
 	waiting chan AccessKey // non-nil while a check waits; holds at most one key
+	asked   chan struct{}  // the person asked for the keypad (AskKeypad); capacity 1
 }
 
 // NewKeyPad returns an empty keypad.
-func NewKeyPad() *KeyPad { return &KeyPad{} }
+func NewKeyPad() *KeyPad { return &KeyPad{asked: make(chan struct{}, 1)} }
 
 // ErrNotWaiting is returned by Submit when no check is waiting for a key.
 var ErrNotWaiting = errors.New("no check is waiting for an access key")
@@ -81,19 +82,48 @@ func (p *KeyPad) AccessKey(ctx context.Context) (AccessKey, error) {
 		return AccessKey{}, errors.New("keypad: another check is already waiting for a key")
 	}
 	p.waiting = ch
+	p.drainAsked() // a request made before this check is not this person's
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.waiting = nil // a key submitted but not taken goes with it
+		p.drainAsked()
 		p.mu.Unlock()
 	}()
 	select {
 	case k := <-ch:
+		k.Source, k.IssuingState = KeyFromKeypad, ""
 		return k, nil
 	case <-ctx.Done():
 		return AccessKey{}, ctx.Err()
 	}
 }
+
+func (p *KeyPad) drainAsked() {
+	select {
+	case <-p.asked:
+	default:
+	}
+}
+
+// AskKeypad tells the check waiting for a key that the person wants to type it rather than
+// show the document to the camera. With no check waiting it returns ErrNotWaiting.
+func (p *KeyPad) AskKeypad() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waiting == nil {
+		return ErrNotWaiting
+	}
+	select {
+	case p.asked <- struct{}{}:
+	default: // asked already
+	}
+	return nil
+}
+
+// Asked is signalled when the person asks for the keypad while a check waits for a key (a
+// camera key source gives up the camera then). Only the waiting check's requests arrive.
+func (p *KeyPad) Asked() <-chan struct{} { return p.asked }
 
 // Waiting reports whether a check is waiting for a key, that is whether Submit would be taken.
 func (p *KeyPad) Waiting() bool {

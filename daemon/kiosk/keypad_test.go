@@ -41,11 +41,11 @@ func TestKeyPad(t *testing.T) {
 			t.Errorf("Submit(%+v): %v, want ErrKeyFormat", k, err)
 		}
 	}
-	first := AccessKey{CAN: "123456"}
+	first := AccessKey{CAN: "123456", Source: KeyFromKeypad}
 
-	// A check waiting: the key reaches it.
+	// A check waiting: the key reaches it, marked as typed whatever the submitter said.
 	got := waitFor(t, p, context.Background())
-	if err := p.Submit(first); err != nil {
+	if err := p.Submit(AccessKey{CAN: "123456", Source: KeyFromCamera, IssuingState: "UTO"}); err != nil {
 		t.Fatal(err)
 	}
 	if k := <-got; k != first {
@@ -75,7 +75,7 @@ func TestKeyPadHoldsNoKeyBetweenChecks(t *testing.T) {
 	if err := p.Submit(planted); !errors.Is(err, ErrNotWaiting) {
 		t.Fatalf("Submit after the check ended: %v, want ErrNotWaiting", err)
 	}
-	mine := AccessKey{CAN: "222222"}
+	mine := AccessKey{CAN: "222222", Source: KeyFromKeypad}
 	got = waitFor(t, p, context.Background())
 	if err := p.Submit(mine); err != nil {
 		t.Fatal(err)

@@ -74,6 +74,9 @@ const (
 	ReasonUnknownPerson     = "unknown_person"    // 1:N: nobody enrolled is close enough
 	ReasonRevokedIdentity   = "identity_revoked"  // 1:N: the enrolled identity is revoked
 	ReasonNoGallery         = "no_enrolled_faces" // 1:N: the gallery is empty
+	// ReasonMRZChipMismatch: the MRZ the camera read and the chip's DG1 name another
+	// document, holder or issuer (a page that is not the chip's).
+	ReasonMRZChipMismatch = "mrz_chip_mismatch"
 )
 
 // Gallery gives the current 1:N gallery; match.Index satisfies it.
@@ -107,18 +110,49 @@ func (a nfcReader) WaitCard(ctx context.Context) (Card, error) {
 }
 
 // AccessKey opens the chip: the MRZ's document number, birth and expiry dates, or the CAN.
+// Source says where it came from (KeyFromCamera, KeyFromKeypad, KeyFromSimulation); a key
+// read by the camera also carries the issuing state printed in the MRZ, which the chip's DG1
+// must repeat. It lives in memory for one check only.
 type AccessKey struct {
 	DocumentNumber string
 	DateOfBirth    string // YYMMDD
 	DateOfExpiry   string // YYMMDD
 	CAN            string
+	Source         string
+	IssuingState   string // the camera's MRZ read only
 }
 
-// KeySource supplies the access key for the document on the reader: the screen's keypad, or
-// configuration in simulation.
+// Where an access key came from (AccessKey.Source, Record.AccessKey).
+const (
+	KeyFromCamera     = "camera"     // the MRZ read from the document's page by the camera
+	KeyFromKeypad     = "keypad"     // typed by the person on the screen
+	KeyFromSimulation = "simulation" // typed by the simulation for the person
+)
+
+// KeySource supplies the access key for the document on the reader: the camera's MRZ read,
+// the screen's keypad, or configuration in simulation.
 type KeySource interface {
 	AccessKey(ctx context.Context) (AccessKey, error)
 }
+
+// KeyProgress is told, as a key source that watches the camera goes, what to show the person:
+// a Detail of the access-key stage (KeyShowDocument, KeyHoldStill, KeyRead, KeyKeypad) and a
+// progress from 0 to 1. It may be called for every frame: the kiosk limits what it publishes.
+type KeyProgress func(detail string, progress float64)
+
+// ReportingKeySource is a KeySource that reports its progress for the screen.
+type ReportingKeySource interface {
+	KeySource
+	AccessKeyReporting(ctx context.Context, report KeyProgress) (AccessKey, error)
+}
+
+// The details of StageAccessKey events while the camera reads the MRZ (the page's contract).
+const (
+	KeyShowDocument = "show_document"  // searching: no MRZ found in the picture yet
+	KeyHoldStill    = "mrz_hold_still" // an MRZ zone is found, not yet read with every check digit
+	KeyRead         = "mrz_read"       // read and accepted: the chip is opened with it
+	KeyKeypad       = "keypad"         // the camera gave up or the person asked: type the key
+)
 
 // CheckStatus is the state of one authentication check.
 type CheckStatus string
@@ -140,6 +174,7 @@ type DocCheck struct {
 type Document struct {
 	IssuingState   string
 	DocumentNumber string // memory only: audit records carry its keyed hash
+	DateOfBirth    string // YYMMDD as in DG1; memory only, compared with the camera's MRZ read
 	DateOfExpiry   time.Time
 	Photo          []byte // the DG2 face image, JPEG or JPEG 2000
 	Checks         []DocCheck
@@ -226,11 +261,14 @@ type Record struct {
 	Reasons        []string
 	DocumentNumber string
 	IssuingState   string
-	Identity       string  // 1:N: the enrolled identity matched
-	FaceMatched    bool    // a face comparison was made and FaceDistance holds its result
-	FaceDistance   float64 // the combined (fused) distance the decision used: smaller is more alike
-	FaceAccept     float64 // accepted at or below this distance
-	FaceReject     float64 // rejected above this distance; referred between the two
+	// AccessKey is where the key that opened the chip came from (KeyFromCamera, ...), "" when
+	// no key was given.
+	AccessKey    string
+	Identity     string  // 1:N: the enrolled identity matched
+	FaceMatched  bool    // a face comparison was made and FaceDistance holds its result
+	FaceDistance float64 // the combined (fused) distance the decision used: smaller is more alike
+	FaceAccept   float64 // accepted at or below this distance
+	FaceReject   float64 // rejected above this distance; referred between the two
 	// FrameDistances are the distances of every frame scored, best-quality frame first.
 	FrameDistances []float64
 	// Referral is set when the check was referred to the attendant.

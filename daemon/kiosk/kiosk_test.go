@@ -205,6 +205,7 @@ func passedChecks() []DocCheck {
 }
 
 type setup struct {
+	keys      KeySource // fixedKey{} when nil
 	docs      *fakeDocs
 	rev       fakeRevocations
 	cam       Camera
@@ -242,7 +243,11 @@ func newKiosk(t *testing.T, s *setup) (*Kiosk, *fakeActuator, *fakeCard) {
 	if s.pol != nil {
 		s.pol(&pol)
 	}
-	k, err := New(Parts{Reader: r, Keys: fixedKey{}, Documents: s.docs, Revocations: s.rev, Camera: s.cam, Faces: eng, Actuator: act, Audit: s.audit},
+	var keys KeySource = fixedKey{}
+	if s.keys != nil {
+		keys = s.keys
+	}
+	k, err := New(Parts{Reader: r, Keys: keys, Documents: s.docs, Revocations: s.rev, Camera: s.cam, Faces: eng, Actuator: act, Audit: s.audit},
 		Opts{Policy: pol, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: s.now, NewChallenge: s.challenge})
 	if err != nil {
 		t.Fatal(err)

@@ -75,6 +75,9 @@ func (a auditAdapter) Append(ctx context.Context, r kiosk.Record) error {
 	for _, c := range r.Checks {
 		reasons = append(reasons, c.Name+":"+string(c.Status))
 	}
+	if r.AccessKey != "" {
+		reasons = append(reasons, "access_key:"+r.AccessKey)
+	}
 	if r.Liveness != "" {
 		reasons = append(reasons, "liveness: "+r.Liveness)
 	}

@@ -25,9 +25,9 @@ import (
 	"github.com/edgeid/edgeid/daemon/health"
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/daemon/mrzkey"
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
-	"github.com/edgeid/edgeid/drivers/camera"
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/models"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +60,9 @@ type Opts struct {
 	// how long after start a bad condition is not logged yet (default 10 s: the fleet link
 	// needs a moment to connect).
 	HealthInterval, HealthSettle time.Duration
+	// FaceFrames, with camera.source "demo", gives the simulation's face frames for each demo
+	// document (synthesised head turns, a photo attack); nil: the frames of testdata/face/live.
+	FaceFrames demo.FaceFrames
 }
 
 // DefaultMinFree covers Badger's memory-mapped logs (two 16 MiB memtables) with room to spare:
@@ -99,7 +102,9 @@ type Node struct {
 	keySource                  kiosk.KeySource
 	docs                       kiosk.DocumentReader
 	gate                       *gate
-	cam                        *camera.Dev
+	cam                        nodeCamera
+	modelDir                   string
+	mrzStats                   mrzkey.Stats // the last camera read of an MRZ (tests, numbers)
 	k                          *kiosk.Kiosk
 	srv                        *web.Server
 	ln                         net.Listener

@@ -23,6 +23,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/daemon/mrzkey"
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
 	"github.com/edgeid/edgeid/drivers/camera"
@@ -236,6 +237,7 @@ func (n *Node) openFace(context.Context) error {
 			return fmt.Errorf("%w (set models_dir in the configuration)", err)
 		}
 	}
+	n.modelDir = modelDir
 	fo := face.DefaultOpts()
 	fo.ModelDir = modelDir
 	eng, err := face.New(&fo)
@@ -313,9 +315,33 @@ func (n *Node) startBackEnd(ctx context.Context) error {
 	return nil
 }
 
-// openCamera opens the camera: images go through the guarded, size-limited decoder.
+// nodeCamera is a camera with a health status: drivers/camera's, or the simulation's.
+type nodeCamera interface {
+	kiosk.Camera
+	Status() camera.Status
+	String() string
+}
+
+// demoCamera is the simulation's camera, always up: it makes its frames.
+type demoCamera struct{ *demo.Camera }
+
+func (demoCamera) Status() camera.Status { return camera.Status{OK: true} }
+
+// openCamera opens the camera: images go through the guarded, size-limited decoder. The
+// simulation's "demo" camera shows the demo documents' data pages, then the face, in step
+// with the emulated reader and the kiosk's stage.
 func (n *Node) openCamera(context.Context) error {
 	c := n.cfg.Camera
+	if c.Source == "demo" {
+		dc, err := demo.NewCamera(n.dm, demo.CameraOpts{Width: c.Width, Height: c.Height, FPS: c.FPS, FaceFrames: n.o.FaceFrames,
+			FaceDir: filepath.Join(n.o.SimulationDir, "testdata", "face", "live"), Stage: n.stage})
+		if err != nil {
+			return err
+		}
+		n.cam = demoCamera{dc}
+		n.push("camera", dc.Close)
+		return nil
+	}
 	co := camera.DefaultOpts()
 	co.Source, co.Width, co.Height, co.FPS = c.Source, c.Width, c.Height, c.FPS
 	co.Loop = strings.HasPrefix(co.Source, "folder:") || strings.HasPrefix(co.Source, "file:")
@@ -330,6 +356,34 @@ func (n *Node) openCamera(context.Context) error {
 	n.cam = cam
 	n.push("camera", cam.Halt)
 	return nil
+}
+
+// stage is the kiosk's current stage (idle before it is built).
+func (n *Node) stage() kiosk.Stage {
+	if n.k == nil {
+		return kiosk.StageIdle
+	}
+	return n.k.Current().Stage
+}
+
+// cameraKeys is the camera access-key source: the MRZ read from the camera, the keypad as
+// fallback. Its numbers (frames, reading time) are logged; the MRZ never is.
+func (n *Node) cameraKeys() (kiosk.KeySource, error) {
+	rd, votes, err := mrzkey.NewReader(n.man, n.modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("camera access key: %w", err)
+	}
+	return &mrzkey.Source{Camera: n.cam, Reader: rd, Keypad: n.pad, Votes: votes, Timeout: n.cfg.Policy.CameraKeyWait(),
+		Stats: func(s mrzkey.Stats) {
+			n.mu.Lock()
+			n.mrzStats = s
+			n.mu.Unlock()
+			ms := 0.0
+			if s.Frames > 0 {
+				ms = float64(s.ReadTime.Microseconds()) / 1000 / float64(s.Frames)
+			}
+			n.log.Info("camera access key", "read", s.Read, "frames", s.Frames, "ms_per_frame", ms)
+		}}, nil
 }
 
 // openKiosk builds the state machine from the parts and the policy.
@@ -356,6 +410,12 @@ func (n *Node) openKiosk(context.Context) error {
 		}
 	} else {
 		n.log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")
+	}
+	if n.cfg.Flow == kiosk.FlowDocument && p.AccessKey == "camera" {
+		var err error
+		if n.keySource, err = n.cameraKeys(); err != nil {
+			return err
+		}
 	}
 	parts := kiosk.Parts{Keys: n.keySource, Documents: n.docs, Revocations: revocationsAdapter{n.rev, time.Now},
 		Camera: n.cam, Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}

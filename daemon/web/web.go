@@ -42,9 +42,11 @@ type Source interface {
 	Decisions() []kiosk.Event
 }
 
-// KeyPad takes the access key typed on the screen.
+// KeyPad takes the access key typed on the screen, and the person's request to type it rather
+// than show the document to the camera; *kiosk.KeyPad satisfies it.
 type KeyPad interface {
 	Submit(k kiosk.AccessKey) error
+	AskKeypad() error
 }
 
 // Referrals is the kiosk's checks waiting for the attendant; *kiosk.Kiosk satisfies it.
@@ -144,6 +146,7 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	s.mux.HandleFunc("GET /api/status", s.attendant(s.status))
 	s.mux.HandleFunc("GET /api/events", s.attendant(s.stream))
 	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
+	s.mux.HandleFunc("POST /api/key/keypad", s.localOnly(s.askKeypad))
 	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
 	s.mux.HandleFunc("GET /api/attendant", s.attendant(s.attendantData))
 	if o.Referrals != nil {
@@ -407,6 +410,23 @@ func (s *Server) submitKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+// askKeypad: the person would rather type the key (or the CAN) than show the page to the
+// camera. The body is an empty JSON object; 409 when no check is waiting for a key.
+func (s *Server) askKeypad(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed request"})
+		return
+	}
+	if err := s.keys.AskKeypad(); err != nil {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "keypad"})
 }
 
 func (s *Server) staff(w http.ResponseWriter, r *http.Request) {

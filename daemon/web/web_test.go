@@ -142,6 +142,10 @@ func TestAPI(t *testing.T) {
 		{"status from afar", "GET", "/api/status", remote, "", nil, 401, "token required"},
 		{"status from afar with token", "GET", "/api/status", remote, "", map[string]string{"Authorization": "Bearer " + testToken}, 200, `"stage":"idle"`},
 		{"events from afar", "GET", "/api/events", remote, "", nil, 401, "token required"},
+		{"ask keypad", "POST", "/api/key/keypad", local, `{}`, nil, 202, "keypad"},
+		{"ask keypad no body", "POST", "/api/key/keypad", local, ``, nil, 202, "keypad"},
+		{"ask keypad unknown field", "POST", "/api/key/keypad", local, `{"x":1}`, nil, 400, "malformed"},
+		{"ask keypad from afar", "POST", "/api/key/keypad", remote, `{}`, nil, 403, "only the kiosk"},
 		{"key", "POST", "/api/key", local, `{"can":"123456"}`, nil, 202, "accepted"},
 		{"key bad format", "POST", "/api/key", local, `{"can":"12"}`, nil, 400, "6 digits"},
 		{"key unknown field", "POST", "/api/key", local, `{"can":"123456","x":1}`, nil, 400, "malformed"},
@@ -167,8 +171,11 @@ func TestAPI(t *testing.T) {
 			}
 		})
 	}
-	if r := <-keyc; r.err != nil || r.k.CAN != "123456" {
+	if r := <-keyc; r.err != nil || r.k.CAN != "123456" || r.k.Source != kiosk.KeyFromKeypad {
 		t.Errorf("keypad got %+v, %v", r.k, r.err)
+	}
+	if w := do(t, h, "POST", "/api/key/keypad", local, "{}", nil); w.Code != http.StatusConflict {
+		t.Errorf("asking for the keypad with no check waiting: %d %s", w.Code, w.Body.String())
 	}
 	tr.Set("reader", false, "no answer")
 	if w := do(t, h, "GET", "/healthz", local, "", nil); w.Code != 503 || !strings.Contains(w.Body.String(), "no answer") {
