@@ -66,10 +66,23 @@ type Opts struct {
 	MaxStreams int
 	// Referrals, when set, lets the attendant see and decide referred checks.
 	Referrals Referrals
+	// Live, when set, is the camera's picture for the kiosk's own screen (GET /api/live).
+	Live Live
+	// LiveFPS caps the picture's frame rate per client (0: DefaultLiveFPS).
+	LiveFPS int
 	Registry  *prometheus.Registry
 	Health    *health.Tracker
 	Logger    *slog.Logger
 }
+
+// Live is the camera's picture; *camerahub.Hub satisfies it. next waits for a JPEG newer than
+// the last it returned (the caller does not change it); stop ends the watch.
+type Live interface {
+	Watch() (next func(ctx context.Context) ([]byte, error), stop func())
+}
+
+// DefaultLiveFPS is the live picture's default frame rate: enough to follow a head turn.
+const DefaultLiveFPS = 12
 
 // DefaultMaxStreams is the default cap on event-stream clients: the kiosk's own screen and a
 // few attendants need a handful.
@@ -124,6 +137,9 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = DefaultMaxStreams
 	}
+	if o.LiveFPS <= 0 {
+		o.LiveFPS = DefaultLiveFPS
+	}
 	if o.AttendantToken != "" && len(o.AttendantToken) < MinTokenLen {
 		return nil, fmt.Errorf("web: attendant token of %d bytes, want at least %d", len(o.AttendantToken), MinTokenLen)
 	}
@@ -143,6 +159,7 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	// Status and events carry every decision: the attendant's token from other hosts.
 	s.mux.HandleFunc("GET /api/status", s.attendant(s.status))
 	s.mux.HandleFunc("GET /api/events", s.attendant(s.stream))
+	s.mux.HandleFunc("GET /api/live", s.screenOnly(s.live))
 	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
 	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
 	s.mux.HandleFunc("GET /api/attendant", s.attendant(s.attendantData))
