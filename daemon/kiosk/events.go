@@ -17,6 +17,7 @@ type Event struct {
 	Reasons  []string  `json:"reasons,omitempty"`
 	Detail   string    `json:"detail,omitempty"` // e.g. the quality problem to show the person
 	Distance float64   `json:"distance,omitempty"`
+	Progress float64   `json:"progress,omitempty"`
 	// StageMillis is set on decisions: how long each stage took.
 	StageMillis map[Stage]float64 `json:"stage_ms,omitempty"`
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/camerahub"
 	"github.com/edgeid/edgeid/daemon/config"
 	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/document"
@@ -313,7 +314,8 @@ func (n *Node) startBackEnd(ctx context.Context) error {
 	return nil
 }
 
-// openCamera opens the camera: images go through the guarded, size-limited decoder.
+// openCamera opens the camera (images go through the guarded, size-limited decoder) and the
+// hub that shares it: the kiosk reads frames through the hub, the screen sees its picture.
 func (n *Node) openCamera(context.Context) error {
 	c := n.cfg.Camera
 	co := camera.DefaultOpts()
@@ -329,6 +331,12 @@ func (n *Node) openCamera(context.Context) error {
 	}
 	n.cam = cam
 	n.push("camera", cam.Halt)
+	var every time.Duration
+	if co.FPS > 0 {
+		every = time.Second / time.Duration(co.FPS)
+	}
+	n.hub = camerahub.New(cam, camerahub.Opts{Interval: every})
+	n.push("camera hub", n.hub.Close)
 	return nil
 }
 
@@ -358,12 +366,12 @@ func (n *Node) openKiosk(context.Context) error {
 		n.log.Warn("presentation-attack checks are off (policy.liveness): a photo held up to the camera is not refused")
 	}
 	parts := kiosk.Parts{Keys: n.keySource, Documents: n.docs, Revocations: revocationsAdapter{n.rev, time.Now},
-		Camera: n.cam, Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}
+		Camera: n.hub.Reader(), Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}
 	if n.cfg.Flow == kiosk.FlowDocument {
 		parts.Reader = n.gate
 	} else {
 		n.gate = newGate(nil, n.disk.ready) // the enrolled flow starts a check on a face
-		parts.Camera = cameraGate{Camera: n.cam, g: n.gate, idle: func() bool { return !busy(n.k.Current().Stage) }}
+		parts.Camera = cameraGate{Camera: n.hub.Reader(), g: n.gate, idle: func() bool { return !busy(n.k.Current().Stage) }}
 	}
 	k, err := kiosk.New(parts, kiosk.Opts{Flow: n.cfg.Flow, Policy: pol, Logger: n.log})
 	n.k = k
@@ -379,7 +387,7 @@ func (n *Node) openWeb(context.Context) error {
 			return err
 		}
 	}
-	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Referrals: n.k, Registry: n.reg, Health: n.tracker, Logger: n.log})
+	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Referrals: n.k, Live: n.hub, Registry: n.reg, Health: n.tracker, Logger: n.log})
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ import (
 //go:embed static
 var static embed.FS
 
+// The spoken prompts are Ogg Opus, which Go's own table of types does not name.
+func init() { _ = mime.AddExtensionType(".ogg", "audio/ogg") }
+
 // Source is the kiosk as the web sees it.
 type Source interface {
 	Subscribe() (<-chan kiosk.Event, func())
