@@ -72,10 +72,10 @@ type Opts struct {
 	// Live, when set, is the camera's picture for the kiosk's own screen (GET /api/live).
 	Live Live
 	// LiveFPS caps the picture's frame rate per client (0: DefaultLiveFPS).
-	LiveFPS int
-	Registry  *prometheus.Registry
-	Health    *health.Tracker
-	Logger    *slog.Logger
+	LiveFPS  int
+	Registry *prometheus.Registry
+	Health   *health.Tracker
+	Logger   *slog.Logger
 }
 
 // Live is the camera's picture; *camerahub.Hub satisfies it. next waits for a JPEG newer than
