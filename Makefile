@@ -21,10 +21,12 @@ DEB_CROSS := pkg-config gcc-aarch64-linux-gnu g++-aarch64-linux-gnu gcc-arm-linu
 DEB_TEST  := $(DEB_BUILD) $(DEB_CROSS) debootstrap iproute2 openssl python3 chromium fonts-noto-cjk mosquitto mosquitto-clients systemd \
              postgresql-15 fonts-ocr-b
 # The MRZ reader's tests and its training render OCR-B (fonts-ocr-b); Tesseract is its benchmark peer only.
+# The kiosk page's spoken prompts are generated offline (`make prompts`) and committed.
+DEB_PROMPTS := espeak-ng opus-tools
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15 fonts-ocr-b tesseract-ocr tesseract-ocr-eng
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
-        mrz-model calibrate screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
+        mrz-model calibrate prompts screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -179,6 +181,12 @@ chroot-test: deb-native
 # bridged site broker (retained snapshots, audit up, acks after an outage), shared subscriptions.
 fleet-check:
 	deploy/build/fleet-check.sh
+
+# The kiosk page's spoken prompts, EN and zh, from daemon/web/static/prompts/prompts.tsv:
+# espeak-ng, then Ogg Opus (opus-tools), a few KB each, committed and embedded with the page.
+prompts:
+	@deploy/build/deps.sh $(DEB_PROMPTS)
+	deploy/build/prompts.sh daemon/web/static/prompts
 
 # Screenshots of the kiosk page for the README, rendered by the headless-Chromium test.
 screenshots: deps-test

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/camerahub"
 	"github.com/edgeid/edgeid/daemon/config"
 	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/face"
@@ -103,6 +104,7 @@ type Node struct {
 	docs                       kiosk.DocumentReader
 	gate                       *gate
 	cam                        nodeCamera
+	hub                        *camerahub.Hub // shares cam: the kiosk, the key source and the screen read through it
 	modelDir                   string
 	mrzStats                   mrzkey.Stats // the last camera read of an MRZ (tests, numbers)
 	k                          *kiosk.Kiosk
@@ -226,7 +228,10 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return n.srv.Serve(ctx, n.ln) })
 	g.Go(func() error { n.srv.Observe(ctx); return nil })
-	g.Go(func() error { return n.runKiosk(ctx) })
+	// The camera hub outlives ctx while the kiosk lets a check finish: it stops with the kiosk.
+	hctx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { return n.hub.Run(hctx) })
+	g.Go(func() error { defer stopHub(); return n.runKiosk(ctx) })
 	g.Go(func() error { return n.db.GC(ctx, 10*time.Minute, 0.5) })
 	if n.cfg.Audit.KeepDays > 0 {
 		g.Go(func() error {

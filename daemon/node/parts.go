@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/audit"
+	"github.com/edgeid/edgeid/daemon/camerahub"
 	"github.com/edgeid/edgeid/daemon/config"
 	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/document"
@@ -329,7 +330,8 @@ func (demoCamera) Status() camera.Status { return camera.Status{OK: true} }
 
 // openCamera opens the camera: images go through the guarded, size-limited decoder. The
 // simulation's "demo" camera shows the demo documents' data pages, then the face, in step
-// with the emulated reader and the kiosk's stage.
+// with the emulated reader and the kiosk's stage. The hub shares the camera: the kiosk and the
+// key source read frames through it, the screen sees its picture.
 func (n *Node) openCamera(context.Context) error {
 	c := n.cfg.Camera
 	if c.Source == "demo" {
@@ -340,6 +342,7 @@ func (n *Node) openCamera(context.Context) error {
 		}
 		n.cam = demoCamera{dc}
 		n.push("camera", dc.Close)
+		n.openHub(c.FPS)
 		return nil
 	}
 	co := camera.DefaultOpts()
@@ -355,7 +358,18 @@ func (n *Node) openCamera(context.Context) error {
 	}
 	n.cam = cam
 	n.push("camera", cam.Halt)
+	n.openHub(co.FPS)
 	return nil
+}
+
+// openHub puts the hub in front of n.cam, reading at most fps frames a second.
+func (n *Node) openHub(fps int) {
+	var every time.Duration
+	if fps > 0 {
+		every = time.Second / time.Duration(fps)
+	}
+	n.hub = camerahub.New(n.cam, camerahub.Opts{Interval: every})
+	n.push("camera hub", n.hub.Close)
 }
 
 // stage is the kiosk's current stage (idle before it is built).
@@ -373,7 +387,7 @@ func (n *Node) cameraKeys() (kiosk.KeySource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("camera access key: %w", err)
 	}
-	return &mrzkey.Source{Camera: n.cam, Reader: rd, Keypad: n.pad, Votes: votes, Timeout: n.cfg.Policy.CameraKeyWait(),
+	return &mrzkey.Source{Camera: n.hub.Reader(), Reader: rd, Keypad: n.pad, Votes: votes, Timeout: n.cfg.Policy.CameraKeyWait(),
 		Stats: func(s mrzkey.Stats) {
 			n.mu.Lock()
 			n.mrzStats = s
@@ -418,12 +432,12 @@ func (n *Node) openKiosk(context.Context) error {
 		}
 	}
 	parts := kiosk.Parts{Keys: n.keySource, Documents: n.docs, Revocations: revocationsAdapter{n.rev, time.Now},
-		Camera: n.cam, Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}
+		Camera: n.hub.Reader(), Faces: n.eng, Actuator: act, Audit: auditAdapter{n.auditLog}, Gallery: n.gallery}
 	if n.cfg.Flow == kiosk.FlowDocument {
 		parts.Reader = n.gate
 	} else {
 		n.gate = newGate(nil, n.disk.ready) // the enrolled flow starts a check on a face
-		parts.Camera = cameraGate{Camera: n.cam, g: n.gate, idle: func() bool { return !busy(n.k.Current().Stage) }}
+		parts.Camera = cameraGate{Camera: n.hub.Reader(), g: n.gate, idle: func() bool { return !busy(n.k.Current().Stage) }}
 	}
 	k, err := kiosk.New(parts, kiosk.Opts{Flow: n.cfg.Flow, Policy: pol, Logger: n.log})
 	n.k = k
@@ -439,7 +453,7 @@ func (n *Node) openWeb(context.Context) error {
 			return err
 		}
 	}
-	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Referrals: n.k, Registry: n.reg, Health: n.tracker, Logger: n.log})
+	srv, err := web.New(n.k, n.pad, web.Opts{AttendantToken: token, Listen: n.cfg.Web.Listen, Referrals: n.k, Live: n.hub, Registry: n.reg, Health: n.tracker, Logger: n.log})
 	if err != nil {
 		return err
 	}

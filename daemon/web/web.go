@@ -35,6 +35,9 @@ import (
 //go:embed static
 var static embed.FS
 
+// The spoken prompts are Ogg Opus, which Go's own table of types does not name.
+func init() { _ = mime.AddExtensionType(".ogg", "audio/ogg") }
+
 // Source is the kiosk as the web sees it.
 type Source interface {
 	Subscribe() (<-chan kiosk.Event, func())
@@ -68,10 +71,23 @@ type Opts struct {
 	MaxStreams int
 	// Referrals, when set, lets the attendant see and decide referred checks.
 	Referrals Referrals
-	Registry  *prometheus.Registry
-	Health    *health.Tracker
-	Logger    *slog.Logger
+	// Live, when set, is the camera's picture for the kiosk's own screen (GET /api/live).
+	Live Live
+	// LiveFPS caps the picture's frame rate per client (0: DefaultLiveFPS).
+	LiveFPS  int
+	Registry *prometheus.Registry
+	Health   *health.Tracker
+	Logger   *slog.Logger
 }
+
+// Live is the camera's picture; *camerahub.Hub satisfies it. next waits for a JPEG newer than
+// the last it returned (the caller does not change it); stop ends the watch.
+type Live interface {
+	Watch() (next func(ctx context.Context) ([]byte, error), stop func())
+}
+
+// DefaultLiveFPS is the live picture's default frame rate: enough to follow a head turn.
+const DefaultLiveFPS = 12
 
 // DefaultMaxStreams is the default cap on event-stream clients: the kiosk's own screen and a
 // few attendants need a handful.
@@ -126,6 +142,9 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	if o.MaxStreams <= 0 {
 		o.MaxStreams = DefaultMaxStreams
 	}
+	if o.LiveFPS <= 0 {
+		o.LiveFPS = DefaultLiveFPS
+	}
 	if o.AttendantToken != "" && len(o.AttendantToken) < MinTokenLen {
 		return nil, fmt.Errorf("web: attendant token of %d bytes, want at least %d", len(o.AttendantToken), MinTokenLen)
 	}
@@ -145,6 +164,7 @@ func New(src Source, keys KeyPad, o Opts) (*Server, error) {
 	// Status and events carry every decision: the attendant's token from other hosts.
 	s.mux.HandleFunc("GET /api/status", s.attendant(s.status))
 	s.mux.HandleFunc("GET /api/events", s.attendant(s.stream))
+	s.mux.HandleFunc("GET /api/live", s.screenOnly(s.live))
 	s.mux.HandleFunc("POST /api/key", s.localOnly(s.submitKey))
 	s.mux.HandleFunc("POST /api/key/keypad", s.localOnly(s.askKeypad))
 	s.mux.HandleFunc("POST /api/staff", s.localOnly(s.staff))
