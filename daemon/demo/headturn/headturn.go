@@ -147,7 +147,8 @@ func (h *Head) depth(x, y float64) float64 {
 // their own left, the nose moves to the image's right; positive pitch: the person looks down),
 // in the conventions of pad.Move. The caller closes the result.
 func (h *Head) Frame(yaw, pitch float64) (gocv.Mat, error) {
-	if math.Abs(yaw) > 45 || math.Abs(pitch) > 45 || math.IsNaN(yaw+pitch) {
+	if math.Abs(yaw) > 35 || math.Abs(pitch) > 35 || // past that the inversion (see source) diverges
+		math.IsNaN(yaw+pitch) {
 		return gocv.NewMat(), fmt.Errorf("headturn: pose %.0f, %.0f degrees is beyond this model", yaw, pitch)
 	}
 	sy, sp := math.Sin(yaw*math.Pi/180), math.Sin(pitch*math.Pi/180)
