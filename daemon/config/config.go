@@ -121,6 +121,10 @@ type Policy struct {
 	// LivenessChecks are the checks the decision requires: challenge, parallax, border, moire,
 	// glare. Every one is scored and audited; empty means all but glare.
 	LivenessChecks []string `json:"liveness_checks"`
+	// ChallengeMoves are the head movements the challenge draws two from: turn_left,
+	// turn_right, look_up, look_down; empty means all four. Fewer kinds make the challenge
+	// easier to foresee: the simulation narrows them to turns, as its synthesised head cannot nod.
+	ChallengeMoves []string `json:"challenge_moves,omitempty"`
 	// AccessKey: "camera" (the person holds the data page to the camera, the MRZ read opens
 	// the chip; the keypad stays as a fallback), "keypad" (the person types MRZ data or the
 	// CAN) or "simulation" (the demo types it). The enrolled flow reads no document and
@@ -216,6 +220,12 @@ func (c *Config) Simulated() bool { return c.Reader == "sim" }
 // keeps the two lists equal).
 var livenessChecks = []string{"challenge", "parallax", "border", "moire", "glare"}
 
+// challengeMoves are the names policy.challenge_moves may hold (daemon/pad's moves).
+var challengeMoves = []string{"turn_left", "turn_right", "look_up", "look_down"}
+
+// ChallengeMoveNames returns the names policy.challenge_moves may hold.
+func ChallengeMoveNames() []string { return append([]string(nil), challengeMoves...) }
+
 // LivenessCheckNames returns the names policy.liveness_checks may hold.
 func LivenessCheckNames() []string { return append([]string(nil), livenessChecks...) }
 
@@ -303,6 +313,17 @@ func (c *Config) validatePolicy(bad func(string, ...any)) {
 		if !slices.Contains(livenessChecks, n) {
 			bad("policy.liveness_checks: unknown check %q (known: %s)", n, strings.Join(livenessChecks, ", "))
 		}
+	}
+	var moves []string
+	for _, m := range p.ChallengeMoves {
+		if !slices.Contains(challengeMoves, m) {
+			bad("policy.challenge_moves: unknown move %q (known: %s)", m, strings.Join(challengeMoves, ", "))
+		} else if !slices.Contains(moves, m) {
+			moves = append(moves, m)
+		}
+	}
+	if len(p.ChallengeMoves) > 0 && len(moves) < 2 {
+		bad("policy.challenge_moves must name at least two different moves (the challenge asks two, never one twice in a row)")
 	}
 	if p.AccessKey != "camera" && p.AccessKey != "keypad" && p.AccessKey != "simulation" {
 		bad(`policy.access_key must be "camera", "keypad" or "simulation"`)

@@ -129,6 +129,25 @@ func TestCameraKeyWithEitherFlow(t *testing.T) {
 	}
 }
 
+func TestChallengeMoves(t *testing.T) {
+	for moves, ok := range map[string]bool{"": true, "turn_left,turn_right": true, "look_up,turn_left,look_down": true,
+		"turn_left": false, "turn_left,turn_left": false, "turn_left,blink": false} {
+		c, err := Defaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Policy.ChallengeMoves = nil
+		if moves != "" {
+			c.Policy.ChallengeMoves = strings.Split(moves, ",")
+		}
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("%q: %v, want ok %v", moves, err, ok)
+		} else if err != nil && !strings.Contains(err.Error(), "challenge_moves") {
+			t.Errorf("%q: %v does not name the setting", moves, err)
+		}
+	}
+}
+
 // TestValidateListsEveryProblemInOrder: four problems are four errors, in the order of the
 // file, the same on every run (the durations were checked in map order).
 func TestValidateListsEveryProblemInOrder(t *testing.T) {

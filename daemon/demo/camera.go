@@ -20,9 +20,10 @@ import (
 )
 
 // FaceFrames gives frame i (0, 1, ... from the start of the face step) of the person who
-// presents document doc (an index into Demo.Docs; -1 when no document is on the reader). The
-// caller closes the Mat. The lead plugs synthesised head-turn sequences in here.
-type FaceFrames func(doc, i int) (gocv.Mat, error)
+// presents document doc (an index into Demo.Docs; -1 when no document is on the reader) while
+// the kiosk prompts move (its current event's detail, such as "move_turn_left"). The caller
+// closes the Mat. LiveFrames and Heads.Frame are two.
+type FaceFrames func(doc, i int, move string) (gocv.Mat, error)
 
 // CameraOpts configure the simulation's camera.
 type CameraOpts struct {
@@ -30,6 +31,8 @@ type CameraOpts struct {
 	// Stage is the kiosk's current stage, read for every frame: the camera shows the data
 	// page while the kiosk waits for the access key, the face from the face step on.
 	Stage func() kiosk.Stage
+	// Prompt is the detail of the kiosk's current event (nil: none), for FaceFrames.
+	Prompt func() string
 	// FaceFrames gives the face frames; LiveFrames(dir) when nil.
 	FaceFrames FaceFrames
 	FaceDir    string // testdata/face/live, for the default FaceFrames
@@ -112,7 +115,7 @@ func LiveFrames(dir string) (FaceFrames, error) {
 		}
 		imgs[i] = b
 	}
-	return func(_, i int) (gocv.Mat, error) {
+	return func(_, i int, _ string) (gocv.Mat, error) {
 		m, _, err := face.Decode(imgs[i%len(imgs)], face.DefaultLimits(), "demo face frame")
 		return m, err
 	}, nil
@@ -142,7 +145,11 @@ func (c *Camera) Read(ctx context.Context) (gocv.Mat, error) {
 	i := c.n
 	c.n++
 	if !p.page {
-		return c.o.FaceFrames(p.doc, i)
+		move := ""
+		if c.o.Prompt != nil {
+			move = c.o.Prompt()
+		}
+		return c.o.FaceFrames(p.doc, i, move)
 	}
 	return c.pageFrame(p.doc)
 }

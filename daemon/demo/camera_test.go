@@ -19,7 +19,7 @@ func newCamera(t *testing.T, w, h int, stage *kiosk.Stage) (*Demo, *Camera) {
 	if _, err := os.Stat(mrzsynth.FontDir); err != nil {
 		testenv.Missing(t, "the OCR-B font (Debian package fonts-ocr-b): %v", err)
 	}
-	d, err := New(context.Background(), "../../testdata/face", time.Now())
+	d, err := New(context.Background(), "../../testdata/face", time.Now(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

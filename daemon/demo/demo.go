@@ -25,15 +25,17 @@ import (
 
 // Document is one demo passport and what the kiosk should decide for it.
 type Document struct {
-	Name    string
-	Key     kiosk.AccessKey
-	State   string
-	Number  string
-	Expect  kiosk.Outcome
-	Reason  string // the expected reason code, "" for accepted
-	card    *pn532sim.Card
-	revoked bool
-	mrz     []string // the printed MRZ of the data page (invented data)
+	Name   string
+	Key    kiosk.AccessKey
+	State  string
+	Number string
+	Expect kiosk.Outcome
+	Reason string // the expected reason code, "" for accepted
+	// PhotoAttack: the person shows the camera a printed photo of the holder, not their face.
+	PhotoAttack bool
+	card        *pn532sim.Card
+	revoked     bool
+	mrz         []string // the printed MRZ of the data page (invented data)
 }
 
 // Demo holds the documents, the trust store that vouches for them and the emulated reader.
@@ -47,8 +49,26 @@ type Demo struct {
 	current int // index into Docs of the document in the field, -1 when empty
 }
 
+// docSpec is a demo document to make.
+type docSpec struct {
+	name, number string
+	photo        []byte // DG2
+	tamper       string // the data group whose hash no longer matches
+	revoked      bool
+	expect       kiosk.Outcome
+	reason       string
+	attack       bool
+}
+
+// Options choose the demo's documents.
+type Options struct {
+	// PhotoAttack adds a genuine passport whose bearer shows the camera a printed photo of its
+	// holder: with the presentation-attack checks on, the kiosk must refuse it.
+	PhotoAttack bool
+}
+
 // New builds the documents from the photos in faceDir (astronaut-320.jp2, camera-320.jp2).
-func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
+func New(ctx context.Context, faceDir string, now time.Time, o Options) (*Demo, error) {
 	astronaut, err := os.ReadFile(filepath.Join(faceDir, "astronaut-320.jp2"))
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -57,18 +77,14 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	specs := []struct {
-		name, number string
-		photo        []byte
-		tamper       string
-		revoked      bool
-		expect       kiosk.Outcome
-		reason       string
-	}{
-		{"holder", "UA0000001", astronaut, "", false, kiosk.Accepted, ""},
-		{"someone_else", "UA0000002", cameraman, "", false, kiosk.Rejected, kiosk.ReasonFaceMismatch},
-		{"revoked", "UA0000003", astronaut, "", true, kiosk.Rejected, kiosk.ReasonRevokedDocument},
-		{"forged", "UA0000004", astronaut, "DG2", false, kiosk.Rejected, kiosk.ReasonPassiveAuth},
+	specs := []docSpec{
+		{"holder", "UA0000001", astronaut, "", false, kiosk.Accepted, "", false},
+		{"someone_else", "UA0000002", cameraman, "", false, kiosk.Rejected, kiosk.ReasonFaceMismatch, false},
+		{"revoked", "UA0000003", astronaut, "", true, kiosk.Rejected, kiosk.ReasonRevokedDocument, false},
+		{"forged", "UA0000004", astronaut, "DG2", false, kiosk.Rejected, kiosk.ReasonPassiveAuth, false},
+	}
+	if o.PhotoAttack {
+		specs = append(specs, docSpec{"photo_attack", "UA0000005", astronaut, "", false, kiosk.Rejected, kiosk.ReasonLiveness, true})
 	}
 	d := &Demo{Trust: pki.NewTrustStore(), current: -1}
 	for i, s := range specs {
@@ -97,7 +113,7 @@ func New(ctx context.Context, faceDir string, now time.Time) (*Demo, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.Docs = append(d.Docs, Document{Name: s.name, Key: key, State: "UTO", Number: s.number, Expect: s.expect, Reason: s.reason,
+		d.Docs = append(d.Docs, Document{Name: s.name, Key: key, State: "UTO", Number: s.number, Expect: s.expect, Reason: s.reason, PhotoAttack: s.attack,
 			card: pn532sim.PassportA(chip), revoked: s.revoked, mrz: strings.Split(line, "\n")})
 	}
 	r, field, err := readers.OpenSim(ctx, readers.Opts{})

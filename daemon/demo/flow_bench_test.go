@@ -40,7 +40,7 @@ func (discardAudit) Append(context.Context, kiosk.Record) error { return nil }
 // Reported per stage; the capture window is 0 (the person's time is not software).
 func BenchmarkCheckFlow(b *testing.B) {
 	ctx := context.Background()
-	d, err := demo.New(ctx, "../../testdata/face", time.Now())
+	d, err := demo.New(ctx, "../../testdata/face", time.Now(), demo.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/match"
+	"github.com/edgeid/edgeid/daemon/pad"
 )
 
 func TestVerdictBoundaries(t *testing.T) {
@@ -99,6 +100,13 @@ func TestPolicyValidatesThresholds(t *testing.T) {
 		{"no frames", func(p *Policy) { p.FaceFrames = 0 }, "face frames"},
 		{"many frames", func(p *Policy) { p.FaceFrames = MaxFaceFrames + 1 }, "face frames"},
 		{"unknown combination", func(p *Policy) { p.FaceCombine = "max" }, "unknown frame combination"},
+		{"turns only", func(p *Policy) {
+			p.Liveness, p.LivenessSameFace, p.ChallengeKinds = true, 0.5, []pad.Move{pad.TurnLeft, pad.TurnRight}
+		}, ""},
+		{"one kind of move", func(p *Policy) { p.Liveness, p.LivenessSameFace, p.ChallengeKinds = true, 0.5, []pad.Move{pad.LookUp} }, "two kinds of move"},
+		{"unknown move", func(p *Policy) {
+			p.Liveness, p.LivenessSameFace, p.ChallengeKinds = true, 0.5, []pad.Move{pad.LookUp, "blink"}
+		}, "unknown challenge move"},
 	}
 	for _, tt := range tests {
 		p := DefaultPolicy(0.5, 0.6)

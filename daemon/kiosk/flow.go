@@ -50,6 +50,9 @@ type Policy struct {
 	LivenessChecks   []string
 	LivenessSameFace float64
 	ChallengeMoves   int
+	// ChallengeKinds are the moves the challenge draws from (all four when empty): fewer kinds
+	// make a challenge easier to foresee, so narrow them only where a move cannot be made.
+	ChallengeKinds []pad.Move
 	// Stage time limits.
 	AccessKeyTimeout time.Duration
 	ReadTimeout      time.Duration
@@ -90,6 +93,15 @@ func DefaultPolicy(accept, reject float64) Policy {
 	}
 }
 
+// challenge draws the policy's head-movement challenge.
+func (p Policy) challenge(rng *mrand.Rand, started time.Time) (pad.Challenge, error) {
+	kinds := p.ChallengeKinds
+	if len(kinds) == 0 {
+		kinds = pad.Moves()
+	}
+	return pad.NewChallengeOf(rng, kinds, p.ChallengeMoves, started)
+}
+
 // MaxFaceFrames bounds Policy.FaceFrames: each frame costs one face analysis.
 const MaxFaceFrames = 10
 
@@ -125,6 +137,9 @@ func (p Policy) validate() error {
 	}
 	if p.Liveness {
 		if _, err := p.padSuite(); err != nil {
+			return fmt.Errorf("kiosk: %w", err)
+		}
+		if _, err := p.challenge(mrand.New(mrand.NewPCG(0, 0)), time.Time{}); err != nil {
 			return fmt.Errorf("kiosk: %w", err)
 		}
 	}
@@ -244,11 +259,12 @@ func New(p Parts, o Opts) (*Kiosk, error) {
 		o.Now = time.Now
 	}
 	if o.NewChallenge == nil {
-		n := o.Policy.ChallengeMoves
+		p := o.Policy
 		o.NewChallenge = func(started time.Time) pad.Challenge {
 			var seed [32]byte
 			rand.Read(seed[:])
-			return pad.NewChallenge(mrand.New(mrand.NewChaCha8(seed)), n, started)
+			c, _ := p.challenge(mrand.New(mrand.NewChaCha8(seed)), started) // validated above
+			return c
 		}
 	}
 	k := &Kiosk{p: p, o: o, events: newBroadcaster()}

@@ -190,4 +190,11 @@ func TestLivenessNamesMatchPad(t *testing.T) {
 			t.Errorf("pad's check %q is refused by config", c.Name())
 		}
 	}
+	var moves []pad.Move
+	for _, m := range config.ChallengeMoveNames() {
+		moves = append(moves, pad.Move(m))
+	}
+	if !slices.Equal(moves, pad.Moves()) {
+		t.Errorf("config's challenge moves %v, pad's %v", moves, pad.Moves())
+	}
 }

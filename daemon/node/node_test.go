@@ -129,11 +129,12 @@ func openAudit(t testing.TB, state string) (*store.DB, *audit.Log) {
 	return db, l
 }
 
-// TestRunSimulation runs the node as `make run` does (simulated reader with the four demo
-// passports, the demo camera showing each one's data page and then the face, the access key
+// TestRunSimulation runs the node as `make run` does (simulated reader with the five demo
+// passports, the demo camera showing each one's data page and then the face, which turns its
+// head as the liveness challenge asks or, for the photo attack, is a print; the access key
 // read from the page by the camera, in-process broker, real Badger) and follows it through
 // its own web API: every demo document gets its expected outcome (the holder accepted and
-// the door pulsed once, the others refused with the right reasons), each chip opened with the
+// the door pulsed once, the others refused with the right reasons, the print as an attack), each chip opened with the
 // MRZ the camera read and never the keypad; every decision reaches the collector and says the
 // key came from the camera; nothing else is kept. Frames to the accepted read and the
 // reader's time per frame are logged.
@@ -156,6 +157,7 @@ func TestRunSimulation(t *testing.T) {
 	}
 	var got []string
 	keyDetails := map[string]int{}
+	challengesMet := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() && len(got) < len(want) {
 		line := sc.Text()
@@ -169,6 +171,9 @@ func TestRunSimulation(t *testing.T) {
 		if e.Stage == kiosk.StageAccessKey && e.CheckID != "" {
 			keyDetails[e.Detail]++
 		}
+		if e.Stage == kiosk.StageCapture && e.Detail == "move_done" {
+			challengesMet++
+		}
 		if e.Stage == kiosk.StageDecision {
 			got = append(got, string(e.Outcome)+" "+strings.Join(e.Reasons, ","))
 		}
@@ -176,6 +181,17 @@ func TestRunSimulation(t *testing.T) {
 	for i, g := range got {
 		if g != want[i] {
 			t.Errorf("decision %d (%s): got %q, want %q", i+1, n.dm.Docs[i].Name, g, want[i])
+		}
+	}
+	// The holder and the other person turn their heads as asked; the print cannot.
+	if challengesMet != 2 {
+		t.Errorf("%d head-movement challenges met, want 2 (the holder's and someone else's)", challengesMet)
+	}
+	if t.Failed() {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "presentation attack") {
+				t.Log(l)
+			}
 		}
 	}
 	if len(got) != len(want) {

@@ -25,6 +25,7 @@ import (
 	"github.com/edgeid/edgeid/daemon/kiosk"
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/daemon/mrzkey"
+	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/daemon/store"
 	"github.com/edgeid/edgeid/daemon/web"
 	"github.com/edgeid/edgeid/drivers/camera"
@@ -269,7 +270,8 @@ func (n *Node) openReader(ctx context.Context) error {
 	var trust *pki.TrustStore
 	var keys kiosk.KeySource = n.pad
 	if n.cfg.Simulated() {
-		dm, err := demo.New(ctx, n.simulationDemoDir(), time.Now())
+		dm, err := demo.New(ctx, n.simulationDemoDir(), time.Now(),
+			demo.Options{PhotoAttack: n.cfg.Policy.Liveness && n.cfg.Camera.Source == "demo"})
 		if err != nil {
 			return err
 		}
@@ -335,8 +337,12 @@ func (demoCamera) Status() camera.Status { return camera.Status{OK: true} }
 func (n *Node) openCamera(context.Context) error {
 	c := n.cfg.Camera
 	if c.Source == "demo" {
-		dc, err := demo.NewCamera(n.dm, demo.CameraOpts{Width: c.Width, Height: c.Height, FPS: c.FPS, FaceFrames: n.o.FaceFrames,
-			FaceDir: filepath.Join(n.o.SimulationDir, "testdata", "face", "live"), Stage: n.stage})
+		ff, err := n.demoFaces()
+		if err != nil {
+			return err
+		}
+		dc, err := demo.NewCamera(n.dm, demo.CameraOpts{Width: c.Width, Height: c.Height, FPS: c.FPS, FaceFrames: ff,
+			FaceDir: filepath.Join(n.o.SimulationDir, "testdata", "face", "live"), Stage: n.stage, Prompt: n.prompt})
 		if err != nil {
 			return err
 		}
@@ -370,6 +376,29 @@ func (n *Node) openHub(fps int) {
 	}
 	n.hub = camerahub.New(n.cam, camerahub.Opts{Interval: every})
 	n.push("camera hub", n.hub.Close)
+}
+
+// demoFaces are the demo camera's face frames: Opts.FaceFrames if set; with the
+// presentation-attack checks on, the demo holder's head that turns as the kiosk asks (and the
+// printed photo of the attack document); else the still frames of testdata/face/live.
+func (n *Node) demoFaces() (demo.FaceFrames, error) {
+	if n.o.FaceFrames != nil || !n.cfg.Policy.Liveness || n.dm == nil {
+		return n.o.FaceFrames, nil
+	}
+	h, err := demo.NewHeads(n.dm, filepath.Join(n.simulationDemoDir(), "astronaut.png"), n.eng)
+	if err != nil {
+		return nil, err
+	}
+	n.push("demo heads", h.Close)
+	return h.Frame, nil
+}
+
+// prompt is the detail of the kiosk's current event ("" before it is built).
+func (n *Node) prompt() string {
+	if n.k == nil {
+		return ""
+	}
+	return n.k.Current().Detail
 }
 
 // stage is the kiosk's current stage (idle before it is built).
@@ -417,6 +446,9 @@ func (n *Node) openKiosk(context.Context) error {
 	pol.AccessKeyTimeout, pol.ReadTimeout = time.Duration(p.AccessKeyTimeout), time.Duration(p.ReadTimeout)
 	pol.CaptureTimeout, pol.CaptureWindow = time.Duration(p.CaptureTimeout), time.Duration(p.CaptureWindow)
 	pol.LivenessChecks = p.LivenessChecks
+	for _, m := range p.ChallengeMoves {
+		pol.ChallengeKinds = append(pol.ChallengeKinds, pad.Move(m))
+	}
 	if pol.Liveness = p.Liveness; pol.Liveness {
 		var err error
 		if pol.LivenessSameFace, err = face.SameFaceDistance(n.man); err != nil {

@@ -24,23 +24,46 @@ const (
 
 var allMoves = []Move{TurnLeft, TurnRight, LookUp, LookDown}
 
+// Moves returns every move a challenge can ask.
+func Moves() []Move { return slices.Clone(allMoves) }
+
 // Challenge is the sequence of moves asked, in order.
 type Challenge struct {
 	Moves   []Move
 	Started time.Time
 }
 
-// NewChallenge draws n moves at random, no move twice in a row.
+// NewChallenge draws n moves at random from all four, no move twice in a row.
 func NewChallenge(rng *rand.Rand, n int, started time.Time) Challenge {
+	c, _ := NewChallengeOf(rng, allMoves, n, started)
+	return c
+}
+
+// NewChallengeOf draws n moves at random from kinds, no move twice in a row. With one kind
+// only a single move can be drawn; an unknown move is refused.
+func NewChallengeOf(rng *rand.Rand, kinds []Move, n int, started time.Time) (Challenge, error) {
+	var distinct []Move
+	for _, m := range kinds {
+		if !slices.Contains(allMoves, m) {
+			return Challenge{}, fmt.Errorf("pad: unknown challenge move %q", m)
+		}
+		if !slices.Contains(distinct, m) {
+			distinct = append(distinct, m)
+		}
+	}
+	kinds = distinct
+	if len(kinds) == 0 || (n > 1 && len(kinds) < 2) {
+		return Challenge{}, fmt.Errorf("pad: %d moves without repeats need two kinds of move, have %d", n, len(kinds))
+	}
 	c := Challenge{Started: started}
 	for len(c.Moves) < n {
-		m := allMoves[rng.IntN(len(allMoves))]
+		m := kinds[rng.IntN(len(kinds))]
 		if len(c.Moves) > 0 && c.Moves[len(c.Moves)-1] == m {
 			continue
 		}
 		c.Moves = append(c.Moves, m)
 	}
-	return c
+	return c, nil
 }
 
 // ChallengeCheck verifies that the moves were made, in order and in time, by one face.

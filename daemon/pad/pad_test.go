@@ -174,6 +174,29 @@ func TestNewChallenge(t *testing.T) {
 	}
 }
 
+func TestNewChallengeOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20; i++ {
+		c, err := NewChallengeOf(rng, []Move{TurnLeft, TurnRight, TurnLeft}, 4, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, m := range c.Moves {
+			if m != TurnLeft && m != TurnRight || j > 0 && c.Moves[j-1] == m {
+				t.Fatalf("moves %v from turns only, none twice in a row", c.Moves)
+			}
+		}
+	}
+	if c, err := NewChallengeOf(rng, []Move{LookUp}, 1, time.Now()); err != nil || len(c.Moves) != 1 {
+		t.Errorf("one move of one kind: %v %v", c, err)
+	}
+	for _, kinds := range [][]Move{nil, {LookUp}, {LookUp, LookUp}, {TurnLeft, "blink"}} {
+		if _, err := NewChallengeOf(rng, kinds, 2, time.Now()); err == nil {
+			t.Errorf("%v: two moves drawn, want an error", kinds)
+		}
+	}
+}
+
 func TestSuiteNeedsEveryRequiredCheck(t *testing.T) {
 	me := tmpl(0)
 	frames := []Frame{frame(0, 0, 0, me, 200), frame(300*time.Millisecond, 20, 0, me, 200), frame(600*time.Millisecond, 5, 0, me, 200),

@@ -38,8 +38,8 @@ func MoveOf(detail string) (pad.Move, bool) {
 	return "", false
 }
 
-// target is the pose a move turns to.
-func target(m pad.Move) (yaw, pitch float64, err error) {
+// Target is the pose a move turns to.
+func Target(m pad.Move) (yaw, pitch float64, err error) {
 	switch m {
 	case pad.TurnLeft:
 		return TurnAngle, 0, nil
@@ -66,7 +66,7 @@ func Motion(moves []pad.Move, fps float64) ([]Pose, error) {
 	}
 	legs := []leg{{d: stillFor}}
 	for _, m := range moves {
-		y, p, err := target(m)
+		y, p, err := Target(m)
 		if err != nil {
 			return nil, err
 		}
