@@ -26,7 +26,7 @@ DEB_PROMPTS := espeak-ng opus-tools
 DEB_BENCH := $(DEB_BUILD) python3-opencv python3-numpy python3-faiss postgresql-15 fonts-ocr-b tesseract-ocr tesseract-ocr-eng
 
 .PHONY: deps deps-cross deps-test deps-bench build run test lint unit unit-arm64 unit-armhf systemd-check fuzz bench \
-        mrz-model calibrate prompts screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
+        build-kiosk mrz-model calibrate prompts screenshots cross cross-arm64 cross-armhf smoke-cross smoke-arm64 smoke-armhf deb deb-native deb-arm64 deb-armhf chroot-test fleet-check run-fleet clean
 
 deps:
 	@deploy/build/deps.sh $(DEB_BUILD)
@@ -42,6 +42,12 @@ deps-bench:
 
 build: deps
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./daemon/cmd/...
+
+# The kiosk build, packaged in the .debs: without the simulation (no demo passports, no passport
+# generator, no demo camera or back end; a configuration asking for reader "sim" is refused).
+KIOSK_TAGS := nosim
+build-kiosk: deps
+	$(GO) build -tags $(KIOSK_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/kiosk/ ./daemon/cmd/...
 
 # The main job on embedded defaults: the daemon in simulation (four generated passports on an
 # emulated PN532, the demo camera showing each one's data page in OCR-B (fonts-ocr-b) and then
@@ -67,6 +73,10 @@ lint:
 	@# test doubles stay out of the product: no package named *test linked into edgeid
 	@out=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./daemon/cmd/edgeid | grep 'test$$' || true); \
 	  if [ -n "$$out" ]; then echo "test packages linked into edgeid:"; echo "$$out"; exit 1; fi
+	@# the kiosk build (the .debs') links no simulation: no daemon/demo, no passport generator
+	$(GO) build -tags $(KIOSK_TAGS) -o out/lint/edgeid ./daemon/cmd/edgeid
+	@if $(GO) tool nm out/lint/edgeid | grep -E 'edgeid/daemon/demo\.|emrtdsim\.GenerateDocument'; then \
+	  echo "the kiosk build (-tags $(KIOSK_TAGS)) links the simulation"; exit 1; fi
 	@# no function of the commands (their tests included) or the node longer than 80 lines (issue 14)
 	$(GO) run ./deploy/build/funclen -tests daemon/cmd
 	$(GO) run ./deploy/build/funclen daemon/node
@@ -100,7 +110,7 @@ cross: $(CROSS_ARCHES:%=cross-%)
 cross-arm64 cross-armhf: cross-%: deps-cross
 	@vars=$$($(SYSROOT) -arch $* -env) && eval "$$vars" && \
 	  echo "cross: $* (GOARCH=$$GOARCH GOARM=$$GOARM $$CC) against $$EDGEID_SYSROOT" && \
-	  $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$*/ ./daemon/cmd/...
+	  $(GO) build -tags $(KIOSK_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/linux-$*/ ./daemon/cmd/...
 
 # The cross-built binaries under qemu-user with the sysroot's loader and libraries: version,
 # and face compare on image pairs (testdata, and ../shared/datasets when present) must give
@@ -162,9 +172,9 @@ DEB_ARCH    ?= $(shell dpkg --print-architecture)
 MKDEB        = $(GO) run ./deploy/build/mkdeb -version $(DEB_VERSION)
 deb: deb-native $(patsubst %,deb-%,$(filter-out $(DEB_ARCH),$(CROSS_ARCHES)))
 
-deb-native: build
+deb-native: build-kiosk
 	mkdir -p out
-	$(MKDEB) -arch $(DEB_ARCH) -bindir $(BIN) -o out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
+	$(MKDEB) -arch $(DEB_ARCH) -bindir $(BIN)/kiosk -o out/edgeid_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 deb-arm64 deb-armhf: deb-%: cross-%
 	mkdir -p out

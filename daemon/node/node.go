@@ -20,7 +20,6 @@ import (
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/camerahub"
 	"github.com/edgeid/edgeid/daemon/config"
-	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/fleet"
 	"github.com/edgeid/edgeid/daemon/health"
@@ -32,6 +31,7 @@ import (
 	"github.com/edgeid/edgeid/drivers/nfc"
 	"github.com/edgeid/edgeid/models"
 	"github.com/prometheus/client_golang/prometheus"
+	"gocv.io/x/gocv"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -63,7 +63,7 @@ type Opts struct {
 	HealthInterval, HealthSettle time.Duration
 	// FaceFrames, with camera.source "demo", gives the simulation's face frames for each demo
 	// document (synthesised head turns, a photo attack); nil: the frames of testdata/face/live.
-	FaceFrames demo.FaceFrames
+	FaceFrames func(doc, i int, move string) (gocv.Mat, error)
 }
 
 // DefaultMinFree covers Badger's memory-mapped logs (two 16 MiB memtables) with room to spare:
@@ -72,9 +72,10 @@ const DefaultMinFree = 64 << 20
 
 // Node is the assembled daemon. Create it with New, then call Run once (or Close).
 type Node struct {
-	cfg config.Config
-	o   Opts
-	log *slog.Logger
+	simulation // the demo's parts (sim.go), nothing in a build without it (nosim.go)
+	cfg        config.Config
+	o          Opts
+	log        *slog.Logger
 
 	mu      sync.Mutex
 	undo    []undoStep // the cleanup stack, in build order
@@ -93,12 +94,10 @@ type Node struct {
 	brokerURL                  string
 	broker                     func() error // closes the simulation's in-process broker
 	client                     *fleet.Client
-	back                       *demo.BackEnd
 	eng                        *face.Engine
 	threshold, rejectThreshold float64
 	man                        *models.Manifest
 	reader                     nfc.Reader
-	dm                         *demo.Demo
 	pad                        *kiosk.KeyPad
 	keySource                  kiosk.KeySource
 	docs                       kiosk.DocumentReader
@@ -223,9 +222,7 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Go(func() error { return followTemplates(ctx, n.templates, n.eng.Fusion(), n.gallery, n.rebuild, n.log) })
 	}
 	g.Go(func() error { return n.client.Run(ctx) })
-	if n.back != nil {
-		g.Go(func() error { return n.back.Run(ctx) })
-	}
+	n.runDemo(ctx, g)
 	g.Go(func() error { return n.srv.Serve(ctx, n.ln) })
 	g.Go(func() error { n.srv.Observe(ctx); return nil })
 	// The camera hub outlives ctx while the kiosk lets a check finish: it stops with the kiosk.
@@ -244,13 +241,6 @@ func (n *Node) Run(ctx context.Context) error {
 		p.Run(ctx, n.o.HealthInterval)
 		return nil
 	})
-	if n.dm != nil {
-		events, stop := n.k.Subscribe()
-		g.Go(func() error {
-			defer stop()
-			return n.dm.Present(ctx, events, time.Duration(n.cfg.Simulation.Interval))
-		})
-	}
 	g.Go(func() error { return notifySystemd(ctx, n.tracker) })
 	n.log.Info("edgeid running", "kiosk", n.cfg.KioskID, "flow", n.cfg.Flow, "reader", n.cfg.Reader, "camera", n.cam.String(), "threshold", n.threshold)
 	err := g.Wait()

@@ -18,7 +18,6 @@ import (
 	"github.com/edgeid/edgeid/daemon/audit"
 	"github.com/edgeid/edgeid/daemon/camerahub"
 	"github.com/edgeid/edgeid/daemon/config"
-	"github.com/edgeid/edgeid/daemon/demo"
 	"github.com/edgeid/edgeid/daemon/document"
 	"github.com/edgeid/edgeid/daemon/face"
 	"github.com/edgeid/edgeid/daemon/fleet"
@@ -270,17 +269,8 @@ func (n *Node) openReader(ctx context.Context) error {
 	var trust *pki.TrustStore
 	var keys kiosk.KeySource = n.pad
 	if n.cfg.Simulated() {
-		dm, err := demo.New(ctx, n.simulationDemoDir(), time.Now(),
-			demo.Options{PhotoAttack: n.cfg.Policy.Liveness && n.cfg.Camera.Source == "demo"})
-		if err != nil {
-			return err
-		}
-		n.dm, n.reader, trust = dm, dm.Reader, dm.Trust
-		n.push("reader", dm.Reader.Halt)
-		if n.cfg.Policy.AccessKey == "simulation" {
-			keys = dm // the demo types the key for the person; "keypad" waits for the page
-		}
-		if err := n.startBackEnd(ctx); err != nil {
+		var err error
+		if trust, keys, err = n.openDemoReader(ctx); err != nil {
 			return err
 		}
 	} else {
@@ -305,30 +295,12 @@ func (n *Node) openReader(ctx context.Context) error {
 	return nil
 }
 
-// startBackEnd starts the simulation's fleet back end on the node's broker.
-func (n *Node) startBackEnd(ctx context.Context) error {
-	b, err := demo.StartBackEnd(ctx, n.dm, demo.BackEndOpts{Broker: n.brokerURL, Fleet: n.cfg.Fleet.Name, Kiosk: n.cfg.KioskID,
-		FleetKey: n.keys.fleetPriv, CollectorKey: n.keys.collectorPriv, KioskKey: n.sec.checkpoint.Public().(ed25519.PublicKey),
-		AuditFile: filepath.Join(n.cfg.StateDir, "collected-audit.jsonl"), Logger: n.log})
-	if err != nil {
-		return err
-	}
-	n.back = b
-	n.push("demo back end", b.Close)
-	return nil
-}
-
 // nodeCamera is a camera with a health status: drivers/camera's, or the simulation's.
 type nodeCamera interface {
 	kiosk.Camera
 	Status() camera.Status
 	String() string
 }
-
-// demoCamera is the simulation's camera, always up: it makes its frames.
-type demoCamera struct{ *demo.Camera }
-
-func (demoCamera) Status() camera.Status { return camera.Status{OK: true} }
 
 // openCamera opens the camera: images go through the guarded, size-limited decoder. The
 // simulation's "demo" camera shows the demo documents' data pages, then the face, in step
@@ -337,17 +309,11 @@ func (demoCamera) Status() camera.Status { return camera.Status{OK: true} }
 func (n *Node) openCamera(context.Context) error {
 	c := n.cfg.Camera
 	if c.Source == "demo" {
-		ff, err := n.demoFaces()
+		cam, err := n.openDemoCamera()
 		if err != nil {
 			return err
 		}
-		dc, err := demo.NewCamera(n.dm, demo.CameraOpts{Width: c.Width, Height: c.Height, FPS: c.FPS, FaceFrames: ff,
-			FaceDir: filepath.Join(n.o.SimulationDir, "testdata", "face", "live"), Stage: n.stage, Prompt: n.prompt})
-		if err != nil {
-			return err
-		}
-		n.cam = demoCamera{dc}
-		n.push("camera", dc.Close)
+		n.cam = cam
 		n.openHub(c.FPS)
 		return nil
 	}
@@ -376,21 +342,6 @@ func (n *Node) openHub(fps int) {
 	}
 	n.hub = camerahub.New(n.cam, camerahub.Opts{Interval: every})
 	n.push("camera hub", n.hub.Close)
-}
-
-// demoFaces are the demo camera's face frames: Opts.FaceFrames if set; with the
-// presentation-attack checks on, the demo holder's head that turns as the kiosk asks (and the
-// printed photo of the attack document); else the still frames of testdata/face/live.
-func (n *Node) demoFaces() (demo.FaceFrames, error) {
-	if n.o.FaceFrames != nil || !n.cfg.Policy.Liveness || n.dm == nil {
-		return n.o.FaceFrames, nil
-	}
-	h, err := demo.NewHeads(n.dm, filepath.Join(n.simulationDemoDir(), "astronaut.png"), n.eng)
-	if err != nil {
-		return nil, err
-	}
-	n.push("demo heads", h.Close)
-	return h.Frame, nil
 }
 
 // prompt is the detail of the kiosk's current event ("" before it is built).
