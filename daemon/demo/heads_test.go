@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/face/facetest"
 	"github.com/edgeid/edgeid/daemon/kiosk"
 )
 
@@ -22,13 +22,7 @@ func TestHeadsFollowThePrompts(t *testing.T) {
 	if !last.PhotoAttack || last.Expect != kiosk.Rejected || last.Reason != kiosk.ReasonLiveness {
 		t.Fatalf("the last document is %+v, want the photo attack refused for liveness", last)
 	}
-	o := face.DefaultOpts()
-	o.ModelDir = "../../models"
-	eng, err := face.New(&o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
+	eng := facetest.Engine(t, "../../models")
 	h, err := NewHeads(d, "../../testdata/face/astronaut.png", eng)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/face/facetest"
 	"github.com/edgeid/edgeid/daemon/match"
 	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/drivers/camera"
@@ -134,29 +135,12 @@ func (f *fakeAudit) Append(_ context.Context, r Record) error {
 	return nil
 }
 
-var (
-	engineOnce sync.Once
-	engine     *face.Engine
-	engineErr  error
-)
-
 // enginePolicy is the default policy with the engine's shipped (fused) thresholds.
 func enginePolicy(t *testing.T) Policy {
 	return DefaultPolicy(testEngine(t).Thresholds())
 }
 
-func testEngine(t *testing.T) *face.Engine {
-	t.Helper()
-	engineOnce.Do(func() {
-		o := face.DefaultOpts()
-		o.ModelDir = "../../models"
-		engine, engineErr = face.New(&o)
-	})
-	if engineErr != nil {
-		t.Fatal(engineErr)
-	}
-	return engine
-}
+func testEngine(t *testing.T) *face.Engine { return facetest.Engine(t, "../../models") }
 
 func readFile(t *testing.T, name string) []byte {
 	t.Helper()

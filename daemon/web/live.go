@@ -68,9 +68,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no live picture on this kiosk", http.StatusNotFound)
 		return
 	}
-	if s.streams.Add(1) > int64(s.o.MaxStreams) {
-		s.streams.Add(-1)
-		http.Error(w, "too many streams", http.StatusServiceUnavailable)
+	if !s.openStream(w) {
 		return
 	}
 	defer s.streams.Add(-1)

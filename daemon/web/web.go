@@ -358,6 +358,18 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, map[string]any{"healthy": ok, "conditions": conds})
 }
 
+// openStream counts one more long-lived response (event stream or live picture), or answers
+// 503 when MaxStreams are open: each holds a goroutine and a connection. The caller ends it
+// with s.streams.Add(-1).
+func (s *Server) openStream(w http.ResponseWriter) bool {
+	if s.streams.Add(1) > int64(s.o.MaxStreams) {
+		s.streams.Add(-1)
+		http.Error(w, "too many streams open", http.StatusServiceUnavailable)
+		return false
+	}
+	return true
+}
+
 // stream sends the current event, then every new one, as server-sent events.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
@@ -365,9 +377,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	if s.streams.Add(1) > int64(s.o.MaxStreams) {
-		s.streams.Add(-1)
-		http.Error(w, "too many event streams", http.StatusServiceUnavailable)
+	if !s.openStream(w) {
 		return
 	}
 	defer s.streams.Add(-1)

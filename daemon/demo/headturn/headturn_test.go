@@ -5,35 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/edgeid/edgeid/daemon/face"
+	"github.com/edgeid/edgeid/daemon/face/facetest"
 	"github.com/edgeid/edgeid/daemon/pad"
 	"github.com/edgeid/edgeid/models"
 	"gocv.io/x/gocv"
 )
 
-var (
-	engineOnce sync.Once
-	engine     *face.Engine
-	engineErr  error
-)
-
 // testEngine is the real face engine with the shipped models, as the kiosk runs it.
-func testEngine(t *testing.T) *face.Engine {
-	t.Helper()
-	engineOnce.Do(func() {
-		o := face.DefaultOpts()
-		o.ModelDir = "../../../models"
-		engine, engineErr = face.New(&o)
-	})
-	if engineErr != nil {
-		t.Fatal(engineErr)
-	}
-	return engine
-}
+func testEngine(t *testing.T) *face.Engine { return facetest.Engine(t, "../../../models") }
 
 // shippedSuite is the kiosk's suite with the packaged configuration's checks and its same-face
 // distance.
