@@ -15,6 +15,10 @@ import (
 	"gocv.io/x/gocv"
 )
 
+// kioskRate is the frames a second the kiosk's presentation-attack checks keep (at least 100 ms
+// apart, whatever the camera's rate): the tests draw only those.
+const kioskRate = 10
+
 // testEngine is the real face engine with the shipped models, as the kiosk runs it.
 func testEngine(t *testing.T) *face.Engine { return facetest.Engine(t, "../../../models") }
 
@@ -119,7 +123,7 @@ func TestGenuineMovesPass(t *testing.T) {
 			names = append(names, string(m))
 		}
 		t.Run(strings.Join(names, "+"), func(t *testing.T) {
-			poses, err := Motion(tc.moves, 15)
+			poses, err := Motion(tc.moves, kioskRate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +167,7 @@ func TestPhotoAttacksRefused(t *testing.T) {
 	_, photo := newHead(t, "astronaut.png")
 	start := time.Unix(0, 0)
 	moves := []pad.Move{pad.TurnLeft, pad.TurnRight}
-	poses, err := Motion(moves, 15)
+	poses, err := Motion(moves, kioskRate)
 	if err != nil {
 		t.Fatal(err)
 	}
