@@ -44,6 +44,9 @@ go run ./deploy/build/mrz-synth -n "${MRZ_SYNTH_N:-60}" -seed 102 -width 1280 -h
 } | tee "$out/mrz.txt" >&2
 /usr/bin/python3 deploy/build/readme-block.py README.md mrz "$out/mrz.txt"
 
+echo "bench: fleet simulation, ${FLEET_SIM_KIOSKS:-10000} kiosks on mosquitto and on the 3-node NATS cluster" >&2
+deploy/build/bench-fleet.sh
+
 go run ./deploy/build/benchtab -go "$out/go.txt" \
   -peers "face=$out/face_peer.jsonl,faceLoad=$out/face_peer.jsonl,gallery=$out/gallery_peer.jsonl" \
   -json bench.json -readme README.md
