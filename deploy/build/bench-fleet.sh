@@ -11,7 +11,7 @@ trap 'rm -f "$out"' EXIT
 pick() { grep -oE '(sim: |revocation fan-out|fan-out phase|audit ingest).*' || true; }
 {
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before"
-  echo "mosquitto $(mosquitto -h 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' || echo '?'), TLS, $kiosks kiosks, delta QoS 1, -verify once, collector acks every 2 s:"
+  echo "mosquitto $({ mosquitto -h 2>/dev/null || true; } | head -1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' || true), TLS, $kiosks kiosks, delta QoS 1, -verify once, collector acks every 2 s:"
   EDGEIDCTL_SIM_KIOSKS=$kiosks EDGEIDCTL_SIM_ARGS="-verify once -timeout 120s -ack-interval 2s" \
     go test -count=1 -timeout 30m -run '^TestSim$' -v ./daemon/cmd/edgeidctl 2>&1 | pick
   echo "NATS, 3 nodes, MQTT streams replicated 3 times, $kiosks kiosks, delta QoS 0, consumers in memory, -verify once:"
