@@ -18,6 +18,8 @@ var errNoSimulation = errors.New(`this edgeid is built without the simulation (-
 
 type simulation struct{}
 
+func simulationMissing() error { return errNoSimulation }
+
 func (n *Node) openDemoReader(context.Context) (*pki.TrustStore, kiosk.KeySource, error) {
 	return nil, nil, errNoSimulation
 }

@@ -48,6 +48,11 @@ func (n *Node) resolve() error {
 		c.ModelsDir = n.o.ModelsDir
 	}
 	var errs []error
+	if c.Simulated() || c.Camera.Source == "demo" {
+		if err := simulationMissing(); err != nil {
+			return fmt.Errorf("configuration:\n%w", err) // before anything is looked for or started
+		}
+	}
 	if c.Simulated() {
 		if n.o.SimulationDir == "" {
 			dir, err := findSimulationDir()

@@ -25,6 +25,9 @@ type simulation struct {
 	back *demo.BackEnd
 }
 
+// simulationMissing says why this build cannot run the simulation: it can.
+func simulationMissing() error { return nil }
+
 // openDemoReader puts the demo passports on the emulated reader and starts the demo back end;
 // it gives the demo's trust store and, with policy.access_key "simulation", the demo as the
 // key source (else keys).
